@@ -1,0 +1,62 @@
+import '@adonisjs/core/types/http'
+
+type ParamValue = string | number | bigint | boolean
+
+export type ScannedRoutes = {
+  ALL: {
+    'session.create': { paramsTuple?: []; params?: {} }
+    'session.store': { paramsTuple?: []; params?: {} }
+    'session.destroy': { paramsTuple?: []; params?: {} }
+    'dashboard': { paramsTuple?: []; params?: {} }
+    'account.locale': { paramsTuple?: []; params?: {} }
+    'people.index': { paramsTuple?: []; params?: {} }
+    'people.create': { paramsTuple?: []; params?: {} }
+    'people.store': { paramsTuple?: []; params?: {} }
+    'people.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'access_groups.index': { paramsTuple?: []; params?: {} }
+    'events.index': { paramsTuple?: []; params?: {} }
+    'settings.index': { paramsTuple?: []; params?: {} }
+  }
+  GET: {
+    'session.create': { paramsTuple?: []; params?: {} }
+    'dashboard': { paramsTuple?: []; params?: {} }
+    'people.index': { paramsTuple?: []; params?: {} }
+    'people.create': { paramsTuple?: []; params?: {} }
+    'people.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'access_groups.index': { paramsTuple?: []; params?: {} }
+    'events.index': { paramsTuple?: []; params?: {} }
+    'settings.index': { paramsTuple?: []; params?: {} }
+  }
+  HEAD: {
+    'session.create': { paramsTuple?: []; params?: {} }
+    'dashboard': { paramsTuple?: []; params?: {} }
+    'people.index': { paramsTuple?: []; params?: {} }
+    'people.create': { paramsTuple?: []; params?: {} }
+    'people.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'access_groups.index': { paramsTuple?: []; params?: {} }
+    'events.index': { paramsTuple?: []; params?: {} }
+    'settings.index': { paramsTuple?: []; params?: {} }
+  }
+  POST: {
+    'session.store': { paramsTuple?: []; params?: {} }
+    'session.destroy': { paramsTuple?: []; params?: {} }
+    'account.locale': { paramsTuple?: []; params?: {} }
+    'people.store': { paramsTuple?: []; params?: {} }
+    'people.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+  }
+  PUT: {
+    'people.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+  }
+  DELETE: {
+    'people.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+  }
+}
+declare module '@adonisjs/core/types/http' {
+  export interface RoutesList extends ScannedRoutes {}
+}

@@ -1,0 +1,35 @@
+import db from '@adonisjs/lucid/services/db'
+import { toSqlDateTime } from '#services/sql_time'
+import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
+
+/**
+ * The face-database revision: a counter bumped by every change to what a
+ * device may see, so that devices can later fetch only what changed since
+ * the revision they hold.
+ */
+export class FaceDbRevision {
+  static counter = 'face_db'
+
+  /**
+   * Bumps the counter inside `trx` and returns the new value. The row lock
+   * taken by the UPDATE serialises concurrent bumps.
+   */
+  async bump(trx: TransactionClientContract) {
+    await trx.from('revision_counters').where('name', FaceDbRevision.counter).increment('value', 1)
+    return this.current(trx)
+  }
+
+  async current(client: TransactionClientContract | typeof db = db) {
+    const row = await client.from('revision_counters').where('name', FaceDbRevision.counter).first()
+    return Number(row?.value ?? 0)
+  }
+
+  /**
+   * Records that a person left the face database at `revision`.
+   */
+  async tombstone(trx: TransactionClientContract, username: string, revision: number) {
+    await trx
+      .table('face_db_tombstones')
+      .insert({ username, revision, created_at: toSqlDateTime() })
+  }
+}

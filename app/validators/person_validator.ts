@@ -1,0 +1,57 @@
+import vine from '@vinejs/vine'
+import { personStatuses } from '#models/person'
+
+const username = () =>
+  vine
+    .string()
+    .trim()
+    .minLength(1)
+    .maxLength(64)
+    .regex(/^[\p{L}\p{N}._@-]+$/u)
+
+const displayName = () => vine.string().trim().minLength(1).maxLength(120)
+
+/**
+ * NFC card UIDs: hexadecimal (4, 7 or 10 bytes, as readers print them) or
+ * decimal, separators removed and letters uppercased.
+ */
+const cardNumber = () =>
+  vine
+    .string()
+    .trim()
+    .regex(/^(?:[0-9A-Fa-f]{2}[\s:-]?){2,16}$|^[0-9]{4,20}$/)
+    .transform((value) => value.replace(/[\s:-]/g, '').toUpperCase())
+
+const date = () => vine.date({ formats: ['YYYY-MM-DD'] })
+
+const personFields = {
+  displayName: displayName(),
+  cardNumber: cardNumber().optional(),
+  department: vine.string().trim().maxLength(120).optional(),
+  status: vine.enum(personStatuses),
+  validFrom: date().optional(),
+  validUntil: date().afterOrSameAs('validFrom').optional(),
+  notes: vine.string().trim().maxLength(2000).optional(),
+  consentGiven: vine.boolean().optional(),
+  consentTextVersion: vine
+    .string()
+    .trim()
+    .maxLength(32)
+    .optional()
+    .requiredIfExists('consentGiven'),
+}
+
+export const createPersonValidator = vine.create({
+  username: username(),
+  ...personFields,
+})
+
+export const updatePersonValidator = vine.create({
+  ...personFields,
+})
+
+export const personSearchValidator = vine.create({
+  q: vine.string().trim().maxLength(120).optional(),
+  status: vine.enum(personStatuses).optional(),
+  page: vine.number().positive().withoutDecimals().max(100000).optional(),
+})

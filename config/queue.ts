@@ -1,0 +1,31 @@
+import env from '#start/env'
+
+/**
+ * BullMQ settings. Connections are opened by the queue provider with
+ * `maxRetriesPerRequest: null`, which BullMQ workers require.
+ */
+const queueConfig = {
+  connection: {
+    host: env.get('REDIS_HOST'),
+    port: env.get('REDIS_PORT'),
+    password: env.get('REDIS_PASSWORD') || undefined,
+    db: env.get('REDIS_DB', 0),
+  },
+  prefix: `faceaccess:${env.get('NODE_ENV')}:bull`,
+  queueName: 'default',
+  /**
+   * Run a worker inside the web process. Production sites may turn this off
+   * and run "node ace queue:work" on other machines instead.
+   */
+  workerInWebProcess: env.get('QUEUE_WORKER', true),
+  concurrency: 2,
+  defaultJobOptions: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 2000 },
+    removeOnComplete: { count: 1000 },
+    removeOnFail: { count: 5000 },
+  },
+}
+
+export default queueConfig
+export type QueueConfig = typeof queueConfig

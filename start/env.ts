@@ -1,0 +1,59 @@
+/*
+|--------------------------------------------------------------------------
+| Environment variables service
+|--------------------------------------------------------------------------
+|
+| Every key the app reads is validated here. A value already set in the
+| process environment wins over the one in ".env", so two instances can run
+| side by side on other ports and database files.
+|
+*/
+import { Env } from '@adonisjs/core/env'
+
+export default await Env.create(new URL('../', import.meta.url), {
+  NODE_ENV: Env.schema.enum(['development', 'production', 'test'] as const),
+  PORT: Env.schema.number(),
+  APP_KEY: Env.schema.secret(),
+  APP_URL: Env.schema.string.optional({ format: 'url', tld: false }),
+  HOST: Env.schema.string({ format: 'host' }),
+  LOG_LEVEL: Env.schema.string(),
+
+  /*
+  | Session
+  */
+  SESSION_DRIVER: Env.schema.enum(['cookie', 'memory', 'redis'] as const),
+
+  /*
+  | Database: "sqlite" (default, file under tmp/) or "pg"
+  */
+  DB_CONNECTION: Env.schema.enum.optional(['sqlite', 'pg'] as const),
+  DB_FILE: Env.schema.string.optional(),
+  PG_HOST: Env.schema.string.optional({ format: 'host' }),
+  PG_PORT: Env.schema.number.optional(),
+  PG_USER: Env.schema.string.optional(),
+  PG_PASSWORD: Env.schema.string.optional(),
+  PG_DB_NAME: Env.schema.string.optional(),
+
+  /*
+  | Redis: queues, device tokens, presence, rate limits, pub/sub
+  */
+  REDIS_HOST: Env.schema.string({ format: 'host' }),
+  REDIS_PORT: Env.schema.number(),
+  REDIS_PASSWORD: Env.schema.string.optional(),
+  REDIS_DB: Env.schema.number.optional(),
+
+  /*
+  | Background jobs: run a worker inside the web process
+  */
+  QUEUE_WORKER: Env.schema.boolean.optional(),
+
+  /*
+  | Rate limits
+  */
+  LIMITER_STORE: Env.schema.enum(['redis', 'memory'] as const),
+
+  /*
+  | Plugins: path to the JSON file listing configured plugin instances
+  */
+  PLUGINS_FILE: Env.schema.string.optional(),
+})

@@ -1,0 +1,45 @@
+/*
+|--------------------------------------------------------------------------
+| Admin pages
+|--------------------------------------------------------------------------
+*/
+import router from '@adonisjs/core/services/router'
+import { controllers } from '#generated/controllers'
+import { middleware } from '#start/kernel'
+import { signInThrottle } from '#start/limiter'
+
+router
+  .group(() => {
+    router.get('/login', [controllers.Session, 'create']).as('session.create')
+    router.post('/login', [controllers.Session, 'store']).as('session.store').use(signInThrottle)
+  })
+  .use(middleware.guest())
+
+router
+  .post('/logout', [controllers.Session, 'destroy'])
+  .as('session.destroy')
+  .use(middleware.auth())
+
+router
+  .group(() => {
+    router.get('/', [controllers.Dashboard, 'show']).as('dashboard')
+    router.post('/account/locale', [controllers.Account, 'updateLocale']).as('account.locale')
+
+    router.get('/people', [controllers.People, 'index']).as('people.index')
+    router.get('/people/new', [controllers.People, 'create']).as('people.create')
+    router.post('/people', [controllers.People, 'store']).as('people.store')
+    router.get('/people/:id/edit', [controllers.People, 'edit']).as('people.edit')
+    router.put('/people/:id', [controllers.People, 'update']).as('people.update')
+    router.post('/people/:id/status', [controllers.People, 'suspend']).as('people.status')
+    router.get('/people/:id/delete', [controllers.People, 'confirmDestroy']).as('people.delete')
+    router.delete('/people/:id', [controllers.People, 'destroy']).as('people.destroy')
+
+    router
+      .get('/access-groups', [controllers.Placeholder, 'accessGroups'])
+      .as('access_groups.index')
+    router.get('/events', [controllers.Placeholder, 'events']).as('events.index')
+    router.get('/settings', [controllers.Placeholder, 'settings']).as('settings.index')
+  })
+  .prefix('/admin')
+  .where('id', router.matchers.number())
+  .use(middleware.auth())
