@@ -6,6 +6,7 @@
 export const controllers = {
   Account: () => import('#controllers/account_controller'),
   Dashboard: () => import('#controllers/dashboard_controller'),
+  Devices: () => import('#controllers/devices_controller'),
   People: () => import('#controllers/people_controller'),
   Placeholder: () => import('#controllers/placeholder_controller'),
   Session: () => import('#controllers/session_controller'),
