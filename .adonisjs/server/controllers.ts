@@ -5,8 +5,10 @@
 
 export const controllers = {
   Account: () => import('#controllers/account_controller'),
+  AuditLogs: () => import('#controllers/audit_logs_controller'),
   Dashboard: () => import('#controllers/dashboard_controller'),
   Devices: () => import('#controllers/devices_controller'),
+  Operators: () => import('#controllers/operators_controller'),
   People: () => import('#controllers/people_controller'),
   Placeholder: () => import('#controllers/placeholder_controller'),
   Session: () => import('#controllers/session_controller'),

@@ -1,0 +1,190 @@
+import { test } from '@japa/runner'
+import testUtils from '@adonisjs/core/services/test_utils'
+import { DateTime } from 'luxon'
+import User, { type UserRole } from '#models/user'
+import AuditLog from '#models/audit_log'
+
+function makeUser(email: string, role: UserRole) {
+  return User.create({
+    email,
+    fullName: 'Test User',
+    password: 'correct horse battery staple',
+    role,
+    locale: 'en',
+  })
+}
+
+function record(
+  fields: Partial<AuditLog> & Pick<AuditLog, 'action' | 'subjectType' | 'subjectLabel'>
+) {
+  return AuditLog.create({ actor: 'someone@example.com', ipAddress: '10.0.0.7', ...fields })
+}
+
+const rowCount = (html: string) => html.split('data-test="audit-row"').length - 1
+
+test.group('Audit log page', (group) => {
+  group.each.setup(() => testUtils.db().withGlobalTransaction())
+
+  test('admins and auditors can read it, newest first', async ({ client, assert }) => {
+    await record({
+      action: 'person.create',
+      subjectType: 'person',
+      subjectLabel: 'older.entry',
+      createdAt: DateTime.now().minus({ hours: 2 }),
+    })
+    await record({ action: 'device.update', subjectType: 'device', subjectLabel: 'newer.entry' })
+
+    for (const role of ['admin', 'auditor'] as const) {
+      const reader = await makeUser(`${role}@example.com`, role)
+      const response = await client.get('/admin/audit').loginAs(reader)
+      response.assertStatus(200)
+      const html = response.text()
+      assert.isBelow(html.indexOf('newer.entry'), html.indexOf('older.entry'))
+      assert.include(html, '10.0.0.7')
+      assert.include(html, 'someone@example.com')
+    }
+  })
+
+  test('an operator gets 403', async ({ client }) => {
+    const operator = await makeUser('op@example.com', 'operator')
+    const response = await client.get('/admin/audit').loginAs(operator)
+    response.assertStatus(403)
+  })
+
+  test('filters by action prefix, record type, actor and date range', async ({
+    client,
+    assert,
+  }) => {
+    const auditor = await makeUser('auditor@example.com', 'auditor')
+    const lastWeek = DateTime.now().minus({ days: 7 })
+    await record({
+      action: 'person.create',
+      subjectType: 'person',
+      subjectLabel: 'entry-a',
+      actor: 'alice@example.com',
+      createdAt: lastWeek,
+    })
+    await record({
+      action: 'person.update',
+      subjectType: 'person',
+      subjectLabel: 'entry-b',
+      actor: 'bob@example.com',
+    })
+    await record({
+      action: 'device.update',
+      subjectType: 'device',
+      subjectLabel: 'entry-c',
+      actor: 'alice@example.com',
+    })
+    await record({
+      action: 'personnel.import',
+      subjectType: 'person',
+      subjectLabel: 'entry-d',
+      actor: 'cli:root',
+    })
+
+    const shown = async (query: Record<string, string>) => {
+      const response = await client.get('/admin/audit').qs(query).loginAs(auditor)
+      response.assertStatus(200)
+      return ['entry-a', 'entry-b', 'entry-c', 'entry-d'].filter((label) =>
+        response.text().includes(label)
+      )
+    }
+
+    assert.deepEqual(await shown({ action: 'person.' }), ['entry-a', 'entry-b'])
+    assert.deepEqual(await shown({ action: 'Person' }), ['entry-a', 'entry-b', 'entry-d'])
+    assert.deepEqual(await shown({ subjectType: 'device' }), ['entry-c'])
+    assert.deepEqual(await shown({ actor: 'ALICE' }), ['entry-a', 'entry-c'])
+    assert.deepEqual(await shown({ actor: 'alice', action: 'person' }), ['entry-a'])
+    assert.deepEqual(await shown({ until: lastWeek.toISODate()! }), ['entry-a'])
+    assert.deepEqual(await shown({ from: DateTime.now().toISODate()! }), [
+      'entry-b',
+      'entry-c',
+      'entry-d',
+    ])
+    assert.deepEqual(
+      await shown({ from: lastWeek.minus({ days: 1 }).toISODate()!, until: lastWeek.toISODate()! }),
+      ['entry-a']
+    )
+    assert.deepEqual(await shown({ action: '%' }), [])
+  })
+
+  test('an end date before the start date is a validation error', async ({ client, assert }) => {
+    const auditor = await makeUser('auditor@example.com', 'auditor')
+    const response = await client
+      .get('/admin/audit')
+      .qs({ from: '2026-05-02', until: '2026-05-01' })
+      .accept('json')
+      .loginAs(auditor)
+
+    response.assertStatus(422)
+    assert.equal(response.body().errors[0].field, 'until')
+  })
+
+  test('shows fifty entries a page, and the page links keep the filters', async ({
+    client,
+    assert,
+  }) => {
+    const auditor = await makeUser('auditor@example.com', 'auditor')
+    for (let index = 0; index < 51; index++) {
+      await record({ action: 'person.update', subjectType: 'person', subjectLabel: `p${index}` })
+    }
+    await record({ action: 'device.update', subjectType: 'device', subjectLabel: 'a device' })
+
+    const first = await client.get('/admin/audit').qs({ action: 'person' }).loginAs(auditor)
+    first.assertStatus(200)
+    assert.equal(rowCount(first.text()), 50)
+    assert.include(first.text(), 'action=person')
+    assert.include(first.text(), 'page=2')
+
+    const second = await client
+      .get('/admin/audit')
+      .qs({ action: 'person', page: 2 })
+      .loginAs(auditor)
+    assert.equal(rowCount(second.text()), 1)
+    assert.notInclude(second.text(), 'a device')
+  })
+
+  test('changes made in the People pages appear with only the changed fields', async ({
+    client,
+    assert,
+  }) => {
+    const operator = await makeUser('op@example.com', 'operator')
+    const auditor = await makeUser('auditor@example.com', 'auditor')
+
+    const created = await client
+      .post('/admin/people')
+      .loginAs(operator)
+      .withCsrfToken()
+      .form({
+        username: 'li.wei',
+        displayName: 'Li Wei',
+        department: 'Engineering',
+        status: 'active',
+      })
+      .redirects(0)
+    created.assertStatus(302)
+
+    const entry = await AuditLog.findByOrFail('action', 'person.create')
+    const updated = await client
+      .put(`/admin/people/${entry.subjectId}`)
+      .loginAs(operator)
+      .withCsrfToken()
+      .form({ displayName: 'Li Wei Jr', department: 'Engineering', status: 'active' })
+      .redirects(0)
+    updated.assertStatus(302)
+
+    const response = await client.get('/admin/audit').qs({ subjectType: 'person' }).loginAs(auditor)
+    response.assertStatus(200)
+    const html = response.text()
+    assert.equal(rowCount(html), 2)
+    assert.include(html, 'data-action="person.create"')
+    assert.include(html, 'data-action="person.update"')
+    assert.include(html, 'op@example.com')
+    assert.include(html, 'li.wei')
+    assert.include(html, 'displayName: Li Wei → Li Wei Jr')
+    assert.include(html, 'department: Engineering')
+    assert.notInclude(html, 'department: Engineering →')
+    assert.notInclude(html, 'createdAt:')
+  })
+})
