@@ -8,3 +8,4 @@
 */
 import '#start/routes/web'
 import '#start/routes/admin'
+import '#start/routes/health'
