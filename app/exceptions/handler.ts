@@ -1,5 +1,6 @@
 import app from '@adonisjs/core/services/app'
-import { ExceptionHandler } from '@adonisjs/core/http'
+import { errors as bouncerErrors } from '@adonisjs/bouncer'
+import { type HttpContext, ExceptionHandler } from '@adonisjs/core/http'
 import type { StatusPageRange, StatusPageRenderer } from '@adonisjs/core/types/http'
 
 export default class HttpExceptionHandler extends ExceptionHandler {
@@ -15,5 +16,19 @@ export default class HttpExceptionHandler extends ExceptionHandler {
     '403': (error, { view }) => view.render('pages/errors/forbidden', { error }),
     '404': (error, { view }) => view.render('pages/errors/not_found', { error }),
     '500..599': (error, { view }) => view.render('pages/errors/server_error', { error }),
+  }
+
+  /**
+   * A page the operator may not use is a 403 page, also for form posts,
+   * rather than Bouncer's redirect back: nothing was changed and the
+   * browser says so. API clients still get JSON.
+   */
+  async handle(error: unknown, ctx: HttpContext) {
+    if (error instanceof bouncerErrors.E_AUTHORIZATION_FAILURE && 'view' in ctx) {
+      if (ctx.request.accepts(['html', 'json']) !== 'json') {
+        return ctx.response.status(403).send(await ctx.view.render('pages/errors/forbidden'))
+      }
+    }
+    return super.handle(error, ctx)
   }
 }

@@ -26,6 +26,6 @@ export default class User extends compose(UserSchema, AuthFinder) {
   }
 
   get isDisabled() {
-    return this.disabledAt !== null
+    return Boolean(this.disabledAt)
   }
 }

@@ -1,6 +1,7 @@
 import { inject } from '@adonisjs/core'
 import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
+import { uniqueViolation } from '#services/unique_violation'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import User, { type Locale, type UserRole } from '#models/user'
 import {
@@ -132,8 +133,7 @@ export class OperatorService {
     try {
       return await db.transaction(work)
     } catch (error) {
-      const code = (error as { code?: string })?.code
-      if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505') return duplicateEmail()
+      if (uniqueViolation(error) !== null) return duplicateEmail()
       throw error
     }
   }

@@ -5,6 +5,7 @@ import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import Person, { type PersonStatus } from '#models/person'
 import { AuditTrail, auditSnapshot, changedFields, type Actor } from '#services/audit_trail'
 import { FaceDbRevision } from '#services/face_db_revision'
+import { uniqueViolation } from '#services/unique_violation'
 
 export type PersonInput = {
   displayName: string
@@ -205,18 +206,10 @@ export class PeopleService {
     try {
       return await db.transaction(work)
     } catch (error) {
-      const field = uniqueViolationField(error)
-      if (field) return { ok: false, error: { type: 'duplicate', field } }
-      throw error
+      const violation = uniqueViolation(error)
+      if (violation === null) throw error
+      const field = violation.includes('card_number') ? 'cardNumber' : 'username'
+      return { ok: false, error: { type: 'duplicate', field } }
     }
   }
-}
-
-function uniqueViolationField(error: unknown): 'username' | 'cardNumber' | null {
-  const message = error instanceof Error ? error.message : ''
-  const code = (error as { code?: string })?.code
-  if (code !== 'SQLITE_CONSTRAINT_UNIQUE' && code !== '23505') return null
-  if (message.includes('card_number')) return 'cardNumber'
-  if (message.includes('username')) return 'username'
-  return null
 }

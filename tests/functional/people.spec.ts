@@ -44,7 +44,7 @@ test.group('People pages', (group) => {
     assert.equal(person.validUntil?.toISODate(), '2026-12-31')
     assert.equal(person.consentTextVersion, 'v2')
     assert.equal(person.consentRecordedBy, operator.id)
-    assert.isAbove(person.revision, revisionBefore)
+    assert.isAbove(Number(person.revision), revisionBefore)
     assert.equal(await new FaceDbRevision().current(), person.revision)
 
     const entry = await AuditLog.findByOrFail('action', 'person.create')
@@ -144,7 +144,7 @@ test.group('People pages', (group) => {
     assert.isNull(await Person.findBy('username', 'li.wei'))
   })
 
-  test('search finds people by name, username, card and department', async ({ client }) => {
+  test('search finds people by name, username, card and department', async ({ client, assert }) => {
     const operator = await UserFactory.create()
     await PersonFactory.merge({
       username: 'zhang.san',
@@ -159,17 +159,17 @@ test.group('People pages', (group) => {
 
     const byName = await client.get('/admin/people').qs({ q: 'zhang' }).loginAs(operator)
     byName.assertTextIncludes('data-username="zhang.san"')
-    byName.assertTextNotIncludes('data-username="maria.lopez"')
+    assert.notInclude(byName.text(), 'data-username="maria.lopez"')
 
     const byCard = await client.get('/admin/people').qs({ q: '1122' }).loginAs(operator)
     byCard.assertTextIncludes('data-username="zhang.san"')
 
     const byDepartment = await client.get('/admin/people').qs({ q: 'logist' }).loginAs(operator)
     byDepartment.assertTextIncludes('data-username="maria.lopez"')
-    byDepartment.assertTextNotIncludes('data-username="zhang.san"')
+    assert.notInclude(byDepartment.text(), 'data-username="zhang.san"')
 
     const wildcard = await client.get('/admin/people').qs({ q: '%' }).loginAs(operator)
-    wildcard.assertTextNotIncludes('data-test="person-row"')
+    assert.notInclude(wildcard.text(), 'data-test="person-row"')
   })
 
   test('the list is paginated', async ({ client }) => {
@@ -227,7 +227,7 @@ test.group('People pages', (group) => {
     const list = await client.get('/admin/people').loginAs(auditor)
     list.assertStatus(200)
     list.assertTextIncludes('Li Wei')
-    list.assertTextNotIncludes('Add person')
+    assert.notInclude(list.text(), 'Add person')
 
     const create = await client
       .post('/admin/people')
