@@ -48,6 +48,20 @@ const dbConfig = defineConfig({
       },
       migrations,
       /**
+       * pg returns bigint (int8, OID 20) values as strings, so as not to lose
+       * precision past 2^53. Revisions, counters and bigIncrements ids never
+       * get there, and the models and SQLite treat them as numbers.
+       */
+      pool: {
+        afterCreate: (
+          connection: { setTypeParser: (oid: number, parse: (value: string) => number) => void },
+          done: () => void
+        ) => {
+          connection.setTypeParser(20, Number)
+          done()
+        },
+      },
+      /**
        * database/schema.ts is generated from the SQLite schema; PostgreSQL
        * runs the same migrations without rewriting it.
        */
