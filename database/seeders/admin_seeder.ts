@@ -1,5 +1,6 @@
 import { BaseSeeder } from '@adonisjs/lucid/seeders'
 import app from '@adonisjs/core/services/app'
+import { FsLoader, Kernel } from '@adonisjs/core/ace'
 import { randomBytes } from 'node:crypto'
 import User from '#models/user'
 
@@ -20,7 +21,12 @@ export default class AdminSeeder extends BaseSeeder {
       : process.env.ADMIN_PASSWORD || randomBytes(9).toString('base64url')
 
     if (ask) console.log(`\n  No administrator yet. Choose a password for ${email}:`)
-    const ace = await app.container.make('ace')
+    /**
+     * A kernel of its own: the one running "db:seed" loaded only the
+     * commands it needed, not those in commands/.
+     */
+    const ace = new Kernel(app)
+    ace.addLoader(new FsLoader(app.commandsPath()))
     const argv = [email, '--role=admin', '--name=Administrator']
     if (password) argv.push(`--password=${password}`)
     let command = await ace.exec('operator:create', argv)
