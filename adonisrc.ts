@@ -35,6 +35,7 @@ export default defineConfig({
     () => import('@adonisjs/redis/redis_provider'),
     () => import('@adonisjs/limiter/limiter_provider'),
     () => import('#providers/queue_provider'),
+    () => import('#providers/plugin_provider'),
   ],
 
   preloads: [

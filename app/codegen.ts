@@ -12,11 +12,12 @@ export function indexAppRegistries(): InitHook {
     run(_, __, indexGenerator) {
       /**
        * `plugins`: one lazy import per `plugins/<folder>/plugin.ts`, keyed
-       * by folder name.
+       * by folder name. The assembler matches globs against absolute paths,
+       * hence the leading `**`.
        */
       indexGenerator.add('plugins', {
         source: 'plugins',
-        glob: ['*/plugin.ts'],
+        glob: ['**/plugins/*/plugin.ts'],
         importAlias: '#plugins',
         output: '.adonisjs/server/plugins.ts',
         comment: true,

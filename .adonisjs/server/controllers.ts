@@ -13,4 +13,5 @@ export const controllers = {
   People: () => import('#controllers/people_controller'),
   Placeholder: () => import('#controllers/placeholder_controller'),
   Session: () => import('#controllers/session_controller'),
+  Settings: () => import('#controllers/settings_controller'),
 }

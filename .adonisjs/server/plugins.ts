@@ -4,4 +4,5 @@
  */
 
 export const plugins = {
+  'log_light': () => import('#plugins/log_light/plugin'),
 }

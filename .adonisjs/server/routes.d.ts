@@ -20,6 +20,7 @@ export type ScannedRoutes = {
     'access_groups.index': { paramsTuple?: []; params?: {} }
     'events.index': { paramsTuple?: []; params?: {} }
     'settings.index': { paramsTuple?: []; params?: {} }
+    'settings.plugins.retry': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
   }
   GET: {
     'session.create': { paramsTuple?: []; params?: {} }
@@ -49,6 +50,7 @@ export type ScannedRoutes = {
     'account.locale': { paramsTuple?: []; params?: {} }
     'people.store': { paramsTuple?: []; params?: {} }
     'people.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'settings.plugins.retry': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
   }
   PUT: {
     'people.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }

@@ -13,9 +13,4 @@ export default class PlaceholderController {
     await bouncer.with('AccessEventPolicy').authorize('view')
     return view.render('pages/placeholder/show', { section: 'events' })
   }
-
-  async settings({ view, bouncer }: HttpContext) {
-    await bouncer.with('SettingsPolicy').authorize('view')
-    return view.render('pages/placeholder/show', { section: 'settings' })
-  }
 }

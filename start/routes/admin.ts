@@ -38,7 +38,11 @@ router
       .get('/access-groups', [controllers.Placeholder, 'accessGroups'])
       .as('access_groups.index')
     router.get('/events', [controllers.Placeholder, 'events']).as('events.index')
-    router.get('/settings', [controllers.Placeholder, 'settings']).as('settings.index')
+    router.get('/settings', [controllers.Settings, 'index']).as('settings.index')
+    router
+      .post('/settings/plugins/:id/retry', [controllers.Settings, 'retry'])
+      .as('settings.plugins.retry')
+      .where('id', /^[a-z0-9_-]+$/)
   })
   .prefix('/admin')
   .where('id', router.matchers.number())

@@ -1,0 +1,47 @@
+import { inject } from '@adonisjs/core'
+import { Exception } from '@adonisjs/core/exceptions'
+import type { HttpContext } from '@adonisjs/core/http'
+import { PluginHost } from '#plugin-host/plugin_host'
+import { AuditTrail, actorFromRequest } from '#services/audit_trail'
+
+@inject()
+export default class SettingsController {
+  constructor(
+    private plugins: PluginHost,
+    private audit: AuditTrail
+  ) {}
+
+  async index({ view, bouncer }: HttpContext) {
+    await bouncer.with('SettingsPolicy').authorize('view')
+    return view.render('pages/settings/index', { status: await this.plugins.status() })
+  }
+
+  /**
+   * An administrator's retry of a failing plugin instance, audited because
+   * it restarts hardware drivers (a gate, a reader) on the spot.
+   */
+  async retry(ctx: HttpContext) {
+    await ctx.bouncer.with('SettingsPolicy').authorize('manage')
+    const id = ctx.params.id
+    const result = await this.plugins.retry(id)
+    if (!result.ok && result.reason === 'unknown_instance') {
+      throw new Exception(`No plugin instance "${id}"`, { status: 404, code: 'E_NOT_FOUND' })
+    }
+
+    if (!result.ok) {
+      ctx.session.flash('error', ctx.i18n.t('settings.not_retryable', { id }))
+    } else {
+      await this.audit.record(actorFromRequest(ctx), {
+        action: 'plugin.retry',
+        subjectType: 'plugin_instance',
+        subjectId: id,
+        after: { state: result.state },
+      })
+      const outcome = result.state === 'running' ? 'success' : 'error'
+      const message =
+        result.state === 'running' ? 'settings.retry_running' : 'settings.retry_failed'
+      ctx.session.flash(outcome, ctx.i18n.t(message, { id }))
+    }
+    return ctx.response.redirect().toRoute('settings.index')
+  }
+}

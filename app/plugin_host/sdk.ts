@@ -1,0 +1,16 @@
+/**
+ * The plugin SDK (`#plugin-sdk`): the only module a plugin imports from
+ * the app. It re-exports VineJS so that config schemas need nothing else.
+ */
+export { default as vine } from '@vinejs/vine'
+export * from '#plugin-host/contracts'
+export {
+  definePlugin,
+  type ConfigResult,
+  type Plugin,
+  type PluginDefinition,
+  type PluginManifest,
+} from '#plugin-host/define_plugin'
+export * from '#plugin-host/errors'
+export { applyLightCommand, lightOff } from '#plugin-host/light_command'
+export { createPluginHarness, type LogRecord, type PluginHarness } from '#plugin-host/test_harness'

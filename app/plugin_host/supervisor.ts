@@ -1,0 +1,94 @@
+import { EventEmitter } from 'node:events'
+import type { Logger } from '@adonisjs/core/logger'
+import type { PluginKind } from '#plugin-host/contracts'
+import type { InstanceSpec } from '#plugin-host/instance_config'
+import {
+  SupervisedInstance,
+  type InstanceTransition,
+  type RetryResult,
+  type SupervisionPolicy,
+} from '#plugin-host/supervised_instance'
+
+export interface SupervisorEvents {
+  transition: [InstanceTransition]
+}
+
+/**
+ * Owns every configured instance. Instances start and stop side by side,
+ * so one that hangs or fails costs the others nothing; each state change
+ * is logged and emitted as a `transition` event.
+ */
+export class PluginSupervisor extends EventEmitter<SupervisorEvents> {
+  #instances = new Map<string, SupervisedInstance>()
+
+  constructor(
+    private policy: SupervisionPolicy,
+    private logger: Logger
+  ) {
+    super()
+  }
+
+  add(spec: InstanceSpec) {
+    const instance = new SupervisedInstance(spec, this.policy, this.logger, (transition) =>
+      this.#report(transition)
+    )
+    this.#instances.set(spec.id, instance)
+    return instance
+  }
+
+  get(id: string): SupervisedInstance | undefined
+  get<Kind extends PluginKind>(id: string, kind: Kind): SupervisedInstance<Kind> | undefined
+  get(id: string, kind?: PluginKind) {
+    const instance = this.#instances.get(id)
+    return kind && instance?.kind !== kind ? undefined : instance
+  }
+
+  all() {
+    return [...this.#instances.values()]
+  }
+
+  ofKind<Kind extends PluginKind>(kind: Kind) {
+    return this.all().filter(
+      (instance): instance is SupervisedInstance<Kind> => instance.kind === kind
+    )
+  }
+
+  async startAll() {
+    await Promise.all(this.all().map((instance) => instance.start()))
+  }
+
+  async stopAll() {
+    await Promise.all(this.all().map((instance) => instance.stop()))
+  }
+
+  async retry(id: string): Promise<RetryResult> {
+    const instance = this.#instances.get(id)
+    if (!instance) return { ok: false, reason: 'unknown_instance', state: null }
+    return instance.retry()
+  }
+
+  #report(transition: InstanceTransition) {
+    const details = {
+      instance: transition.instanceId,
+      plugin: transition.pluginId,
+      from: transition.from,
+      to: transition.to,
+      error: transition.error?.message,
+      retryInMs: transition.retryInMs ?? undefined,
+    }
+    if (transition.to === 'degraded' || transition.to === 'waiting_for_operator') {
+      this.logger.warn(details, 'plugin instance %s is %s', transition.instanceId, transition.to)
+    } else {
+      this.logger.info(details, 'plugin instance %s is %s', transition.instanceId, transition.to)
+    }
+
+    /**
+     * A listener's mistake must not break supervision of the instance.
+     */
+    try {
+      this.emit('transition', transition)
+    } catch (error) {
+      this.logger.error({ err: error }, 'plugin transition listener failed')
+    }
+  }
+}

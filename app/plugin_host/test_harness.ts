@@ -1,0 +1,82 @@
+import {
+  defaultPluginTimeouts,
+  type DriverFor,
+  type PluginHealth,
+  type PluginKind,
+  type PluginLogger,
+  type PluginTimeouts,
+} from '#plugin-host/contracts'
+import type { Plugin } from '#plugin-host/define_plugin'
+import { PluginConfigError } from '#plugin-host/errors'
+import { withTimeout } from '#plugin-host/timeout'
+
+export interface LogRecord {
+  level: 'debug' | 'info' | 'warn' | 'error'
+  message: string
+  details: Record<string, unknown>
+}
+
+function recordingLogger(records: LogRecord[]): PluginLogger {
+  const method =
+    (level: LogRecord['level']) => (first: Record<string, unknown> | string, message?: string) => {
+      records.push(
+        typeof first === 'string'
+          ? { level, message: first, details: {} }
+          : { level, message: message ?? '', details: first }
+      )
+    }
+  return {
+    debug: method('debug'),
+    info: method('info'),
+    warn: method('warn'),
+    error: method('error'),
+  }
+}
+
+export interface PluginHarness<Kind extends PluginKind, Config> {
+  plugin: Plugin<Kind, Config>
+  config: Config
+  driver: DriverFor<Kind>
+  /** Everything the driver logged, in order. */
+  logs: LogRecord[]
+  start(): Promise<void>
+  stop(): Promise<void>
+  health(): Promise<PluginHealth>
+  /** One driver call under the plugin's call timeout, as the host makes it. */
+  call<T>(work: (driver: DriverFor<Kind>) => Promise<T>): Promise<T>
+}
+
+/**
+ * One instance of `plugin` outside the host, for a plugin's own tests and
+ * the contract test: the config is validated by the plugin's schema (a
+ * `PluginConfigError` if it does not pass), the logger records, and every
+ * call has the timeout the supervisor would give it by default.
+ */
+export async function createPluginHarness<Kind extends PluginKind, Config>(
+  plugin: Plugin<Kind, Config>,
+  input: unknown,
+  options: { instanceId?: string; timeouts?: Partial<PluginTimeouts> } = {}
+): Promise<PluginHarness<Kind, Config>> {
+  const parsed = await plugin.parseConfig(input)
+  if (!parsed.ok) throw new PluginConfigError(plugin.id, parsed.issues)
+
+  const instanceId = options.instanceId ?? `${plugin.id}-test`
+  const timeouts = { ...defaultPluginTimeouts, ...plugin.timeouts, ...options.timeouts }
+  const logs: LogRecord[] = []
+  const driver = plugin.create({
+    instanceId,
+    config: parsed.config,
+    logger: recordingLogger(logs),
+  })
+
+  return {
+    plugin,
+    config: parsed.config,
+    driver,
+    logs,
+    start: () => withTimeout(`${instanceId} start`, timeouts.startMs, () => driver.start()),
+    stop: () => withTimeout(`${instanceId} stop`, timeouts.stopMs, () => driver.stop()),
+    health: () => withTimeout(`${instanceId} health`, timeouts.healthMs, () => driver.health()),
+    call: (work) => withTimeout(`${instanceId} call`, timeouts.callMs, () => work(driver)),
+  }
+}
