@@ -4,6 +4,7 @@ type ParamValue = string | number | bigint | boolean
 
 export type ScannedRoutes = {
   ALL: {
+    'health': { paramsTuple?: []; params?: {} }
     'session.create': { paramsTuple?: []; params?: {} }
     'session.store': { paramsTuple?: []; params?: {} }
     'session.destroy': { paramsTuple?: []; params?: {} }
@@ -17,29 +18,53 @@ export type ScannedRoutes = {
     'people.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.index': { paramsTuple?: []; params?: {} }
+    'devices.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'operators.index': { paramsTuple?: []; params?: {} }
+    'operators.create': { paramsTuple?: []; params?: {} }
+    'operators.store': { paramsTuple?: []; params?: {} }
+    'operators.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'operators.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'audit.index': { paramsTuple?: []; params?: {} }
     'access_groups.index': { paramsTuple?: []; params?: {} }
     'events.index': { paramsTuple?: []; params?: {} }
     'settings.index': { paramsTuple?: []; params?: {} }
     'settings.plugins.retry': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
   }
   GET: {
+    'health': { paramsTuple?: []; params?: {} }
     'session.create': { paramsTuple?: []; params?: {} }
     'dashboard': { paramsTuple?: []; params?: {} }
     'people.index': { paramsTuple?: []; params?: {} }
     'people.create': { paramsTuple?: []; params?: {} }
     'people.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.index': { paramsTuple?: []; params?: {} }
+    'devices.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'operators.index': { paramsTuple?: []; params?: {} }
+    'operators.create': { paramsTuple?: []; params?: {} }
+    'operators.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'audit.index': { paramsTuple?: []; params?: {} }
     'access_groups.index': { paramsTuple?: []; params?: {} }
     'events.index': { paramsTuple?: []; params?: {} }
     'settings.index': { paramsTuple?: []; params?: {} }
   }
   HEAD: {
+    'health': { paramsTuple?: []; params?: {} }
     'session.create': { paramsTuple?: []; params?: {} }
     'dashboard': { paramsTuple?: []; params?: {} }
     'people.index': { paramsTuple?: []; params?: {} }
     'people.create': { paramsTuple?: []; params?: {} }
     'people.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.index': { paramsTuple?: []; params?: {} }
+    'devices.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'operators.index': { paramsTuple?: []; params?: {} }
+    'operators.create': { paramsTuple?: []; params?: {} }
+    'operators.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'audit.index': { paramsTuple?: []; params?: {} }
     'access_groups.index': { paramsTuple?: []; params?: {} }
     'events.index': { paramsTuple?: []; params?: {} }
     'settings.index': { paramsTuple?: []; params?: {} }
@@ -50,10 +75,14 @@ export type ScannedRoutes = {
     'account.locale': { paramsTuple?: []; params?: {} }
     'people.store': { paramsTuple?: []; params?: {} }
     'people.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'operators.store': { paramsTuple?: []; params?: {} }
     'settings.plugins.retry': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
   }
   PUT: {
     'people.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'operators.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
   }
   DELETE: {
     'people.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }

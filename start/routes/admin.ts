@@ -34,6 +34,19 @@ router
     router.get('/people/:id/delete', [controllers.People, 'confirmDestroy']).as('people.delete')
     router.delete('/people/:id', [controllers.People, 'destroy']).as('people.destroy')
 
+    router.get('/devices', [controllers.Devices, 'index']).as('devices.index')
+    router.get('/devices/:id/edit', [controllers.Devices, 'edit']).as('devices.edit')
+    router.put('/devices/:id', [controllers.Devices, 'update']).as('devices.update')
+    router.post('/devices/:id/status', [controllers.Devices, 'status']).as('devices.status')
+
+    router.get('/operators', [controllers.Operators, 'index']).as('operators.index')
+    router.get('/operators/new', [controllers.Operators, 'create']).as('operators.create')
+    router.post('/operators', [controllers.Operators, 'store']).as('operators.store')
+    router.get('/operators/:id/edit', [controllers.Operators, 'edit']).as('operators.edit')
+    router.put('/operators/:id', [controllers.Operators, 'update']).as('operators.update')
+
+    router.get('/audit', [controllers.AuditLogs, 'index']).as('audit.index')
+
     router
       .get('/access-groups', [controllers.Placeholder, 'accessGroups'])
       .as('access_groups.index')

@@ -1,5 +1,6 @@
 import { test } from '@japa/runner'
 import testUtils from '@adonisjs/core/services/test_utils'
+import limiter from '@adonisjs/limiter/services/main'
 import db from '@adonisjs/lucid/services/db'
 import AdminSeeder from '#database/seeders/admin_seeder'
 import Person from '#models/person'
@@ -7,6 +8,7 @@ import { UserFactory } from '#database/factories/user_factory'
 
 test.group('People in the browser', (group) => {
   group.each.setup(() => testUtils.db().withGlobalTransaction())
+  group.each.setup(() => limiter.clear(['memory']))
 
   test('the seeded admin signs in, adds, finds, edits and deletes a person', async ({
     visit,

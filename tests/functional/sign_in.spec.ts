@@ -1,9 +1,11 @@
 import { test } from '@japa/runner'
 import testUtils from '@adonisjs/core/services/test_utils'
+import limiter from '@adonisjs/limiter/services/main'
 import { UserFactory } from '#database/factories/user_factory'
 
 test.group('Sign-in', (group) => {
   group.each.setup(() => testUtils.db().withGlobalTransaction())
+  group.each.setup(() => limiter.clear(['memory']))
 
   test('an operator signs in with the right password and out again', async ({ client, assert }) => {
     const user = await UserFactory.merge({ email: 'guard@example.com' }).create()
@@ -81,7 +83,7 @@ test.group('Sign-in', (group) => {
     locked.assertStatus(302)
     assert.isUndefined(locked.session().auth_web)
     assert.match(
-      locked.flashMessages().error,
+      String(locked.flashMessages().error),
       /^Too many failed attempts\. Try again in \d+ seconds\.$/
     )
   })
