@@ -13,7 +13,7 @@ import {
  * Bump whenever a change here or in the converter changes the .onnx files
  * or the manifest entries, so that existing builds are redone.
  */
-export const BUILDER_VERSION = 1
+export const BUILDER_VERSION = 2
 
 export interface SourceFile {
   path: string

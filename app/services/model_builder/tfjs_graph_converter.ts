@@ -232,7 +232,7 @@ class Converter {
       case 'Minimum':
         return this.#binary(node, 'Min')
       case 'Maximum':
-        return this.#binary(node, 'Max')
+        return this.#clippedRelu(node) ?? this.#binary(node, 'Max')
       case 'Relu':
       case 'Sigmoid':
       case 'Tanh':
@@ -286,6 +286,32 @@ class Converter {
       default:
         throw new Error(`TF op ${node.op} ("${node.name}") is not supported by the converter`)
     }
+  }
+
+  /**
+   * Keras exports ReLU6 as Relu → Minimum(6) → Maximum(0). As one Clip,
+   * onnxruntime folds it into the convolution before it instead of leaving
+   * three element-wise passes, each with a layout reorder around it.
+   */
+  #clippedRelu(node: TfNode): Activation | undefined {
+    const scalar = (ref: string | undefined) => {
+      const weight = this.#weights.get(ref ?? '')
+      return this.#nodes.get(ref ?? '')?.op === 'Const' && weight?.values.length === 1
+        ? weight.values[0]
+        : undefined
+    }
+    const [minimumRef, lowRef] = node.input ?? []
+    const minimum = this.#nodes.get(minimumRef)
+    const [reluRef, highRef] = minimum?.op === 'Minimum' ? (minimum.input ?? []) : []
+    const relu = this.#nodes.get(reluRef ?? '')
+    const low = scalar(lowRef)
+    const high = scalar(highRef)
+    if (relu?.op !== 'Relu' || low === undefined || high === undefined || low > 0 || high < 0) {
+      return undefined
+    }
+    const x = this.#activation(relu.input![0])
+    const bounds = [this.graph.scalar(0, 'zero'), this.graph.scalar(high, `${node.name}/max`)]
+    return { ...x, tensor: this.graph.add('Clip', [x.tensor, ...bounds], {}, node.name) }
   }
 
   #const(node: TfNode): Constant {
