@@ -53,6 +53,12 @@ export default await Env.create(new URL('../', import.meta.url), {
   LIMITER_STORE: Env.schema.enum(['redis', 'memory'] as const),
 
   /*
+  | The first administrator, made by "node ace db:seed" when there is none
+  */
+  ADMIN_EMAIL: Env.schema.string.optional({ format: 'email' }),
+  ADMIN_PASSWORD: Env.schema.string.optional(),
+
+  /*
   | Plugins: path to the JSON file listing configured plugin instances
   */
   PLUGINS_FILE: Env.schema.string.optional(),

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import type { HttpContext } from '@adonisjs/core/http'
 import AuditLog from '#models/audit_log'
@@ -22,7 +23,7 @@ export function actorFromRequest({ auth, request }: Pick<HttpContext, 'auth' | '
 }
 
 export function commandLineActor(): Actor {
-  return { userId: null, label: `cli:${process.env.USER ?? 'unknown'}`, ip: null }
+  return { userId: null, label: `cli:${userInfo().username}`, ip: null }
 }
 
 /**

@@ -93,8 +93,11 @@ export class QueueService implements JobDispatcher {
    */
   async close(timeoutMs = 3000) {
     const closing = Promise.allSettled([this.#worker?.close(), this.#queue?.close()])
-    const timer = new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())
-    await Promise.race([closing, timer])
+    const timedOut = Symbol('timed out')
+    const timer = new Promise((resolve) => setTimeout(() => resolve(timedOut), timeoutMs).unref())
+    if ((await Promise.race([closing, timer])) === timedOut) {
+      await Promise.allSettled([this.#worker?.disconnect(), this.#queue?.disconnect()])
+    }
     this.#worker = undefined
     this.#queue = undefined
   }
