@@ -33,6 +33,7 @@ export default class QueueWork extends BaseCommand {
     const queue = await this.app.container.make('queue')
     const worker = queue.startWorker(this.concurrency)
     await worker.waitUntilReady()
+    await queue.registerSchedules()
     this.logger.info(
       `Processing jobs from the "${worker.name}" queue, ${worker.concurrency} at a time`
     )

@@ -25,6 +25,19 @@ const queueConfig = {
     removeOnComplete: { count: 1000 },
     removeOnFail: { count: 5000 },
   },
+  /**
+   * Jobs run on a timetable (cron patterns in the server's time zone). A
+   * worker registers them when it starts; Redis keeps one schedule per key
+   * however many workers run.
+   */
+  schedules: [
+    {
+      key: 'prune-access-events',
+      pattern: '15 3 * * *',
+      job: 'prune-access-events',
+      payload: { olderThanDays: env.get('EVENT_RETENTION_DAYS', 365) },
+    },
+  ],
 }
 
 export default queueConfig

@@ -34,6 +34,7 @@ export default class QueueProvider {
     if ((env === 'web' || env === 'test') && workerInWebProcess) {
       const queue = await this.app.container.make(QueueService)
       queue.startWorker()
+      await queue.registerSchedules()
     }
   }
 

@@ -46,6 +46,7 @@ export default await Env.create(new URL('../', import.meta.url), {
   | Background jobs: run a worker inside the web process
   */
   QUEUE_WORKER: Env.schema.boolean.optional(),
+  EVENT_RETENTION_DAYS: Env.schema.number.optional(),
 
   /*
   | Rate limits

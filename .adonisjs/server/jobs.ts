@@ -3,4 +3,6 @@
  * DO NOT EDIT manually
  */
 
-export const jobs = {}
+export const jobs = {
+  PruneAccessEvents: () => import('#jobs/prune_access_events_job'),
+}

@@ -64,6 +64,19 @@ export class QueueService implements JobDispatcher {
     return handler
   }
 
+  /**
+   * Creates or updates the timetabled jobs from the config.
+   */
+  async registerSchedules() {
+    for (const schedule of this.config.schedules) {
+      await this.queue.upsertJobScheduler(
+        schedule.key,
+        { pattern: schedule.pattern },
+        { name: schedule.job, data: schedule.payload }
+      )
+    }
+  }
+
   startWorker(concurrency = this.config.concurrency) {
     if (this.#worker) return this.#worker
     this.#worker = new Worker(
