@@ -4,5 +4,6 @@
  */
 
 export const plugins = {
+  'face_engine': () => import('#plugins/face_engine/plugin'),
   'log_light': () => import('#plugins/log_light/plugin'),
 }

@@ -100,9 +100,11 @@ export interface ReaderDriver extends PluginLifecycle {
 }
 
 /**
- * A recognition engine. Each engine implements some of the operations; its
- * `capabilities` say which. Inputs and outputs stay loose until the ONNX
- * engines fix them.
+ * A recognition engine: it finds faces in a decoded image and describes
+ * them. Each engine implements some of the operations; its `capabilities`
+ * say which. Every operation takes one decoded image, optionally with the
+ * box of the face meant (as an earlier `detect` returned it, or as a
+ * terminal sent it); without a box it works on the largest face.
  */
 export const engineCapabilities = [
   'detect',
@@ -122,17 +124,147 @@ export interface FaceBox {
   bottom: number
 }
 
-export interface EngineInput {
-  image: Uint8Array
-  face?: FaceBox
-  [option: string]: unknown
+/**
+ * Tightly packed 8-bit RGB, row after row, upright (EXIF orientation
+ * applied), as `#services/image_decoder` returns it. The data may live in a
+ * SharedArrayBuffer so that engine workers read it without a copy.
+ */
+export interface DecodedImage {
+  width: number
+  height: number
+  data: Uint8Array
 }
 
-export type EngineOperation = (input: EngineInput) => Promise<unknown>
+export interface EngineInput {
+  image: DecodedImage
+  face?: FaceBox
+}
 
-export interface EngineDriver
-  extends PluginLifecycle, Partial<Record<EngineCapability, EngineOperation>> {
+/**
+ * The protocol's `angle` codes: the face's clockwise in-plane turn to the
+ * nearest 30°. 1 = 0°, 2 = 90°, 3 = 270°, 4 = 180°, 5 = 30°, 6 = 60°,
+ * 7 = 120°, 8 = 150°, 9 = 210°, 10 = 240°, 11 = 300°, 12 = 330°.
+ */
+export type AngleCode = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12
+
+export type LandmarkPoint = [x: number, y: number]
+
+export interface DetectedFace {
+  /** In image pixels, around the face from forehead to chin. */
+  box: FaceBox
+  /** The detector's confidence, 0..1. */
+  score: number
+  /**
+   * ArcFace order, as on the upright face: eye on the image's left, eye on
+   * the image's right, nose tip, mouth corner left, mouth corner right.
+   */
+  landmarks: [LandmarkPoint, LandmarkPoint, LandmarkPoint, LandmarkPoint, LandmarkPoint]
+  /** Clockwise in-plane turn of the face in degrees, [0, 360). */
+  angle: number
+  angleCode: AngleCode
+}
+
+/** An L2-normalised face descriptor and the model that made it. */
+export interface FaceFeature {
+  model: string
+  vector: Float32Array
+}
+
+export type Gender = 'male' | 'female' | 'unknown'
+
+export interface LivenessScores {
+  /** Anti-spoofing classifier, 0..1: higher means a real face, not a photo or screen. */
+  antispoof: number
+  /** LivenessNet, 0..1: higher means a live face. */
+  liveness: number
+}
+
+export type QualityIssueCode =
+  'too_small' | 'cut_off' | 'turned' | 'tilted_up_down' | 'rolled' | 'blurred' | 'dark' | 'bright'
+
+/** What is wrong with a face image, and what the person can do about it. */
+export interface QualityIssue {
+  code: QualityIssueCode
+  message: string
+}
+
+export interface FaceQuality {
+  /** 0..1, the weakest of the measures. */
+  score: number
+  acceptable: boolean
+  issues: QualityIssue[]
+  measures: Record<string, number>
+}
+
+/** A face cut out and warped to the 112×112 ArcFace template. */
+export interface AlignedFace extends DecodedImage {
+  width: 112
+  height: 112
+}
+
+export type EngineFailure = { ok: false; error: { type: 'no_face' } }
+export type EngineOutcome<Result> = ({ ok: true } & Result) | EngineFailure
+
+export interface FaceAnalysisRequest {
+  feature?: boolean
+  ageGender?: boolean
+  liveness?: boolean
+  quality?: boolean
+  aligned?: boolean
+}
+
+/** Everything asked for about one face, from one pass over the image. */
+export interface FaceAnalysis {
+  face: DetectedFace
+  feature?: FaceFeature
+  age?: number
+  gender?: Gender
+  /** Probability of the model's "female" label, 0..1. */
+  female?: number
+  liveness?: LivenessScores
+  quality?: FaceQuality
+  aligned?: AlignedFace
+  /** Milliseconds per stage, measured in the worker that ran it. */
+  timings: Record<string, number>
+}
+
+export interface EngineDriver extends PluginLifecycle {
   readonly capabilities: readonly EngineCapability[]
+  /** Every face, largest first; `no_face` when there is none. */
+  detect?(input: EngineInput): Promise<EngineOutcome<{ faces: DetectedFace[] }>>
+  align?(input: EngineInput): Promise<EngineOutcome<{ face: DetectedFace; aligned: AlignedFace }>>
+  embed?(input: EngineInput): Promise<EngineOutcome<{ face: DetectedFace; feature: FaceFeature }>>
+  age?(input: EngineInput): Promise<EngineOutcome<{ face: DetectedFace; age: number }>>
+  gender?(
+    input: EngineInput
+  ): Promise<EngineOutcome<{ face: DetectedFace; gender: Gender; female: number }>>
+  liveness?(
+    input: EngineInput
+  ): Promise<EngineOutcome<{ face: DetectedFace; liveness: LivenessScores }>>
+  quality?(input: EngineInput): Promise<EngineOutcome<{ face: DetectedFace; quality: FaceQuality }>>
+  /** Several of the above for one face at once (enrolment), sharing detection and crops. */
+  analyse?(input: EngineInput, request: FaceAnalysisRequest): Promise<EngineOutcome<FaceAnalysis>>
+}
+
+/**
+ * How a model's cosine similarities become the scores that leave the
+ * server: a monotone piecewise-linear map through `knots`
+ * ([similarity, score] pairs, similarity ascending from -1 to 1). Made by
+ * `npm run bench:calibrate` from faces-dev so that a score of 0.6, the
+ * terminals' match threshold, sits at a false-accept rate of at most 1e-3.
+ */
+export interface ScoreCalibration {
+  metric: 'cosine'
+  knots: [similarity: number, score: number][]
+  /** What the calibration was measured on, and the error rates at 0.6 there. */
+  measured: {
+    dataset: string
+    genuinePairs: number
+    impostorPairs: number
+    similarityAtThreshold: number
+    farAtThreshold: number
+    frrAtThreshold: number
+  }
 }
 
 export interface PluginDrivers {
@@ -194,7 +326,10 @@ export interface ReaderSimulator extends SimulatorBase {
 }
 
 export interface EngineSimulator extends SimulatorBase {
+  /** An image with one face the engine under test finds. */
   sampleInput(): Promise<EngineInput>
+  /** An image with no face in it. */
+  emptyInput(): Promise<EngineInput>
 }
 
 export interface PluginSimulators {

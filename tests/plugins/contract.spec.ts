@@ -6,6 +6,10 @@ import {
   createPluginHarness,
   engineCapabilities,
   PluginCommandError,
+  type DetectedFace,
+  type EngineInput,
+  type EngineOutcome,
+  type FaceFeature,
   pluginKinds,
   type Plugin,
   type PluginHarness,
@@ -85,11 +89,30 @@ const kindContracts: { [Kind in PluginKind]: KindContract<Kind> } = {
     assert.deepEqual([...driver.capabilities].sort(), [...harness.plugin.capabilities].sort())
     assert.isNotEmpty(driver.capabilities)
     const input = await simulator.sampleInput()
+    const empty = await simulator.emptyInput()
     for (const capability of driver.capabilities) {
       assert.include(engineCapabilities, capability)
-      const operation = driver[capability]
+      const operation = driver[capability] as
+        ((input: EngineInput) => Promise<EngineOutcome<Record<string, unknown>>>) | undefined
       assert.isFunction(operation, `${capability} is declared but not implemented`)
-      await harness.call(() => operation!.call(driver, input))
+      const outcome = await harness.call(() => operation!.call(driver, input))
+      assert.isTrue(outcome.ok, `${capability} found no face in the sample`)
+      if (!outcome.ok) continue
+      const faces = (capability === 'detect' ? outcome.faces : [outcome.face]) as DetectedFace[]
+      assert.isNotEmpty(faces)
+      for (const face of faces) {
+        assert.isBelow(face.box.left, face.box.right)
+        assert.isBelow(face.box.top, face.box.bottom)
+        assert.lengthOf(face.landmarks, 5)
+        assert.oneOf(face.angleCode, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
+      }
+      if (capability === 'embed') {
+        const { vector } = outcome.feature as FaceFeature
+        const norm = Math.hypot(...vector)
+        assert.closeTo(norm, 1, 1e-3, 'features are L2-normalised')
+      }
+      const none = await harness.call(() => operation!.call(driver, empty))
+      assert.deepEqual(none, { ok: false, error: { type: 'no_face' } })
     }
   },
 }

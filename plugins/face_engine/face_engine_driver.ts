@@ -1,0 +1,183 @@
+import { availableParallelism } from 'node:os'
+import { resolve } from 'node:path'
+import {
+  engineCapabilities,
+  PluginCommandError,
+  PluginError,
+  type EngineDriver,
+  type EngineInput,
+  type EngineOutcome,
+  type FaceAnalysis,
+  type FaceAnalysisRequest,
+  type PluginContext,
+  type PluginHealth,
+} from '#plugin-sdk'
+import type { AgeGenderModel } from './age_gender.js'
+import type { EmbedderModel } from './embedder.js'
+import { verifiedModels } from './model_manifest.js'
+import { pipelineModels, type PipelineJob, type PipelineSettings } from './pipeline.js'
+import { SessionPool } from './session_pool.js'
+import { SimulatedEngine } from './simulator.js'
+
+export interface FaceEngineConfig {
+  /** `simulated` runs the deterministic stand-in from simulator.ts, with no models. */
+  engine?: 'onnx' | 'simulated'
+  /** Folder holding manifest.json and the .onnx files, relative to the working directory. */
+  modelsDir?: string
+  detector?: 'blazeface'
+  landmarks?: 'facemesh'
+  embedder?: EmbedderModel
+  ageGender?: AgeGenderModel
+  threadsPerSession?: number
+  poolSize?: number
+  minFaceSize?: number
+  genderMargin?: number
+}
+
+/** The defaults, each chosen by measurement on faces-dev (see README.md). */
+export function pipelineSettings(config: FaceEngineConfig): PipelineSettings {
+  return {
+    modelsDir: resolve(config.modelsDir ?? 'models'),
+    threadsPerSession: config.threadsPerSession ?? 1,
+    detector: config.detector ?? 'blazeface',
+    landmarks: config.landmarks ?? 'facemesh',
+    embedder: config.embedder ?? 'faceapi-recognition',
+    ageGender: config.ageGender ?? 'faceapi-age-gender',
+    minFaceSize: config.minFaceSize ?? 20,
+    genderMargin: config.genderMargin ?? 0,
+  }
+}
+
+/** What runs the jobs: the worker pool, or the simulated engine. */
+export interface EngineBackend {
+  run(job: PipelineJob): Promise<FaceAnalysis[]>
+  readonly status: Record<string, unknown>
+  stop(): Promise<void>
+}
+
+const noFace = { ok: false, error: { type: 'no_face' } } as const
+
+/**
+ * The face engine as the plugin host sees it. Jobs go to a pool of
+ * workers that each hold the ONNX sessions; this side only validates
+ * input, forwards it and shapes the answers. Faces the engine cannot find
+ * come back as `no_face` values, never as exceptions.
+ */
+export class FaceEngineDriver implements EngineDriver {
+  readonly capabilities = engineCapabilities
+  #backend: EngineBackend | null = null
+  #settings: PipelineSettings
+
+  constructor(private context: PluginContext<FaceEngineConfig>) {
+    this.#settings = pipelineSettings(context.config)
+  }
+
+  async start() {
+    await this.#backend?.stop()
+    this.#backend = null
+    const { config } = this.context
+    if (config.engine === 'simulated') {
+      this.#backend = new SimulatedEngine()
+    } else {
+      const models = pipelineModels(this.#settings)
+      const entries = await verifiedModels(this.#settings.modelsDir, models)
+      const size = config.poolSize ?? Math.min(2, availableParallelism())
+      this.#backend = await SessionPool.start(size, this.#settings, entries)
+    }
+    this.context.logger.info(
+      { engine: config.engine ?? 'onnx', embedder: this.#settings.embedder },
+      'face engine started'
+    )
+  }
+
+  async stop() {
+    const backend = this.#backend
+    this.#backend = null
+    await backend?.stop()
+  }
+
+  async health(): Promise<PluginHealth> {
+    if (!this.#backend) return { status: 'error', message: 'Not started' }
+    const status = this.#backend.status
+    if (status.broken) return { status: 'error', message: String(status.broken), details: status }
+    return {
+      status: 'ok',
+      message: `${status.workers} worker(s), features from ${this.#settings.embedder}`,
+      details: {
+        ...status,
+        embedder: this.#settings.embedder,
+        ageGender: this.#settings.ageGender,
+      },
+    }
+  }
+
+  async detect(input: EngineInput) {
+    const faces = await this.#run(input, 'all', {})
+    if (faces.length === 0) return noFace
+    return { ok: true as const, faces: faces.map((analysis) => analysis.face) }
+  }
+
+  async align(input: EngineInput) {
+    return this.#one(input, { aligned: true }, ({ face, aligned }) => ({ face, aligned: aligned! }))
+  }
+
+  async embed(input: EngineInput) {
+    return this.#one(input, { feature: true }, ({ face, feature }) => ({ face, feature: feature! }))
+  }
+
+  async age(input: EngineInput) {
+    return this.#one(input, { ageGender: true }, ({ face, age }) => ({ face, age: age! }))
+  }
+
+  async gender(input: EngineInput) {
+    return this.#one(input, { ageGender: true }, ({ face, gender, female }) => ({
+      face,
+      gender: gender!,
+      female: female!,
+    }))
+  }
+
+  async liveness(input: EngineInput) {
+    return this.#one(input, { liveness: true }, ({ face, liveness }) => ({
+      face,
+      liveness: liveness!,
+    }))
+  }
+
+  async quality(input: EngineInput) {
+    return this.#one(input, { quality: true }, ({ face, quality }) => ({ face, quality: quality! }))
+  }
+
+  async analyse(input: EngineInput, request: FaceAnalysisRequest) {
+    return this.#one(input, request, (analysis) => analysis)
+  }
+
+  async #one<Result extends object>(
+    input: EngineInput,
+    request: FaceAnalysisRequest,
+    pick: (analysis: FaceAnalysis) => Result
+  ): Promise<EngineOutcome<Result>> {
+    const [analysis] = await this.#run(input, 'one', request)
+    if (!analysis) return noFace
+    return { ok: true, ...pick(analysis) }
+  }
+
+  #run(input: EngineInput, scope: PipelineJob['scope'], request: FaceAnalysisRequest) {
+    if (!this.#backend) throw new PluginError('The face engine is not started', 'E_PLUGIN_STOPPED')
+    const { image, face } = input
+    if (
+      !Number.isInteger(image?.width) ||
+      !Number.isInteger(image?.height) ||
+      image.width < 1 ||
+      image.height < 1 ||
+      !(image.data instanceof Uint8Array) ||
+      image.data.length !== image.width * image.height * 3
+    ) {
+      throw new PluginCommandError('The image is not decoded RGB of the size it claims')
+    }
+    if (face && !(face.right > face.left && face.bottom > face.top)) {
+      throw new PluginCommandError('The face box is empty: right must exceed left, bottom top')
+    }
+    return this.#backend.run({ image, scope, near: scope === 'one' ? face : undefined, request })
+  }
+}

@@ -1,0 +1,56 @@
+import { join } from 'node:path'
+import ort from 'onnxruntime-node'
+import type { ModelEntry } from './model_manifest.js'
+
+export type ModelOutputs = Record<string, Float32Array>
+
+/**
+ * The ONNX sessions of one engine worker, each loaded once and reused for
+ * every request that worker serves. A session runs on the calling thread
+ * (onnxruntime-node's `run` is synchronous underneath), which is why they
+ * live in workers and not on the event loop.
+ */
+export class ModelSessions {
+  #sessions = new Map<string, ort.InferenceSession>()
+
+  private constructor(readonly entries: Record<string, ModelEntry>) {}
+
+  static async load(directory: string, entries: Record<string, ModelEntry>, threads: number) {
+    const sessions = new ModelSessions(entries)
+    for (const [id, entry] of Object.entries(entries)) {
+      const session = await ort.InferenceSession.create(join(directory, entry.file), {
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+      })
+      sessions.#sessions.set(id, session)
+    }
+    return sessions
+  }
+
+  entry(id: string) {
+    const entry = this.entries[id]
+    if (!entry) throw new Error(`Model "${id}" is not loaded`)
+    return entry
+  }
+
+  /** Runs model `id` on one NHWC input shaped as its manifest says. */
+  async run(id: string, input: Float32Array): Promise<ModelOutputs> {
+    const session = this.#sessions.get(id)
+    if (!session) throw new Error(`Model "${id}" is not loaded`)
+    const [spec] = this.entry(id).inputs
+    const feeds = { [spec.name]: new ort.Tensor('float32', input, spec.shape) }
+    const results = await session.run(feeds)
+    const outputs: ModelOutputs = {}
+    for (const [name, tensor] of Object.entries(results)) {
+      outputs[name] = tensor.data as Float32Array
+    }
+    return outputs
+  }
+
+  async release() {
+    for (const session of this.#sessions.values()) await session.release()
+    this.#sessions.clear()
+  }
+}

@@ -1,0 +1,215 @@
+import type {
+  AlignedFace,
+  DetectedFace,
+  FaceAnalysis,
+  FaceAnalysisRequest,
+  Gender,
+  LandmarkPoint,
+} from '#plugin-sdk'
+import { estimateAgeGender, type AgeGenderModel } from './age_gender.js'
+import { arcFaceCrop, cropTransform, modelCrops, type LocatedFace } from './aligner.js'
+import { angleCode } from './angle_code.js'
+import { FaceDetector } from './detector.js'
+import { embedding, type EmbedderModel } from './embedder.js'
+import { suppressOverlaps, type Box } from './geometry.js'
+import { ImagePyramid, type RgbImage } from './image_sampler.js'
+import { LandmarkDetector, type FaceLandmarks } from './landmarks.js'
+import { livenessScores } from './liveness.js'
+import type { ModelEntry } from './model_manifest.js'
+import { ModelSessions, type ModelOutputs } from './model_sessions.js'
+import { assessQuality } from './quality.js'
+
+export interface PipelineSettings {
+  modelsDir: string
+  threadsPerSession: number
+  detector: 'blazeface'
+  landmarks: 'facemesh'
+  embedder: EmbedderModel
+  ageGender: AgeGenderModel
+  minFaceSize: number
+  /** Below this distance of the female probability from 0.5, gender is "unknown". */
+  genderMargin: number
+}
+
+export interface PipelineJob {
+  image: RgbImage
+  /** `all` for detection; `one` for the face `near` points at, or the largest. */
+  scope: 'all' | 'one'
+  near?: Box
+  request: FaceAnalysisRequest
+}
+
+/** FaceMesh's face-presence score below which a detection is dropped (human uses 0.2). */
+const minPresence = 0.5
+
+export function pipelineModels(settings: PipelineSettings) {
+  return [
+    ...new Set([
+      settings.detector,
+      settings.landmarks,
+      settings.embedder,
+      settings.ageGender,
+      'antispoof',
+      'liveness',
+    ]),
+  ]
+}
+
+/**
+ * The whole engine for one worker: the sessions it loaded and the stages
+ * that use them. Each job decodes nothing and loads nothing; it samples
+ * the image it was given through one pyramid and runs only the models
+ * the request needs, each at most once per face.
+ */
+export class FacePipeline {
+  #detector: FaceDetector
+  #landmarks: LandmarkDetector
+
+  private constructor(
+    private sessions: ModelSessions,
+    private settings: PipelineSettings
+  ) {
+    this.#detector = new FaceDetector(sessions, settings.detector)
+    this.#landmarks = new LandmarkDetector(sessions, settings.landmarks)
+  }
+
+  static async load(settings: PipelineSettings, entries: Record<string, ModelEntry>) {
+    const sessions = await ModelSessions.load(
+      settings.modelsDir,
+      entries,
+      settings.threadsPerSession
+    )
+    return new FacePipeline(sessions, settings)
+  }
+
+  async run(job: PipelineJob): Promise<FaceAnalysis[]> {
+    const timings: Record<string, number> = {}
+    const time = async <T>(stage: string, work: () => Promise<T> | T): Promise<T> => {
+      const started = performance.now()
+      try {
+        return await work()
+      } finally {
+        timings[stage] = (timings[stage] ?? 0) + performance.now() - started
+      }
+    }
+
+    const pyramid = new ImagePyramid(job.image)
+    const candidates = await time('detect', () =>
+      this.#detector.detect(pyramid, {
+        minFaceSize: this.settings.minFaceSize,
+        mode: job.scope === 'all' ? 'all' : 'largest',
+        near: job.near,
+      })
+    )
+    candidates.sort((first, second) => second.size - first.size)
+
+    const found: { face: DetectedFace; located: LocatedFace; landmarks: FaceLandmarks }[] = []
+    for (const candidate of candidates) {
+      const landmarks = await time('landmarks', () => this.#landmarks.locate(pyramid, candidate))
+      if (landmarks.presence < minPresence) continue
+      const located: LocatedFace = {
+        points: landmarks.points,
+        centre: [
+          (landmarks.box.left + landmarks.box.right) / 2,
+          (landmarks.box.top + landmarks.box.bottom) / 2,
+        ],
+        size: candidate.size,
+        angle: landmarks.angle,
+      }
+      found.push({ face: describe(landmarks, candidate.score, job.image), located, landmarks })
+      if (job.scope === 'one') break
+    }
+    const faces = suppressOverlaps(
+      found.map((entry) => ({ ...entry, box: entry.landmarks.box, score: entry.face.score })),
+      0.4
+    ).sort((first, second) => area(second.face.box) - area(first.face.box))
+
+    const results: FaceAnalysis[] = []
+    for (const { face, located, landmarks } of faces) {
+      const analysis: FaceAnalysis = { face, timings }
+      const outputs = new Map<string, Promise<ModelOutputs>>()
+      const run = (model: string, stage: string) => {
+        if (!outputs.has(model)) {
+          outputs.set(
+            model,
+            (async () => {
+              const input = await time('align', () =>
+                pyramid.sample(
+                  cropTransform(located, modelCrops[model]),
+                  modelCrops[model].size,
+                  modelCrops[model].size,
+                  this.sessions.entry(model).preprocessing
+                )
+              )
+              return time(stage, () => this.sessions.run(model, input))
+            })()
+          )
+        }
+        return outputs.get(model)!
+      }
+
+      if (job.request.feature) {
+        const model = this.settings.embedder
+        analysis.feature = { model, vector: embedding(model, await run(model, 'embed')) }
+      }
+      if (job.request.ageGender) {
+        const model = this.settings.ageGender
+        const estimate = estimateAgeGender(model, await run(model, 'ageGender'))
+        analysis.age = Math.round(estimate.age * 10) / 10
+        analysis.female = estimate.female
+        analysis.gender = genderOf(estimate.female, this.settings.genderMargin)
+      }
+      if (job.request.liveness) {
+        analysis.liveness = livenessScores(
+          await run('antispoof', 'liveness'),
+          await run('liveness', 'liveness')
+        )
+      }
+      if (job.request.aligned || job.request.quality) {
+        const toImage = cropTransform(located, arcFaceCrop)
+        const aligned = await time('align', () => pyramid.sampleRgb(toImage, 112, 112))
+        if (job.request.aligned) analysis.aligned = aligned as AlignedFace
+        if (job.request.quality) {
+          analysis.quality = await time('quality', () =>
+            assessQuality(job.image, landmarks, aligned, toImage)
+          )
+        }
+      }
+      results.push(analysis)
+    }
+    return results
+  }
+
+  async release() {
+    await this.sessions.release()
+  }
+}
+
+function describe(landmarks: FaceLandmarks, score: number, image: RgbImage): DetectedFace {
+  const clamp = (value: number, limit: number) => Math.min(limit, Math.max(0, Math.round(value)))
+  const round = (value: number) => Math.round(value * 10) / 10
+  return {
+    box: {
+      left: clamp(landmarks.box.left, image.width),
+      top: clamp(landmarks.box.top, image.height),
+      right: clamp(landmarks.box.right, image.width),
+      bottom: clamp(landmarks.box.bottom, image.height),
+    },
+    score: Math.round(score * 1000) / 1000,
+    landmarks: landmarks.points.map(([x, y]): LandmarkPoint => [
+      round(x),
+      round(y),
+    ]) as DetectedFace['landmarks'],
+    angle: round(landmarks.angle),
+    angleCode: angleCode(landmarks.angle),
+  }
+}
+
+function genderOf(female: number, margin: number): Gender {
+  if (Math.abs(female - 0.5) < margin) return 'unknown'
+  return female > 0.5 ? 'female' : 'male'
+}
+
+function area(box: Box) {
+  return (box.right - box.left) * (box.bottom - box.top)
+}
