@@ -3,6 +3,7 @@ import type { OnnxGraph } from '#services/model_builder/onnx_graph'
 import {
   buildAgeGenderGraph,
   buildFaceRecognitionGraph,
+  FACE_API_MEAN_RGB,
   readFaceApiWeights,
 } from '#services/model_builder/face_api_nets'
 import {
@@ -52,6 +53,7 @@ export interface ModelSpec {
 
 const FORMULA =
   'input[c] = (pixel[c] * scale - mean[c]) / std[c], pixel[c] in 0..255, channels R, G, B'
+const FACE_API_FORMULA = `${FORMULA}; the graph then subtracts face-api's mean RGB [${FACE_API_MEAN_RGB.join(', ')}] and divides by 255 itself`
 const BILINEAR = 'bilinear, half-pixel centres off (tf.image.resizeBilinear / cropAndResize)'
 
 /**
@@ -244,7 +246,7 @@ export const modelCatalog: ModelSpec[] = [
         0,
         'the face box (face-api uses the landmark-aligned box), zero-padded to a centred square, then resized'
       ),
-      formula: `${FORMULA}; the graph then subtracts face-api's mean RGB [122.782, 117.001, 104.298] and divides by 255 itself`,
+      formula: FACE_API_FORMULA,
     },
     decoding: {
       descriptor:
@@ -260,7 +262,7 @@ export const modelCatalog: ModelSpec[] = [
     ),
     preprocessing: {
       ...preprocessing(112, 1, 0, 'the face box, zero-padded to a centred square, then resized'),
-      formula: `${FORMULA}; the graph then subtracts face-api's mean RGB [122.782, 117.001, 104.298] and divides by 255 itself`,
+      formula: FACE_API_FORMULA,
     },
     decoding: {
       age: 'age in years (linear output)',

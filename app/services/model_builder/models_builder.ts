@@ -10,8 +10,9 @@ import {
 } from '#services/model_builder/model_catalog'
 
 /**
- * Bump whenever a change here or in the converter changes the .onnx files
- * or the manifest entries, so that existing builds are redone.
+ * Bump whenever a change to the builder changes what the .onnx files
+ * compute or how fast they run, or what the manifest says, so that
+ * existing builds are redone.
  */
 export const BUILDER_VERSION = 2
 

@@ -19,16 +19,10 @@ export interface TensorSpec {
 }
 
 /**
- * A float attribute has to be told apart from an int one: `1` could be
- * either, and ONNX rejects the wrong attribute type at load time.
+ * Every attribute these graphs use is an int, an int list or a string; a
+ * float attribute would need a tag of its own, as `1` reads as an int.
  */
-export class FloatAttribute {
-  constructor(readonly value: number) {}
-}
-
-export const float = (value: number) => new FloatAttribute(value)
-
-export type AttributeValue = number | number[] | string | FloatAttribute
+export type AttributeValue = number | number[] | string
 
 const elementTypes: Record<ElementType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
@@ -49,9 +43,6 @@ function valueInfo(spec: TensorSpec): onnxProto.onnx.IValueInfoProto {
 
 function attribute(name: string, value: AttributeValue): onnxProto.onnx.IAttributeProto {
   const { AttributeType } = onnx.AttributeProto
-  if (value instanceof FloatAttribute) {
-    return { name, type: AttributeType.FLOAT, f: value.value }
-  }
   if (typeof value === 'string') {
     return { name, type: AttributeType.STRING, s: new TextEncoder().encode(value) }
   }
@@ -78,19 +69,15 @@ export class OnnxGraph {
   #initializers: onnxProto.onnx.ITensorProto[] = []
   #names = new Set<string>()
   #reserved = new Set<string>()
-  #int64Cache = new Map<string, string>()
+  #shared = new Map<string, string>()
 
   constructor(readonly name: string) {}
-
-  get nodeCount() {
-    return this.#nodes.length
-  }
 
   /**
    * A fresh tensor name. TF names are reused as hints so that a graph can
    * be read next to the model it came from.
    */
-  uniqueName(hint: string) {
+  #uniqueName(hint: string) {
     const base = hint.replace(/[^A-Za-z0-9_/.-]/g, '_') || 'tensor'
     let name = base
     for (let n = 1; this.#names.has(name) || this.#reserved.has(name); n++) name = `${base}_${n}`
@@ -132,7 +119,7 @@ export class OnnxGraph {
     if (values.length !== dims.reduce((a, b) => a * b, 1)) {
       throw new Error(`Initializer "${hint}" has ${values.length} values for shape [${dims}]`)
     }
-    const name = this.uniqueName(hint)
+    const name = this.#uniqueName(hint)
     this.#initializers.push({
       name,
       dims,
@@ -142,25 +129,31 @@ export class OnnxGraph {
     return name
   }
 
+  /** A float scalar; equal ones are shared. */
   scalar(value: number, hint = 'scalar') {
-    return this.floats(Float32Array.of(value), [], hint)
+    const key = `float:${value}`
+    const cached = this.#shared.get(key)
+    if (cached) return cached
+    const name = this.floats(Float32Array.of(value), [], hint)
+    this.#shared.set(key, name)
+    return name
   }
 
   /**
    * 1-D int64 constants (shapes, axes, pads); equal ones are shared.
    */
   int64s(values: number[], hint = 'ints') {
-    const key = values.join(',')
-    const cached = this.#int64Cache.get(key)
+    const key = `int64:${values.join(',')}`
+    const cached = this.#shared.get(key)
     if (cached) return cached
-    const name = this.uniqueName(hint)
+    const name = this.#uniqueName(hint)
     this.#initializers.push({
       name,
       dims: [values.length],
       dataType: elementTypes.int64,
       rawData: bytesOf(BigInt64Array.from(values, (v) => BigInt(v))),
     })
-    this.#int64Cache.set(key, name)
+    this.#shared.set(key, name)
     return name
   }
 
@@ -174,7 +167,7 @@ export class OnnxGraph {
     attributes: Record<string, AttributeValue> = {},
     hint?: string
   ) {
-    const output = this.uniqueName(hint ?? opType.toLowerCase())
+    const output = this.#uniqueName(hint ?? opType.toLowerCase())
     this.#nodes.push({
       opType,
       name: output,

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { float, OnnxGraph } from '#services/model_builder/onnx_graph'
+import { OnnxGraph } from '#services/model_builder/onnx_graph'
 import {
   decodeTfjsWeights,
   type DecodedTensor,
@@ -116,8 +116,7 @@ export function windowPadding(
   size: number,
   kernel: number,
   stride: number,
-  dilation = 1,
-  explicit: [number, number] = [0, 0]
+  dilation = 1
 ) {
   const effective = (kernel - 1) * dilation + 1
   if (padding === 'SAME') {
@@ -127,10 +126,6 @@ export function windowPadding(
   }
   if (padding === 'VALID') {
     return { out: Math.floor((size - effective) / stride) + 1, before: 0, after: 0 }
-  }
-  if (padding === 'EXPLICIT') {
-    const [before, after] = explicit
-    return { out: Math.floor((size + before + after - effective) / stride) + 1, before, after }
   }
   throw new Error(`Unsupported padding "${padding}"`)
 }
@@ -227,19 +222,14 @@ class Converter {
         return this.#binary(node, 'Sub')
       case 'Mul':
         return this.#binary(node, 'Mul')
-      case 'RealDiv':
-        return this.#binary(node, 'Div')
       case 'Minimum':
         return this.#binary(node, 'Min')
       case 'Maximum':
         return this.#clippedRelu(node) ?? this.#binary(node, 'Max')
       case 'Relu':
       case 'Sigmoid':
-      case 'Tanh':
       case 'Abs':
       case 'Relu6':
-      case 'Elu':
-      case 'LeakyRelu':
         return this.#activate(this.#single(node), node.op, node)
       case 'Square': {
         const x = this.#single(node)
@@ -259,7 +249,6 @@ class Converter {
       case 'AvgPool':
         return this.#pool(node)
       case 'Pad':
-      case 'PadV2':
         return this.#pad(node)
       case 'Mean':
       case 'Sum':
@@ -375,23 +364,14 @@ class Converter {
     switch (kind) {
       case 'Relu':
       case 'Sigmoid':
-      case 'Tanh':
       case 'Abs':
-      case 'Elu':
         return { ...x, tensor: this.graph.add(kind, [x.tensor], {}, name) }
       case 'Relu6': {
         const bounds = [this.graph.scalar(0, 'zero'), this.graph.scalar(6, 'six')]
         return { ...x, tensor: this.graph.add('Clip', [x.tensor, ...bounds], {}, name) }
       }
-      case 'LeakyRelu': {
-        const alpha = node.attr?.leakyrelu_alpha?.f ?? 0.2
-        return {
-          ...x,
-          tensor: this.graph.add('LeakyRelu', [x.tensor], { alpha: float(alpha) }, name),
-        }
-      }
       default:
-        throw new Error(`Fused activation ${kind} in "${node.name}" is not supported`)
+        throw new Error(`Activation ${kind} in "${node.name}" is not supported`)
     }
   }
 
@@ -411,10 +391,9 @@ class Converter {
     const [, sh, sw] = attrInts(node, 'strides')
     const [, dh, dw] = attrInts(node, 'dilations', [1, 1, 1, 1])
     const padding = attrString(node, 'padding')
-    const explicit = attrInts(node, 'explicit_paddings', [])
     const [, height, width] = input.shape
-    const rows = windowPadding(padding, height, kh, sh, dh, [explicit[2], explicit[3]])
-    const cols = windowPadding(padding, width, kw, sw, dw, [explicit[4], explicit[5]])
+    const rows = windowPadding(padding, height, kh, sh, dh)
+    const cols = windowPadding(padding, width, kw, sw, dw)
 
     const weight = depthwise
       ? transposeValues(filter.values, filter.shape, [2, 3, 0, 1])
@@ -545,15 +524,18 @@ class Converter {
     }
   }
 
+  /** Zero padding; the [rank, 2] paddings are given in TF axis order. */
   #pad(node: TfNode): Activation {
-    const [x, paddingsValue, fill] = this.#inputs(node)
+    const [x, paddingsValue] = this.#inputs(node)
     if (x.kind !== 'activation') throw new Error(`Pad "${node.name}" on a constant`)
     const paddings = this.#constant(paddingsValue, node).values
     const before = x.perm.map((axis) => paddings[axis * 2])
     const after = x.perm.map((axis) => paddings[axis * 2 + 1])
-    const value = fill ? this.#constant(fill, node).values[0] : 0
-    const inputs = [x.tensor, this.graph.int64s([...before, ...after], `${node.name}/pads`)]
-    inputs.push(this.graph.scalar(value, `${node.name}/value`))
+    const inputs = [
+      x.tensor,
+      this.graph.int64s([...before, ...after], `${node.name}/pads`),
+      this.graph.scalar(0, 'zero'),
+    ]
     return {
       ...x,
       tensor: this.graph.add('Pad', inputs, { mode: 'constant' }, node.name),
