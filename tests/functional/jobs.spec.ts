@@ -8,7 +8,9 @@ import { QueueService } from '#services/queue_service'
 import type { QueueConfig } from '#config/queue'
 
 test.group('Background jobs', (group) => {
-  group.each.teardown(() => AccessEvent.query().delete())
+  group.each.teardown(async () => {
+    await AccessEvent.query().delete()
+  })
 
   async function eventAt(occurredAt: DateTime) {
     return AccessEvent.create({
