@@ -8,8 +8,6 @@ import {
 } from '#services/model_builder/tfjs_weights'
 
 interface TfAttr {
-  i?: string
-  f?: number
   b?: boolean
   s?: string
   shape?: { dim?: { size: string }[] }
