@@ -12,6 +12,8 @@ bash scripts/setup.sh
 PATH="$PWD/node_modules/.bin:$PATH"
 source scripts/redis.sh
 
+# ONNX models from the npm packages' weights; quick when models/ is current.
+node ace models:build
 node ace migration:run --force
 node ace db:seed
 

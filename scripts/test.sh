@@ -12,6 +12,9 @@ bash scripts/setup.sh
 PATH="$PWD/node_modules/.bin:$PATH"
 source scripts/redis.sh
 
+# The engine's tests need the ONNX models; quick when models/ is current.
+node ace models:build
+
 log=$(mktemp)
 trap 'rm -f "$log"; redis_stop' EXIT
 
