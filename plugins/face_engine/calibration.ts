@@ -99,17 +99,21 @@ export function fitCalibration(
     knots.push([Math.max(similarity, previous + 1e-6), scoreAtFar(far)])
   }
   if (knots[knots.length - 1][0] < 1) knots.push([1, 1])
-  const threshold = knots.find(([, score]) => Math.abs(score - matchScore) < 1e-9)![0]
+  const rounded = knots.map(([similarity, score]): [number, number] => [
+    roundUp(similarity),
+    round(score),
+  ])
+  const threshold = rounded.find(([, score]) => Math.abs(score - matchScore) < 1e-9)![0]
   return {
     metric: 'cosine',
-    knots: knots.map(([similarity, score]) => [round(similarity), round(score)]),
+    knots: rounded,
     measured: {
       dataset,
       genuinePairs: genuine.length,
       impostorPairs: impostors.length,
-      similarityAtThreshold: round(threshold),
-      farAtThreshold: acceptRate(impostors, round(threshold)),
-      frrAtThreshold: 1 - acceptRate(genuine, round(threshold)),
+      similarityAtThreshold: threshold,
+      farAtThreshold: acceptRate(impostors, threshold),
+      frrAtThreshold: 1 - acceptRate(genuine, threshold),
     },
   }
 }
@@ -150,4 +154,9 @@ function nextUp(value: number) {
 
 function round(value: number) {
   return Math.round(value * 1e6) / 1e6
+}
+
+/** Knots are stored to six places, rounded up so that no impostor slips under a threshold. */
+function roundUp(value: number) {
+  return Math.ceil(value * 1e6 - 1e-9) / 1e6
 }

@@ -27,10 +27,10 @@ export const rawPixels: Normalisation = { scale: 1, mean: [0, 0, 0], std: [1, 1,
  * and each request pays for each level at most once.
  */
 export class ImagePyramid {
-  #levels: RgbImage[]
+  #levels = new Map<number, RgbImage>()
 
   constructor(readonly base: RgbImage) {
-    this.#levels = [base]
+    this.#levels.set(0, base)
   }
 
   get width() {
@@ -41,11 +41,22 @@ export class ImagePyramid {
     return this.base.height
   }
 
+  /**
+   * Level `index` is the image shrunk 2^index times. Two levels at a time
+   * are made in one 4×4 pass, which reads the finer image once instead of
+   * writing and re-reading the level between.
+   */
   level(index: number): RgbImage {
-    while (this.#levels.length <= index) {
-      this.#levels.push(halve(this.#levels[this.#levels.length - 1]))
+    let at = index
+    while (!this.#levels.has(at)) at--
+    let image = this.#levels.get(at)!
+    while (at < index) {
+      const steps = index - at >= 2 ? 2 : 1
+      image = shrink(image, steps)
+      at += steps
+      this.#levels.set(at, image)
     }
-    return this.#levels[index]
+    return image
   }
 
   #levelFor(scale: number) {
@@ -73,7 +84,7 @@ export class ImagePyramid {
   ) {
     const index = this.#levelFor(affineScale(toImage))
     const source = this.level(index)
-    const shrink = 2 ** index
+    const factor = 2 ** index
     const { data } = source
     const sourceWidth = source.width
     const sourceHeight = source.height
@@ -82,12 +93,12 @@ export class ImagePyramid {
     const [m0, m1, m2] = multiply
     const [a0, a1, a2] = add
 
-    const stepX = toImage.a / shrink
-    const stepY = toImage.c / shrink
+    const stepX = toImage.a / factor
+    const stepY = toImage.c / factor
     let out = offset
     for (let y = 0; y < height; y++) {
-      let sx = (toImage.a * 0.5 + toImage.b * (y + 0.5) + toImage.tx) / shrink - 0.5
-      let sy = (toImage.c * 0.5 + toImage.d * (y + 0.5) + toImage.ty) / shrink - 0.5
+      let sx = (toImage.a * 0.5 + toImage.b * (y + 0.5) + toImage.tx) / factor - 0.5
+      let sy = (toImage.c * 0.5 + toImage.d * (y + 0.5) + toImage.ty) / factor - 0.5
       for (let x = 0; x < width; x++, sx += stepX, sy += stepY, out += 3) {
         const x0 = Math.floor(sx)
         const y0 = Math.floor(sy)
@@ -139,21 +150,42 @@ export class ImagePyramid {
   }
 }
 
-/** Each pixel of the result is the mean of a 2×2 block. */
-function halve(image: RgbImage): RgbImage {
-  const width = image.width >> 1
-  const height = image.height >> 1
+/**
+ * Each pixel of the result is the mean of a 2×2 (`steps` 1) or 4×4
+ * (`steps` 2) block. Written out by hand: this runs over every pixel of a
+ * full photo, and the unrolled loops take half the time of general ones.
+ */
+function shrink(image: RgbImage, steps: 1 | 2): RgbImage {
+  const width = image.width >> steps
+  const height = image.height >> steps
   const data = new Uint8Array(width * height * 3)
   const stride = image.width * 3
-  const source = image.data
+  const s = image.data
   let out = 0
   for (let y = 0; y < height; y++) {
-    let p = 2 * y * stride
-    for (let x = 0; x < width; x++, p += 6) {
-      const q = p + stride
-      for (let c = 0; c < 3; c++, out++) {
-        data[out] = (source[p + c] + source[p + 3 + c] + source[q + c] + source[q + 3 + c] + 2) >> 2
+    let p = (y << steps) * stride
+    const end = out + width * 3
+    if (steps === 1) {
+      for (; out < end; out += 3, p += 6) {
+        const q = p + stride
+        data[out] = (s[p] + s[p + 3] + s[q] + s[q + 3] + 2) >> 2
+        data[out + 1] = (s[p + 1] + s[p + 4] + s[q + 1] + s[q + 4] + 2) >> 2
+        data[out + 2] = (s[p + 2] + s[p + 5] + s[q + 2] + s[q + 5] + 2) >> 2
       }
+      continue
+    }
+    for (; out < end; out += 3, p += 12) {
+      let r = 8
+      let g = 8
+      let b = 8
+      for (let q = p; q < p + 4 * stride; q += stride) {
+        r += s[q] + s[q + 3] + s[q + 6] + s[q + 9]
+        g += s[q + 1] + s[q + 4] + s[q + 7] + s[q + 10]
+        b += s[q + 2] + s[q + 5] + s[q + 8] + s[q + 11]
+      }
+      data[out] = r >> 4
+      data[out + 1] = g >> 4
+      data[out + 2] = b >> 4
     }
   }
   return { width, height, data }
