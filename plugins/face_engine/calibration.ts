@@ -59,27 +59,36 @@ export function rocAuc(genuine: readonly number[], impostors: readonly number[])
 }
 
 /**
- * Estimated share of impostor pairs at or above `similarity`: the larger of
- * the sample's own rate and a normal fit's tail, so that past the last
- * impostor seen (about 1 in a few thousand here) the estimate still falls
- * smoothly instead of dropping to zero, and never claims less than the
- * sample shows.
+ * The share of impostor pairs at or above a similarity, estimated from the
+ * sample and, past its top 5%, from an exponential tail fitted to those
+ * (peaks over threshold, the usual extreme-value model of score tails).
+ * With a few thousand pairs the sample alone says nothing beyond about 1
+ * in a few thousand and its highest pairs are single accidents; the tail
+ * fit reads the whole top 5% instead. The estimate never claims less than
+ * the sample shows.
  */
-export function estimatedFar(impostors: readonly number[], similarity: number) {
-  const mean = impostors.reduce((sum, value) => sum + value, 0) / impostors.length
-  const variance =
-    impostors.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (impostors.length - 1)
-  const tail = normalTail((similarity - mean) / Math.sqrt(variance))
-  return Math.max(acceptRate(impostors, similarity), tail)
+export function farEstimator(impostors: readonly number[]) {
+  const sorted = [...impostors].sort((a, b) => b - a)
+  const count = Math.max(10, Math.round(tailShare * sorted.length))
+  const onset = sorted[Math.min(count, sorted.length - 1)]
+  const meanExcess = sorted.slice(0, count).reduce((sum, value) => sum + value - onset, 0) / count
+  const share = count / sorted.length
+  return (similarity: number) => {
+    const sampled = acceptRate(sorted, similarity)
+    if (similarity <= onset || meanExcess <= 0) return sampled
+    return Math.max(sampled, share * Math.exp(-(similarity - onset) / meanExcess))
+  }
 }
 
-function similarityAtEstimatedFar(impostors: readonly number[], far: number) {
+const tailShare = 0.05
+
+function similarityAtFar(estimate: (similarity: number) => number, far: number) {
   let low = -1
   let high = 1
-  if (estimatedFar(impostors, high) > far) return high
+  if (estimate(high) > far) return high
   for (let step = 0; step < 60; step++) {
     const middle = (low + high) / 2
-    if (estimatedFar(impostors, middle) > far) low = middle
+    if (estimate(middle) > far) low = middle
     else high = middle
   }
   return high
@@ -90,11 +99,11 @@ export function fitCalibration(
   impostors: readonly number[],
   dataset: string
 ): ScoreCalibration {
+  const estimate = farEstimator(impostors)
   const knots: [number, number][] = [[-1, 0]]
   for (const decade of decades) {
     const far = 10 ** -decade
-    const similarity =
-      decade === 0 ? Math.min(...impostors) : similarityAtEstimatedFar(impostors, far)
+    const similarity = decade === 0 ? Math.min(...impostors) : similarityAtFar(estimate, far)
     const previous = knots[knots.length - 1][0]
     knots.push([Math.max(similarity, previous + 1e-6), scoreAtFar(far)])
   }
@@ -116,36 +125,6 @@ export function fitCalibration(
       frrAtThreshold: 1 - acceptRate(genuine, threshold),
     },
   }
-}
-
-/**
- * Upper tail of the standard normal distribution, through erfc with a
- * relative error below 1.2e-7 (Numerical Recipes' erfcc), so that the
- * 1e-7 end of the knots is still right.
- */
-function normalTail(z: number) {
-  const x = Math.abs(z) / Math.SQRT2
-  const t = 1 / (1 + 0.5 * x)
-  const erfc =
-    t *
-    Math.exp(
-      -x * x -
-        1.26551223 +
-        t *
-          (1.00002368 +
-            t *
-              (0.37409196 +
-                t *
-                  (0.09678418 +
-                    t *
-                      (-0.18628806 +
-                        t *
-                          (0.27886807 +
-                            t *
-                              (-1.13520398 +
-                                t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
-    )
-  return z >= 0 ? erfc / 2 : 1 - erfc / 2
 }
 
 function nextUp(value: number) {

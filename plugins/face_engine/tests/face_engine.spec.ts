@@ -1,0 +1,205 @@
+import { readFile } from 'node:fs/promises'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { test } from '@japa/runner'
+import sharp from 'sharp'
+import {
+  createPluginHarness,
+  PluginCommandError,
+  type DecodedImage,
+  type PluginHarness,
+} from '#plugin-sdk'
+import { FeatureComparator } from '#services/feature_blob'
+import { ImageDecoder } from '#services/image_decoder'
+import faceEngine from '../plugin.js'
+
+/**
+ * The real engine on the ONNX models `node ace models:build` makes, with
+ * the permissively licensed photos of tests/fixtures/pairs.
+ */
+const fixtures = new URL('../../../tests/fixtures/pairs/', import.meta.url)
+const decoder = new ImageDecoder()
+
+async function decodeFile(name: string) {
+  return decodeBytes(await readFile(new URL(name, fixtures)))
+}
+
+async function decodeBytes(bytes: Uint8Array): Promise<DecodedImage> {
+  const decoded = await decoder.decode(bytes)
+  if (!decoded.ok) throw new Error(decoded.error.message)
+  return decoded.image
+}
+
+test.group('Face engine on ONNX Runtime', (group) => {
+  let engine: PluginHarness<'engine', unknown>
+  let comparator: FeatureComparator
+
+  group.setup(async () => {
+    engine = await createPluginHarness(faceEngine, { poolSize: 2 })
+    await engine.start()
+    comparator = await FeatureComparator.fromManifest('models/manifest.json')
+    return () => engine.stop()
+  })
+
+  test('scores the same person at 0.6 or more and different people below', async ({ assert }) => {
+    const { pairs } = JSON.parse(await readFile(new URL('pairs.json', fixtures), 'utf8')) as {
+      pairs: { a: string; b: string; same: boolean }[]
+    }
+    const names = [...new Set(pairs.flatMap(({ a, b }) => [a, b]))]
+    const features = new Map(
+      await Promise.all(
+        names.map(async (name) => {
+          const image = await decodeFile(name)
+          const outcome = await engine.call((driver) => driver.embed!({ image }))
+          assert.isTrue(outcome.ok, `no face found in ${name}`)
+          return [name, outcome.ok ? outcome.feature : null] as const
+        })
+      )
+    )
+
+    const wrong = pairs.filter(({ a, b, same }) => {
+      const result = comparator.compare(features.get(a)!, features.get(b)!)
+      return !result.ok || result.score >= 0.6 !== same
+    })
+    assert.deepEqual(wrong, [])
+    assert.isAbove(pairs.filter(({ same }) => same).length, 50)
+    assert.isAbove(pairs.filter(({ same }) => !same).length, 50)
+  }).timeout(60_000)
+
+  test('finds a face turned {$self} and reports angle code {code}')
+    .with([
+      { self: '0°', file: 'kit_harington_02.jpg', code: 1 },
+      { self: '30°', file: 'rotated/kit_harington_02_rot30.jpg', code: 5 },
+      { self: '90°', file: 'rotated/kit_harington_02_rot90.jpg', code: 2 },
+      { self: '180°', file: 'rotated/kit_harington_02_rot180.jpg', code: 4 },
+      { self: '270°', file: 'rotated/kit_harington_02_rot270.jpg', code: 3 },
+    ])
+    .run(async ({ assert }, { file, code }) => {
+      const outcome = await engine.call(async (driver) =>
+        driver.detect!({ image: await decodeFile(file) })
+      )
+      assert.isTrue(outcome.ok)
+      if (!outcome.ok) return
+      assert.lengthOf(outcome.faces, 1)
+      assert.equal(outcome.faces[0].angleCode, code)
+    })
+
+  test('the turned face still matches the upright one', async ({ assert }) => {
+    const embed = async (file: string) => {
+      const image = await decodeFile(file)
+      const outcome = await engine.call((driver) => driver.embed!({ image }))
+      if (!outcome.ok) throw new Error(`no face in ${file}`)
+      return outcome.feature
+    }
+    const upright = await embed('kit_harington_02.jpg')
+    for (const turn of [90, 180, 270]) {
+      const turned = await embed(`rotated/kit_harington_02_rot${turn}.jpg`)
+      const result = comparator.compare(upright, turned)
+      assert.isTrue(result.ok && result.score >= 0.6, `${turn}° does not match`)
+    }
+  })
+
+  test('finds every face of a group, and the one a box points at', async ({ assert }) => {
+    const image = await decodeFile('scenes/kit_with_rose.jpg')
+    const detected = await engine.call((driver) => driver.detect!({ image }))
+    assert.isTrue(detected.ok)
+    if (!detected.ok) return
+    assert.lengthOf(detected.faces, 2)
+
+    const rose = await engine.call(async (driver) =>
+      driver.embed!({ image: await decodeFile('rose_leslie_01.jpg') })
+    )
+    const scores = []
+    for (const face of detected.faces) {
+      const outcome = await engine.call((driver) => driver.embed!({ image, face: face.box }))
+      assert.isTrue(outcome.ok && rose.ok)
+      if (!outcome.ok || !rose.ok) return
+      for (const side of ['left', 'top', 'right', 'bottom'] as const) {
+        assert.closeTo(outcome.face.box[side], face.box[side], 3, 'the face the box points at')
+      }
+      const result = comparator.compare(outcome.feature, rose.feature)
+      scores.push(result.ok ? result.score : 0)
+    }
+    assert.equal(scores.filter((score) => score >= 0.6).length, 1, 'exactly one of them is Rose')
+  })
+
+  test('reports no face in a photo without one', async ({ assert }) => {
+    const image = await decodeFile('scenes/rocket.jpg')
+    const outcomes = await Promise.all([
+      engine.call((driver) => driver.detect!({ image })),
+      engine.call((driver) => driver.embed!({ image })),
+      engine.call((driver) => driver.age!({ image })),
+      engine.call((driver) => driver.quality!({ image })),
+    ])
+    for (const outcome of outcomes) {
+      assert.deepEqual(outcome, { ok: false, error: { type: 'no_face' } })
+    }
+  })
+
+  test('estimates age and gender, liveness scores and quality in one pass', async ({ assert }) => {
+    const image = await decodeFile('barack_obama_01.jpg')
+    const outcome = await engine.call((driver) =>
+      driver.analyse!(
+        { image },
+        { feature: true, ageGender: true, liveness: true, quality: true, aligned: true }
+      )
+    )
+    assert.isTrue(outcome.ok)
+    if (!outcome.ok) return
+    assert.equal(outcome.feature!.model, 'faceapi-recognition')
+    assert.lengthOf(outcome.feature!.vector, 128)
+    assert.isAbove(outcome.age!, 35)
+    assert.isBelow(outcome.age!, 65)
+    assert.equal(outcome.gender, 'male')
+    for (const score of Object.values(outcome.liveness!)) {
+      assert.isAtLeast(score, 0)
+      assert.isAtMost(score, 1)
+    }
+    assert.isTrue(outcome.quality!.acceptable, JSON.stringify(outcome.quality!.issues))
+    assert.equal(outcome.aligned!.width, 112)
+    assert.lengthOf(outcome.aligned!.data, 112 * 112 * 3)
+    for (const stage of ['detect', 'landmarks', 'align', 'embed', 'ageGender', 'liveness']) {
+      assert.isAbove(outcome.timings[stage], 0, stage)
+    }
+  })
+
+  test('says what to do about a face that is too small or too dark', async ({ assert }) => {
+    const original = await readFile(new URL('kit_harington_02.jpg', fixtures))
+    const quality = async (bytes: Buffer) => {
+      const image = await decodeBytes(bytes)
+      const outcome = await engine.call((driver) => driver.quality!({ image }))
+      if (!outcome.ok) throw new Error('no face')
+      return outcome.quality
+    }
+
+    const small = await quality(await sharp(original).resize({ width: 160 }).toBuffer())
+    assert.isFalse(small.acceptable)
+    assert.deepInclude(small.issues, { code: 'too_small', message: 'Move closer' })
+
+    const dark = await quality(await sharp(original).linear(0.15, 0).toBuffer())
+    assert.deepInclude(dark.issues, { code: 'dark', message: 'Find more light' })
+    assert.isBelow(dark.score, 1)
+  })
+
+  test('keeps the event loop free while it works', async ({ assert }) => {
+    const image = await decodeFile('barack_obama_01.jpg')
+    const delay = monitorEventLoopDelay({ resolution: 5 })
+    delay.enable()
+    await Promise.all(
+      Array.from({ length: 4 }, () => engine.call((driver) => driver.detect!({ image })))
+    )
+    delay.disable()
+    assert.isBelow(delay.max / 1e6, 100)
+  })
+
+  test('runs on as many workers as configured', async ({ assert }) => {
+    const health = await engine.health()
+    assert.equal(health.status, 'ok')
+    assert.equal(health.details?.workers, 2)
+    assert.equal(health.details?.embedder, 'faceapi-recognition')
+  })
+
+  test('refuses an image whose pixels do not match its size', async ({ assert }) => {
+    const image = { width: 10, height: 10, data: new Uint8Array(10) }
+    await assert.rejects(() => engine.driver.detect!({ image }), PluginCommandError)
+  })
+})
