@@ -63,4 +63,18 @@ export default await Env.create(new URL('../', import.meta.url), {
   | Plugins: path to the JSON file listing configured plugin instances
   */
   PLUGINS_FILE: Env.schema.string.optional(),
+
+  /*
+  | Terminal protocol (/faces/api): device tokens, presence, uploads
+  */
+  DEVICE_TOKEN_TTL: Env.schema.number.optional(),
+  DEVICE_TOKEN_SINGLE_USE: Env.schema.boolean.optional(),
+  DEVICE_TOKEN_RATE_PER_DEVICE: Env.schema.number.optional(),
+  DEVICE_TOKEN_RATE_PER_ADDRESS: Env.schema.number.optional(),
+  DEVICE_PRESENCE_FLUSH_SECONDS: Env.schema.number.optional(),
+  FACE_PICTURE_URL_TTL: Env.schema.number.optional(),
+  TERMINAL_IMAGE_MAX_BYTES: Env.schema.number.optional(),
+  TERMINAL_IMAGE_MAX_PIXELS: Env.schema.number.optional(),
+  STORAGE_DIR: Env.schema.string.optional(),
+  REGFACE_ACCESS_GROUP: Env.schema.string.optional(),
 })

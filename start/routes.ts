@@ -9,3 +9,4 @@
 import '#start/routes/web'
 import '#start/routes/admin'
 import '#start/routes/health'
+import '#start/routes/terminal_api'

@@ -14,4 +14,12 @@ export const controllers = {
   Placeholder: () => import('#controllers/placeholder_controller'),
   Session: () => import('#controllers/session_controller'),
   Settings: () => import('#controllers/settings_controller'),
+  terminal: {
+    FaceDatabase: () => import('#controllers/terminal/face_database_controller'),
+    FacePictures: () => import('#controllers/terminal/face_pictures_controller'),
+    FaceRegistrations: () => import('#controllers/terminal/face_registrations_controller'),
+    Fallback: () => import('#controllers/terminal/fallback_controller'),
+    Feedback: () => import('#controllers/terminal/feedback_controller'),
+    Tokens: () => import('#controllers/terminal/tokens_controller'),
+  },
 }

@@ -5,6 +5,13 @@ type ParamValue = string | number | bigint | boolean
 export type ScannedRoutes = {
   ALL: {
     'health': { paramsTuple?: []; params?: {} }
+    'terminal.token': { paramsTuple?: []; params?: {} }
+    'terminal.getDbs': { paramsTuple?: []; params?: {} }
+    'terminal.regFace': { paramsTuple?: []; params?: {} }
+    'terminal.clinetFeedback': { paramsTuple?: []; params?: {} }
+    'terminal.clinetWebResult': { paramsTuple?: []; params?: {} }
+    'terminal.pictures': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'terminal.fallback': { paramsTuple: [...ParamValue[]]; params: {'*': ParamValue[]} }
     'session.create': { paramsTuple?: []; params?: {} }
     'session.store': { paramsTuple?: []; params?: {} }
     'session.destroy': { paramsTuple?: []; params?: {} }
@@ -35,6 +42,8 @@ export type ScannedRoutes = {
   }
   GET: {
     'health': { paramsTuple?: []; params?: {} }
+    'terminal.pictures': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'terminal.fallback': { paramsTuple: [...ParamValue[]]; params: {'*': ParamValue[]} }
     'session.create': { paramsTuple?: []; params?: {} }
     'dashboard': { paramsTuple?: []; params?: {} }
     'people.index': { paramsTuple?: []; params?: {} }
@@ -53,6 +62,8 @@ export type ScannedRoutes = {
   }
   HEAD: {
     'health': { paramsTuple?: []; params?: {} }
+    'terminal.pictures': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'terminal.fallback': { paramsTuple: [...ParamValue[]]; params: {'*': ParamValue[]} }
     'session.create': { paramsTuple?: []; params?: {} }
     'dashboard': { paramsTuple?: []; params?: {} }
     'people.index': { paramsTuple?: []; params?: {} }
@@ -70,6 +81,12 @@ export type ScannedRoutes = {
     'settings.index': { paramsTuple?: []; params?: {} }
   }
   POST: {
+    'terminal.token': { paramsTuple?: []; params?: {} }
+    'terminal.getDbs': { paramsTuple?: []; params?: {} }
+    'terminal.regFace': { paramsTuple?: []; params?: {} }
+    'terminal.clinetFeedback': { paramsTuple?: []; params?: {} }
+    'terminal.clinetWebResult': { paramsTuple?: []; params?: {} }
+    'terminal.fallback': { paramsTuple: [...ParamValue[]]; params: {'*': ParamValue[]} }
     'session.store': { paramsTuple?: []; params?: {} }
     'session.destroy': { paramsTuple?: []; params?: {} }
     'account.locale': { paramsTuple?: []; params?: {} }
@@ -79,12 +96,20 @@ export type ScannedRoutes = {
     'operators.store': { paramsTuple?: []; params?: {} }
     'settings.plugins.retry': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
   }
+  OPTIONS: {
+    'terminal.fallback': { paramsTuple: [...ParamValue[]]; params: {'*': ParamValue[]} }
+  }
   PUT: {
+    'terminal.fallback': { paramsTuple: [...ParamValue[]]; params: {'*': ParamValue[]} }
     'people.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
   }
+  PATCH: {
+    'terminal.fallback': { paramsTuple: [...ParamValue[]]; params: {'*': ParamValue[]} }
+  }
   DELETE: {
+    'terminal.fallback': { paramsTuple: [...ParamValue[]]; params: {'*': ParamValue[]} }
     'people.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
   }
 }

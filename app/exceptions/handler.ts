@@ -2,6 +2,8 @@ import app from '@adonisjs/core/services/app'
 import { errors as bouncerErrors } from '@adonisjs/bouncer'
 import { type HttpContext, ExceptionHandler } from '@adonisjs/core/http'
 import type { StatusPageRange, StatusPageRenderer } from '@adonisjs/core/types/http'
+import { renderTerminalError } from '#middleware/terminal_api_middleware'
+import { isTerminalApiPath } from '#services/terminal/protocol'
 
 export default class HttpExceptionHandler extends ExceptionHandler {
   protected debug = !app.inProduction
@@ -19,11 +21,15 @@ export default class HttpExceptionHandler extends ExceptionHandler {
   }
 
   /**
+   * Terminals get the protocol's JSON for every error, also for those
+   * raised before their route runs (a body the body parser refused).
+   *
    * A page the operator may not use is a 403 page, also for form posts,
    * rather than Bouncer's redirect back: nothing was changed and the
    * browser says so. API clients still get JSON.
    */
   async handle(error: unknown, ctx: HttpContext) {
+    if (isTerminalApiPath(ctx.request.url())) return renderTerminalError(error, ctx)
     if (error instanceof bouncerErrors.E_AUTHORIZATION_FAILURE && 'view' in ctx) {
       if (ctx.request.accepts(['html', 'json']) !== 'json') {
         return ctx.response.status(403).send(await ctx.view.render('pages/errors/forbidden'))

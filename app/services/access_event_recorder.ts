@@ -1,0 +1,44 @@
+import { inject } from '@adonisjs/core'
+import { DateTime } from 'luxon'
+import AccessEvent, { type AccessMethod } from '#models/access_event'
+import type Device from '#models/device'
+import type Person from '#models/person'
+import type { AccessVerdict } from '#services/access_decision_service'
+import { AccessEventFeed } from '#services/access_event_feed'
+
+export type AccessEventInput = {
+  device: Device
+  person: Person | null
+  /** The name the terminal reported, kept when it matches nobody. */
+  reportedName: string | null
+  score: number | null
+  verdict: AccessVerdict
+  method: AccessMethod
+  occurredAt: DateTime
+  snapshotPath: string | null
+}
+
+/**
+ * Records an access decision and announces it to the open admin pages.
+ */
+@inject()
+export class AccessEventRecorder {
+  constructor(private feed: AccessEventFeed) {}
+
+  async record(input: AccessEventInput) {
+    const event = await AccessEvent.create({
+      deviceId: input.device.id,
+      personId: input.person?.id ?? null,
+      reportedName: input.reportedName,
+      score: input.score,
+      decision: input.verdict.decision,
+      reason: input.verdict.reason,
+      method: input.method,
+      snapshotPath: input.snapshotPath,
+      occurredAt: input.occurredAt,
+      receivedAt: DateTime.now(),
+    })
+    await this.feed.publish({ id: event.id })
+    return event
+  }
+}

@@ -1,0 +1,161 @@
+import { Exception } from '@adonisjs/core/exceptions'
+import { resultCodes, type ResultCode } from '#services/terminal/result_codes'
+
+export const terminalApiPrefix = '/faces/api'
+
+/**
+ * Every endpoint of the terminal protocol with the `flag` its answers carry.
+ * The keys are the paths under /faces/api and the route names under
+ * `terminal.`; the flags keep the original documentation's spelling.
+ */
+export const terminalEndpoints = {
+  token: { flag: 'token' },
+  faceDetect: { flag: 'facedetect' },
+  faceAge: { flag: 'faceage' },
+  faceGender: { flag: 'facegender' },
+  faceFeature: { flag: 'facefeature' },
+  faceRecognize: { flag: 'facerecognize' },
+  faceIdentify: { flag: 'faceidentify' },
+  getDbs: { flag: 'getDbs' },
+  regFace: { flag: 'regFace' },
+  clinetFeedback: { flag: 'clinetfeedback' },
+  clinetWebResult: { flag: 'clinetwebresult' },
+  pictures: { flag: 'picture' },
+} as const
+
+export type TerminalEndpoint = keyof typeof terminalEndpoints
+
+/** The flag of answers to a path that names no endpoint. */
+export const unknownEndpointFlag = 'unknown'
+
+export function isTerminalApiPath(url: string) {
+  return url === terminalApiPrefix || url.startsWith(`${terminalApiPrefix}/`)
+}
+
+/**
+ * The endpoint a request path names, also for paths the router did not
+ * match (a GET on a POST endpoint) and for requests that failed before
+ * routing (a body the body parser refused).
+ */
+export function endpointForPath(url: string): TerminalEndpoint | null {
+  if (!isTerminalApiPath(url)) return null
+  const name = url.slice(terminalApiPrefix.length + 1).split(/[/?]/)[0]
+  return Object.hasOwn(terminalEndpoints, name) ? (name as TerminalEndpoint) : null
+}
+
+export function flagFor(endpoint: TerminalEndpoint | null) {
+  return endpoint ? terminalEndpoints[endpoint].flag : unknownEndpointFlag
+}
+
+/**
+ * Expected failures, as services and request readers return them. `message`
+ * is the detail a person reading the answer needs; never a stack trace.
+ */
+export type TerminalFailure =
+  | { type: 'missing_body'; message?: string }
+  | { type: 'missing_fields'; message: string }
+  | { type: 'invalid_parameter'; message: string }
+  | { type: 'unknown_device'; message?: string }
+  | { type: 'device_mismatch'; message: string }
+  | { type: 'device_not_approved'; message: string }
+  | { type: 'token_expired'; message: string }
+  | { type: 'rate_limited'; message: string; retryAfterSeconds: number }
+  | { type: 'unreadable_file'; message: string }
+  | { type: 'not_image'; message: string }
+  | { type: 'image_too_large'; message: string }
+  | { type: 'no_face'; message?: string }
+  | { type: 'feature_model_mismatch'; message: string }
+  | { type: 'engine_unavailable'; message: string }
+  | { type: 'unknown_endpoint'; message: string }
+  | { type: 'not_found'; message: string }
+  | { type: 'link_expired'; message: string }
+  | { type: 'method_not_allowed'; message: string }
+  | { type: 'internal'; message: string }
+
+/**
+ * The one place failures become protocol codes. Answers are HTTP 200, as
+ * terminals read the code; the HTTP status says more only where the HTTP
+ * layer itself is concerned.
+ */
+const failureCodes = {
+  missing_body: { code: 9002, status: 200 },
+  missing_fields: { code: 9005, status: 200 },
+  invalid_parameter: { code: 2, status: 200 },
+  unknown_device: { code: 9003, status: 200 },
+  device_mismatch: { code: 9004, status: 200 },
+  device_not_approved: { code: 9001, status: 200 },
+  token_expired: { code: 7, status: 200 },
+  rate_limited: { code: 8, status: 429 },
+  unreadable_file: { code: 9113, status: 200 },
+  not_image: { code: 69640, status: 200 },
+  image_too_large: { code: 69642, status: 200 },
+  no_face: { code: 9006, status: 200 },
+  feature_model_mismatch: { code: 73733, status: 200 },
+  engine_unavailable: { code: 3, status: 200 },
+  unknown_endpoint: { code: 12, status: 404 },
+  not_found: { code: 12, status: 404 },
+  link_expired: { code: 7, status: 403 },
+  method_not_allowed: { code: 9002, status: 405 },
+  internal: { code: 9007, status: 500 },
+} as const satisfies Record<TerminalFailure['type'], { code: ResultCode; status: number }>
+
+export function codeFor(type: TerminalFailure['type']): ResultCode {
+  return failureCodes[type].code
+}
+
+export type TerminalResult<Data extends Record<string, unknown> = Record<string, unknown>> =
+  { ok: true; data: Data; message?: string } | { ok: false; error: TerminalFailure }
+
+export function isTerminalResult(value: unknown): value is TerminalResult {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { ok?: unknown }).ok === 'boolean' &&
+    ('data' in value || 'error' in value)
+  )
+}
+
+export const failed = (error: TerminalFailure) => ({ ok: false, error }) as const
+
+export type TerminalAnswer = {
+  status: number
+  headers: Record<string, string>
+  body: { flag: string; code: ResultCode; message: string } & Record<string, unknown>
+}
+
+/**
+ * A result as the terminal receives it: `flag`, numeric `code`, a readable
+ * `message`, then the endpoint's fields.
+ */
+export function terminalAnswer(flag: string, result: TerminalResult): TerminalAnswer {
+  if (result.ok) {
+    return {
+      status: 200,
+      headers: {},
+      body: { flag, code: 0, message: result.message ?? resultCodes[0], ...result.data },
+    }
+  }
+  const { code, status } = failureCodes[result.error.type]
+  const detail = result.error.message
+  const headers: Record<string, string> = {}
+  if (result.error.type === 'rate_limited') {
+    headers['Retry-After'] = String(result.error.retryAfterSeconds)
+  }
+  if (result.error.type === 'method_not_allowed') headers['Allow'] = 'POST'
+  return {
+    status,
+    headers,
+    body: { flag, code, message: detail ? `${resultCodes[code]}: ${detail}` : resultCodes[code] },
+  }
+}
+
+/**
+ * A failure found while reading a request, before any service runs
+ * (missing body, missing fields, wrong types). The terminal API middleware
+ * answers it like a returned failure.
+ */
+export class TerminalException extends Exception {
+  constructor(readonly failure: TerminalFailure) {
+    super(failure.message ?? failure.type, { status: 200, code: 'E_TERMINAL_REQUEST' })
+  }
+}

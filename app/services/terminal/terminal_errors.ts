@@ -1,0 +1,57 @@
+import { TerminalException, type TerminalFailure } from '#services/terminal/protocol'
+
+/**
+ * Errors the HTTP layer raises for a request a terminal got wrong, before
+ * or around the endpoint's own code, as protocol failures.
+ */
+const requestErrors: Record<string, TerminalFailure> = {
+  E_REQUEST_ENTITY_TOO_LARGE: {
+    type: 'image_too_large',
+    message: 'the request is larger than the server accepts',
+  },
+  E_INVALID_MULTIPART_REQUEST: {
+    type: 'unreadable_file',
+    message: 'the multipart body is cut short or malformed',
+  },
+  E_ROUTE_NOT_FOUND: { type: 'unknown_endpoint', message: 'the list of endpoints is at /docs' },
+  E_REQUEST_ABORTED: { type: 'unreadable_file', message: 'the request was aborted' },
+  E_ENCODING_UNSUPPORTED: {
+    type: 'invalid_parameter',
+    message: 'the body uses a content encoding the server does not read',
+  },
+}
+
+/**
+ * The failure a thrown error stands for. `unexpected` errors are bugs or
+ * outages: their details belong in the server log, never in the answer.
+ */
+export function failureForError(
+  error: unknown,
+  requestId: string | undefined
+): { failure: TerminalFailure; unexpected: boolean } {
+  if (error instanceof TerminalException) return { failure: error.failure, unexpected: false }
+  const { code, status } = (error ?? {}) as { code?: unknown; status?: unknown }
+  if (typeof code === 'string' && requestErrors[code]) {
+    return { failure: requestErrors[code], unexpected: false }
+  }
+  if (error instanceof SyntaxError || (status === 422 && code === undefined)) {
+    return {
+      failure: { type: 'invalid_parameter', message: 'the body is not a JSON object' },
+      unexpected: false,
+    }
+  }
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return {
+      failure: { type: 'invalid_parameter', message: 'the request could not be read' },
+      unexpected: false,
+    }
+  }
+  const reference = requestId ? ` (request ${requestId})` : ''
+  return {
+    failure: {
+      type: 'internal',
+      message: `the server failed to answer; its log has the details${reference}`,
+    },
+    unexpected: true,
+  }
+}

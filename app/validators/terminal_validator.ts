@@ -1,0 +1,81 @@
+import vine from '@vinejs/vine'
+
+/**
+ * Field rules of the terminal protocol (/faces/api). Field names are the
+ * original documentation's; a missing field is code 9005, a field of the
+ * wrong type or shape code 2.
+ */
+
+/** The same characters the device pages accept, so a registered name stays editable. */
+const deviceName = () =>
+  vine
+    .string()
+    .trim()
+    .minLength(1)
+    .maxLength(64)
+    .regex(/^[\p{L}\p{N} ._-]+$/u)
+
+const serialNumber = () =>
+  vine
+    .string()
+    .trim()
+    .minLength(1)
+    .maxLength(64)
+    .regex(/^[\p{L}\p{N}._:/-]+$/u)
+
+/** 40 hexadecimal characters, as /faces/api/token issues them. */
+const token = () =>
+  vine
+    .string()
+    .trim()
+    .regex(/^[0-9a-fA-F]{40}$/)
+    .transform((value) => value.toLowerCase())
+
+/** The people pages' username rule: usernames are shared with them. */
+const username = () =>
+  vine
+    .string()
+    .trim()
+    .minLength(1)
+    .maxLength(64)
+    .regex(/^[\p{L}\p{N}._@-]+$/u)
+
+const faceName = () => vine.string().trim().minLength(1).maxLength(120)
+
+export const tokenRequestValidator = vine.create({
+  deviceName: deviceName(),
+  sn: serialNumber(),
+})
+
+export const getDbsValidator = vine.create({
+  deviceName: deviceName(),
+  deviceSN: serialNumber(),
+  token: token(),
+  since: vine.number().withoutDecimals().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+})
+
+export const regFaceValidator = vine.create({
+  deviceName: deviceName(),
+  deviceSN: serialNumber(),
+  token: token().optional(),
+  username: username(),
+  faceName: faceName(),
+  picBase64: vine.string(),
+  faceData: vine.string().optional(),
+})
+
+export const feedbackValidator = vine.create({
+  deviceName: deviceName(),
+  deviceSN: serialNumber(),
+  token: token().optional(),
+  faceName: faceName(),
+  username: username().optional(),
+  time: vine.number().withoutDecimals().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  score: vine.number().min(0).max(1).optional(),
+})
+
+export const webResultValidator = vine.create({
+  deviceName: deviceName(),
+  deviceSN: serialNumber(),
+  token: token().optional(),
+})

@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto'
+import env from '#start/env'
+import app from '@adonisjs/core/services/app'
+
+/**
+ * The database this process serves. Redis keys and channels of the terminal
+ * protocol are scoped by it, so that two sites (or two test runs) sharing
+ * one Redis never accept each other's tokens, whose device ids overlap.
+ */
+const database =
+  env.get('DB_CONNECTION', 'sqlite') === 'pg'
+    ? `pg:${env.get('PG_HOST', '127.0.0.1')}:${env.get('PG_PORT', 5432)}/${env.get('PG_DB_NAME', 'faceaccess')}`
+    : `sqlite:${env.get('DB_FILE', 'db.sqlite3')}`
+
+const terminalConfig = {
+  keyspace: `terminal:${createHash('sha256').update(database).digest('hex').slice(0, 12)}`,
+
+  tokens: {
+    /** Seconds a token stays valid after it was issued. */
+    ttlSeconds: env.get('DEVICE_TOKEN_TTL', 300),
+    /**
+     * The original protocol: "every time you post to server need to get a
+     * new token". Sites with slow links may let a token serve until expiry.
+     */
+    singleUse: env.get('DEVICE_TOKEN_SINGLE_USE', true),
+    /** Token requests a minute: per serial number, and per address (NAT fronts many). */
+    perDevicePerMinute: env.get('DEVICE_TOKEN_RATE_PER_DEVICE', 30),
+    perAddressPerMinute: env.get('DEVICE_TOKEN_RATE_PER_ADDRESS', 1200),
+  },
+
+  /** Last-seen times are gathered in Redis and written to the database this often. */
+  presenceFlushSeconds: env.get('DEVICE_PRESENCE_FLUSH_SECONDS', 15),
+
+  /** Lifetime of the signed `picUrl` links in getDbs answers. */
+  pictureUrlTtlSeconds: env.get('FACE_PICTURE_URL_TTL', 3600),
+
+  /**
+   * Uploaded images: bytes are checked before anything is decoded, pixels
+   * from the header before the pixels are.
+   */
+  images: {
+    maxBytes: env.get('TERMINAL_IMAGE_MAX_BYTES', 10 * 1024 * 1024),
+    maxPixels: env.get('TERMINAL_IMAGE_MAX_PIXELS', 40_000_000),
+  },
+
+  /**
+   * Enrolment photos and event snapshots. Paths in the database are
+   * relative to the app root, as the retention job expects.
+   */
+  storageDir: app.makePath(env.get('STORAGE_DIR', 'tmp/storage')),
+
+  /**
+   * The access group that people enrolled by regFace join; none by default,
+   * so that an operator decides who may pass.
+   */
+  regFaceAccessGroup: env.get('REGFACE_ACCESS_GROUP') || null,
+
+  /** getDbs answers larger than this are compressed for clients that accept it. */
+  compressAboveBytes: 8 * 1024,
+}
+
+export default terminalConfig
+export type TerminalConfig = typeof terminalConfig

@@ -1,0 +1,31 @@
+/*
+|--------------------------------------------------------------------------
+| Terminal protocol (/faces/api)
+|--------------------------------------------------------------------------
+|
+| The paths, methods and field names of the original terminal
+| documentation. Every answer, errors and unknown paths included, is the
+| protocol's JSON (see the terminal API middleware); /docs describes them.
+|
+*/
+import router from '@adonisjs/core/services/router'
+import { controllers } from '#generated/controllers'
+
+const terminal = router.named({ api: () => import('#middleware/terminal_api_middleware') })
+
+router
+  .group(() => {
+    router.post('token', [controllers.terminal.Tokens, 'store']).as('token')
+    router.post('getDbs', [controllers.terminal.FaceDatabase, 'show']).as('getDbs')
+    router.post('regFace', [controllers.terminal.FaceRegistrations, 'store']).as('regFace')
+    router.post('clinetFeedback', [controllers.terminal.Feedback, 'store']).as('clinetFeedback')
+    router.post('clinetWebResult', [controllers.terminal.Feedback, 'show']).as('clinetWebResult')
+    router
+      .get('pictures/:id', [controllers.terminal.FacePictures, 'show'])
+      .as('pictures')
+      .where('id', router.matchers.number())
+    router.any('*', [controllers.terminal.Fallback, 'handle']).as('fallback')
+  })
+  .prefix('/faces/api')
+  .as('terminal')
+  .use(terminal.api())
