@@ -67,15 +67,21 @@ export class FaceDetector {
     this.#anchors = blazeFaceAnchors(inputSize, [16, 32], [2, 6])
   }
 
+  /**
+   * Upright first, at every scale. BlazeFace finds faces a quarter turn
+   * away on its own and reads their keypoints right; only when nothing at
+   * all was found is the whole frame searched again turned a quarter, three
+   * quarters and half way round. Only the whole frame: a turned face is a
+   * camera mounted sideways or a photo held wrongly, which fill the frame.
+   */
   async detect(pyramid: ImagePyramid, options: DetectorOptions): Promise<FaceCandidate[]> {
     if (options.near) return this.#detectNear(pyramid, options.near)
 
-    let found = await this.#search(pyramid, options, 0)
-    if (found.length === 0) {
-      for (const turn of [90, 270, 180]) {
-        found = await this.#search(pyramid, options, turn)
-        if (found.length > 0) break
-      }
+    const levels = planLevels(pyramid.width, pyramid.height, options.minFaceSize)
+    let found = await this.#search(pyramid, options, levels, 0)
+    for (const turn of [90, 270, 180]) {
+      if (found.length > 0) break
+      found = await this.#search(pyramid, options, levels.slice(0, 1), turn)
     }
     return found
   }
@@ -101,9 +107,14 @@ export class FaceDetector {
    * reach down to `minFaceSize`, each level's tiles overlapping by the
    * largest face the previous level could miss.
    */
-  async #search(pyramid: ImagePyramid, options: DetectorOptions, turn: number) {
+  async #search(
+    pyramid: ImagePyramid,
+    options: DetectorOptions,
+    levels: DetectionWindow[][],
+    turn: number
+  ) {
     const accepted: FaceCandidate[] = []
-    for (const level of planLevels(pyramid.width, pyramid.height, options.minFaceSize)) {
+    for (const level of levels) {
       const candidates: FaceCandidate[] = []
       for (const window of level) {
         candidates.push(
