@@ -207,12 +207,21 @@ export interface DetectionWindow {
 }
 
 /**
+ * Faces smaller than this share of the image's shorter side are not
+ * searched for, whatever `minFaceSize` says: the work grows with the
+ * square of the image's size over the smallest face, and on a 12-megapixel
+ * photo 20-pixel faces would take some 300 detector runs.
+ */
+const smallestShare = 1 / 40
+
+/**
  * The windows to run BlazeFace on, level by level. Level 0 is the whole
  * frame with its border; each further level is as coarse as it can be
  * while still reaching the faces the previous one was too coarse for, and
- * the last one reaches `minFaceSize`.
+ * the last one reaches the smallest face searched for.
  */
-export function planLevels(width: number, height: number, minFaceSize: number) {
+export function planLevels(width: number, height: number, requested: number) {
+  const minFaceSize = Math.max(requested, Math.min(width, height) * smallestShare)
   const levels: DetectionWindow[][] = []
   let side = Math.max(width, height) * (1 + 2 * frameMargin)
   levels.push([{ centre: [width / 2, height / 2], side }])
