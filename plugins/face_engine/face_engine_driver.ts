@@ -102,7 +102,10 @@ export class FaceEngineDriver implements EngineDriver {
     if (status.broken) return { status: 'error', message: String(status.broken), details: status }
     return {
       status: 'ok',
-      message: `${status.workers} worker(s), features from ${this.#settings.embedder}`,
+      message:
+        this.context.config.engine === 'simulated'
+          ? 'Simulated engine, no models'
+          : `${status.workers} worker(s), features from ${this.#settings.embedder}`,
       details: {
         ...status,
         embedder: this.#settings.embedder,
