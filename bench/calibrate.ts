@@ -17,7 +17,7 @@ import faceEngine from '#plugins/face_engine/plugin'
 import { fitCalibration } from '#plugins/face_engine/calibration'
 import type { FaceEngineConfig } from '#plugins/face_engine/face_engine_driver'
 
-export const recognitionModels = ['faceapi-recognition', 'faceres'] as const
+const recognitionModels = ['faceapi-recognition', 'faceres'] as const
 
 export interface DatasetImage {
   file: string
@@ -94,7 +94,7 @@ export function similarityPairs(images: DatasetImage[], features: Map<string, Fa
   return { genuine, impostors, missed: images.length - found.length }
 }
 
-export async function embedImages(
+async function embedImages(
   harness: PluginHarness<'engine', unknown>,
   folder: string,
   images: DatasetImage[]

@@ -25,7 +25,7 @@ export type FaceCrop =
  * The ArcFace template for 112×112 crops (insightface), in pixel-centre
  * coordinates: the template every ArcFace-family embedder is trained on.
  */
-export const arcFaceTemplate: readonly Point[] = [
+const arcFaceTemplate: readonly Point[] = [
   [38.2946, 51.6963],
   [73.5318, 51.5014],
   [56.0252, 71.7366],
@@ -46,7 +46,7 @@ const dlibChipTemplate: readonly Point[] = [
   [97.61, 103.02],
 ]
 
-export function scaleTemplate(points: readonly Point[], factor: number): Point[] {
+function scaleTemplate(points: readonly Point[], factor: number): Point[] {
   return points.map(([x, y]) => [x * factor, y * factor])
 }
 

@@ -6,9 +6,8 @@ import type { ScoreCalibration } from '#plugin-sdk'
  * figures and the similarity → score map that ships in the manifest.
  */
 
-/** The score the terminals treat as a match, and the false-accept rate it must stand for. */
-export const matchScore = 0.6
-export const matchFar = 1e-3
+/** The score the terminals treat as a match; it stands for a false-accept rate of 1e-3. */
+const matchScore = 0.6
 
 /**
  * Scores step by 0.1 per decade of false-accept rate: 0.3 where every

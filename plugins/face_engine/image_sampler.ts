@@ -17,7 +17,7 @@ export interface Normalisation {
   std: readonly number[]
 }
 
-export const rawPixels: Normalisation = { scale: 1, mean: [0, 0, 0], std: [1, 1, 1] }
+const rawPixels: Normalisation = { scale: 1, mean: [0, 0, 0], std: [1, 1, 1] }
 
 /**
  * The image at full size and at successive halvings, built on demand.

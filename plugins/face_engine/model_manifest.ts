@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { ScoreCalibration } from '#plugin-sdk'
+import { PluginError, type ScoreCalibration } from '#plugin-sdk'
 import type { Normalisation } from './image_sampler.js'
 
 export interface TensorSpec {
@@ -27,7 +27,12 @@ export interface ModelsManifest {
   models: Record<string, ModelEntry>
 }
 
-export class ModelFileError extends Error {}
+/** A model file or the manifest is missing or not what was built: the cure is always a rebuild. */
+export class ModelFileError extends PluginError {
+  constructor(message: string) {
+    super(message, 'E_ENGINE_MODELS')
+  }
+}
 
 export async function readModelsManifest(directory: string): Promise<ModelsManifest> {
   const path = join(directory, 'manifest.json')

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads'
-import type { FaceAnalysis } from '#plugin-sdk'
+import { PluginError, type FaceAnalysis } from '#plugin-sdk'
 import type { ModelEntry } from './model_manifest.js'
 import type { PipelineJob, PipelineSettings } from './pipeline.js'
 
@@ -15,7 +15,11 @@ interface Slot {
   busy: Pending | null
 }
 
-export class EngineWorkerError extends Error {}
+export class EngineWorkerError extends PluginError {
+  constructor(message: string) {
+    super(message, 'E_ENGINE_WORKER')
+  }
+}
 
 /**
  * Running from source, workers need the TypeScript loader the main thread
