@@ -38,7 +38,8 @@ export interface DetectorOptions {
  * Thresholds on BlazeFace's score, chosen on faces-dev: upright faces at
  * a scale it likes score 0.85 to 0.97; a face upside down still scores
  * about 0.75 with its keypoints read as upright; textures that look a bit
- * like a face (a rocket's exhaust, a coffee cup) reach 0.66.
+ * like a face (a rocket's exhaust, a coffee cup) reach 0.66, and 0.79 once
+ * looked at again, which is why FaceMesh's presence score has the last word.
  */
 const candidateScore = 0.5
 const confidentScore = 0.85

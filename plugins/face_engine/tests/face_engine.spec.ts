@@ -1,10 +1,13 @@
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { test } from '@japa/runner'
 import sharp from 'sharp'
 import {
   createPluginHarness,
   PluginCommandError,
+  PluginError,
   type DecodedImage,
   type PluginHarness,
 } from '#plugin-sdk'
@@ -65,13 +68,13 @@ test.group('Face engine on ONNX Runtime', (group) => {
     assert.isAbove(pairs.filter(({ same }) => !same).length, 50)
   }).timeout(60_000)
 
-  test('finds a face turned {$self} and reports angle code {code}')
+  test('finds a face turned {turn} and reports angle code {code}')
     .with([
-      { self: '0°', file: 'kit_harington_02.jpg', code: 1 },
-      { self: '30°', file: 'rotated/kit_harington_02_rot30.jpg', code: 5 },
-      { self: '90°', file: 'rotated/kit_harington_02_rot90.jpg', code: 2 },
-      { self: '180°', file: 'rotated/kit_harington_02_rot180.jpg', code: 4 },
-      { self: '270°', file: 'rotated/kit_harington_02_rot270.jpg', code: 3 },
+      { turn: '0°', file: 'kit_harington_02.jpg', code: 1 },
+      { turn: '30°', file: 'rotated/kit_harington_02_rot30.jpg', code: 5 },
+      { turn: '90°', file: 'rotated/kit_harington_02_rot90.jpg', code: 2 },
+      { turn: '180°', file: 'rotated/kit_harington_02_rot180.jpg', code: 4 },
+      { turn: '270°', file: 'rotated/kit_harington_02_rot270.jpg', code: 3 },
     ])
     .run(async ({ assert }, { file, code }) => {
       const outcome = await engine.call(async (driver) =>
@@ -196,6 +199,21 @@ test.group('Face engine on ONNX Runtime', (group) => {
     assert.equal(health.status, 'ok')
     assert.equal(health.details?.workers, 2)
     assert.equal(health.details?.embedder, 'faceapi-recognition')
+  })
+
+  test('refuses to start without built models, and says how to build them', async ({ assert }) => {
+    const folder = await mkdtemp(join(tmpdir(), 'face-engine-'))
+    try {
+      const empty = await createPluginHarness(faceEngine, { modelsDir: folder })
+      const error = await empty.start().catch((caught) => caught)
+      assert.instanceOf(error, PluginError)
+      assert.equal(error.code, 'E_ENGINE_MODELS')
+      assert.include(error.message, 'node ace models:build')
+      const health = await empty.health()
+      assert.equal(health.status, 'error')
+    } finally {
+      await rm(folder, { recursive: true, force: true })
+    }
   })
 
   test('refuses an image whose pixels do not match its size', async ({ assert }) => {
