@@ -5,6 +5,13 @@ import limiter from '@adonisjs/limiter/services/main'
 import env from '#start/env'
 import terminalConfig from '#config/terminal'
 import type Device from '#models/device'
+import AccessGroup from '#models/access_group'
+import Face from '#models/face'
+import type Person from '#models/person'
+import type { DecodedImage } from '#plugin-sdk'
+import { FaceDbRevision } from '#services/face_db_revision'
+import { embeddingBytes } from '#services/terminal/face_data'
+import { FaceEnroller, type EnrolmentOutcome } from '#services/terminal/face_enroller'
 
 /** The body encodings terminals use; every endpoint accepts all three. */
 export const encodings = ['form', 'multipart', 'json'] as const
@@ -53,4 +60,87 @@ export async function resetTerminalState() {
 export async function countRows(table: string) {
   const [row] = await db.from(table).count('* as total')
   return Number(row.total)
+}
+
+/** A unit vector of the recognition model's size, different for each seed. */
+export function unitVector(seed: number, dimension = 128) {
+  const vector = new Float32Array(dimension)
+  for (let i = 0; i < dimension; i++) vector[i] = Math.sin(seed * 97.13 + i * 1.7) + 0.01
+  const norm = Math.hypot(...vector)
+  return vector.map((value) => value / norm)
+}
+
+/** A face stored for a person, as enrolment would store it. */
+export async function addFace(person: Person, options: { seed?: number; imagePath?: string } = {}) {
+  return Face.create({
+    personId: person.id,
+    embedding: embeddingBytes(unitVector(options.seed ?? person.id)),
+    engine: 'face-engine',
+    modelId: 'faceapi-recognition',
+    dimension: 128,
+    source: 'photo',
+    imagePath: options.imagePath ?? null,
+  })
+}
+
+/** An access group holding the people and devices, without a schedule unless given. */
+export async function grant(people: Person[], devices: Device[], scheduleId: number | null = null) {
+  const group = await AccessGroup.create({ name: `Group ${Math.random()}`, scheduleId })
+  await group.related('people').attach(people.map((person) => person.id))
+  await group.related('devices').attach(devices.map((device) => device.id))
+  return group
+}
+
+/** Marks a person changed, as the access-group pages do when membership changes. */
+export async function touchPerson(person: Person) {
+  await db.transaction(async (trx) => {
+    person.useTransaction(trx)
+    person.revision = await new FaceDbRevision().bump(trx)
+    await person.save()
+  })
+}
+
+/**
+ * A stand-in for the engine-backed enroller, like the face engine's
+ * simulator: the feature is the picture's 16×8 grey thumbnail made
+ * zero-mean and unit-length, so the same picture always gives the same
+ * feature; a flat picture holds no face.
+ */
+export class ThumbnailEnroller extends FaceEnroller {
+  calls = 0
+
+  async enroll(image: DecodedImage): Promise<EnrolmentOutcome> {
+    this.calls++
+    const values = new Float32Array(128)
+    for (let i = 0; i < 128; i++) {
+      const x = Math.floor((((i % 16) + 0.5) / 16) * image.width)
+      const y = Math.floor(((Math.floor(i / 16) + 0.5) / 8) * image.height)
+      const at = (y * image.width + x) * 3
+      values[i] = (image.data[at] + image.data[at + 1] + image.data[at + 2]) / 3
+    }
+    const mean = values.reduce((sum, value) => sum + value, 0) / values.length
+    const centred = values.map((value) => value - mean)
+    const norm = Math.hypot(...centred)
+    if (norm < 1) return { ok: false, error: { type: 'no_face' } }
+    const box = { left: 0, top: 0, right: image.width, bottom: image.height }
+    return {
+      ok: true,
+      engine: 'thumbnail-test-engine',
+      feature: { model: 'faceapi-recognition', vector: centred.map((value) => value / norm) },
+      face: {
+        box,
+        score: 0.99,
+        landmarks: [
+          [1, 1],
+          [2, 1],
+          [1.5, 2],
+          [1, 3],
+          [2, 3],
+        ],
+        angle: 0,
+        angleCode: 1,
+      },
+      quality: 0.9,
+    }
+  }
 }

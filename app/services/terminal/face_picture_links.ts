@@ -1,5 +1,4 @@
 import { stat } from 'node:fs/promises'
-import { inject } from '@adonisjs/core'
 import { signedUrlFor } from '@adonisjs/core/services/url_builder'
 import terminalConfig from '#config/terminal'
 import Face from '#models/face'
@@ -15,16 +14,18 @@ export type FacePicture =
  * Links to enrolment photos that a terminal downloads without a session:
  * signed with the app key and valid for FACE_PICTURE_URL_TTL seconds.
  */
-@inject()
 export class FacePictureLinks {
-  constructor(private media: MediaStore) {}
+  constructor(
+    private media = new MediaStore(),
+    private ttlSeconds = terminalConfig.pictureUrlTtlSeconds
+  ) {}
 
   urlFor(faceId: number, baseUrl: string) {
     return signedUrlFor(
       'terminal.pictures',
       { id: faceId },
       {
-        expiresIn: `${terminalConfig.pictureUrlTtlSeconds}s`,
+        expiresIn: `${this.ttlSeconds}s`,
         purpose: facePicturePurpose,
         prefixUrl: baseUrl,
       }

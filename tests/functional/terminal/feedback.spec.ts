@@ -1,0 +1,272 @@
+import { readFile } from 'node:fs/promises'
+import { test } from '@japa/runner'
+import { DateTime } from 'luxon'
+import app from '@adonisjs/core/services/app'
+import testUtils from '@adonisjs/core/services/test_utils'
+import AccessEvent from '#models/access_event'
+import Holiday from '#models/holiday'
+import Schedule from '#models/schedule'
+import ScheduleWindow from '#models/schedule_window'
+import { DeviceFactory } from '#database/factories/device_factory'
+import { PersonFactory } from '#database/factories/person_factory'
+import { AccessEventFeed, type AccessEventNotice } from '#services/access_event_feed'
+import terminalConfig from '#config/terminal'
+import { countRows, encodings, grant, post, resetTerminalState } from '#tests/helpers/terminal'
+
+const photo = () => readFile(app.makePath('tests/fixtures/faces/sheldon.png'))
+
+test.group('Terminal protocol: clinetFeedback and clinetWebResult', (group) => {
+  group.each.setup(() => testUtils.db().withGlobalTransaction())
+  group.each.setup(() => resetTerminalState())
+
+  test('a recognised person is recorded with the server decision, time and score ({$self})')
+    .with([...encodings])
+    .run(async ({ client, assert }, encoding) => {
+      const device = await DeviceFactory.apply('approved').create()
+      const person = await PersonFactory.merge({ displayName: 'Grace Hopper' }).create()
+      await grant([person], [device])
+      const time = Math.floor(DateTime.now().minus({ minutes: 3 }).toSeconds())
+
+      const response = await post(
+        client,
+        'clinetFeedback',
+        {
+          deviceName: device.name,
+          deviceSN: device.serialNumber,
+          faceName: 'Grace Hopper',
+          username: person.username,
+          time,
+          score: 0.87,
+        },
+        encoding
+      )
+      assert.include(response.body(), {
+        flag: 'clinetfeedback',
+        code: 0,
+        decision: 'granted',
+        reason: 'granted',
+      })
+      const event = await AccessEvent.findOrFail(response.body().eventId)
+      assert.equal(event.deviceId, device.id)
+      assert.equal(event.personId, person.id)
+      assert.equal(event.reportedName, 'Grace Hopper')
+      assert.closeTo(event.score!, 0.87, 1e-6)
+      assert.equal(event.occurredAt.toSeconds(), time)
+      assert.equal(event.method, 'face')
+    })
+
+  test('the decision is the server own: {$self}')
+    .with([
+      'unknown_face',
+      'suspended',
+      'expired',
+      'not_authorized',
+      'outside_schedule',
+      'holiday',
+    ] as const)
+    .run(async ({ client, assert }, situation) => {
+      const device = await DeviceFactory.apply('approved').create()
+      const person =
+        situation === 'suspended'
+          ? await PersonFactory.apply('suspended').create()
+          : situation === 'expired'
+            ? await PersonFactory.apply('expired').create()
+            : await PersonFactory.create()
+      const now = DateTime.now()
+      if (situation === 'outside_schedule' || situation === 'holiday') {
+        const schedule = await Schedule.create({ name: `Schedule ${situation}` })
+        const minute = now.hour * 60 + now.minute
+        const window =
+          situation === 'holiday'
+            ? { startsAtMinute: 0, endsAtMinute: 1440 }
+            : { startsAtMinute: (minute + 120) % 1380, endsAtMinute: ((minute + 120) % 1380) + 30 }
+        await ScheduleWindow.create({ scheduleId: schedule.id, weekday: now.weekday, ...window })
+        if (situation === 'holiday') {
+          await Holiday.create({ scheduleId: schedule.id, date: now.startOf('day'), name: 'Today' })
+        }
+        await grant([person], [device], schedule.id)
+      } else if (situation !== 'not_authorized') {
+        await grant([person], [device])
+      }
+
+      const response = await client.post('/faces/api/clinetFeedback').form({
+        deviceName: device.name,
+        deviceSN: device.serialNumber,
+        faceName: person.displayName,
+        username: situation === 'unknown_face' ? 'nobody-here' : person.username,
+      })
+      const reason = situation === 'holiday' ? 'outside_schedule' : situation
+      assert.include(response.body(), { code: 0, decision: 'denied', reason })
+      const event = await AccessEvent.findOrFail(response.body().eventId)
+      assert.equal(event.personId, situation === 'unknown_face' ? null : person.id)
+    })
+
+  test('a schedule window that covers now grants; the name alone finds a unique person', async ({
+    client,
+    assert,
+  }) => {
+    const device = await DeviceFactory.apply('approved').create()
+    const person = await PersonFactory.merge({ displayName: 'Only One' }).create()
+    const schedule = await Schedule.create({ name: 'Always today' })
+    const now = DateTime.now()
+    await ScheduleWindow.create({
+      scheduleId: schedule.id,
+      weekday: now.weekday,
+      startsAtMinute: 0,
+      endsAtMinute: 1440,
+    })
+    await grant([person], [device], schedule.id)
+    const response = await client
+      .post('/faces/api/clinetFeedback')
+      .json({ deviceName: device.name, deviceSN: device.serialNumber, faceName: 'Only One' })
+    assert.include(response.body(), { decision: 'granted' })
+
+    await PersonFactory.merge({ displayName: 'Only One' }).create()
+    const ambiguous = await client
+      .post('/faces/api/clinetFeedback')
+      .json({ deviceName: device.name, deviceSN: device.serialNumber, faceName: 'Only One' })
+    assert.include(ambiguous.body(), { decision: 'denied', reason: 'unknown_face' })
+  })
+
+  test('a snapshot is stored with the event, as a file part or base64', async ({
+    client,
+    assert,
+  }) => {
+    const device = await DeviceFactory.apply('approved').create()
+    const bytes = await photo()
+    const fields = { deviceName: device.name, deviceSN: device.serialNumber, faceName: 'Visitor' }
+
+    const multipart = await client
+      .post('/faces/api/clinetFeedback')
+      .fields(fields)
+      .file('image', bytes, { filename: 'snap.png', contentType: 'image/png' })
+    assert.equal(multipart.body().code, 0)
+    const json = await client
+      .post('/faces/api/clinetFeedback')
+      .json({ ...fields, image: bytes.toString('base64') })
+    assert.equal(json.body().code, 0)
+
+    for (const response of [multipart, json]) {
+      const event = await AccessEvent.findOrFail(response.body().eventId)
+      assert.match(
+        event.snapshotPath!,
+        /^tmp\/storage\/snapshots\/\d{4}\/\d{2}\/\d{2}\/[\w-]+\.png$/
+      )
+      const stored = await readFile(app.makePath(event.snapshotPath!))
+      assert.isTrue(stored.equals(bytes))
+    }
+  })
+
+  test('a snapshot that is no image, or too large, records nothing', async ({ client, assert }) => {
+    const device = await DeviceFactory.apply('approved').create()
+    const fields = { deviceName: device.name, deviceSN: device.serialNumber, faceName: 'Visitor' }
+
+    const text = await client
+      .post('/faces/api/clinetFeedback')
+      .fields(fields)
+      .file('image', Buffer.from('just some text, not a photo'), { filename: 'snap.jpg' })
+    assert.include(text.body(), { code: 69640 })
+
+    const huge = 'A'.repeat(Math.ceil((terminalConfig.images.maxBytes * 4) / 3) + 8)
+    const tooLarge = await client.post('/faces/api/clinetFeedback').form({ ...fields, image: huge })
+    assert.include(tooLarge.body(), { code: 69642 })
+
+    const notBase64 = await client
+      .post('/faces/api/clinetFeedback')
+      .json({ ...fields, image: '%%% not base64 %%%' })
+    assert.include(notBase64.body(), { code: 2 })
+    assert.equal(await countRows('access_events'), 0)
+  })
+
+  test('an unset terminal clock is replaced by the time of arrival', async ({ client, assert }) => {
+    const device = await DeviceFactory.apply('approved').create()
+    const response = await client.post('/faces/api/clinetFeedback').form({
+      deviceName: device.name,
+      deviceSN: device.serialNumber,
+      faceName: 'Someone',
+      time: 12,
+    })
+    const event = await AccessEvent.findOrFail(response.body().eventId)
+    assert.isBelow(Math.abs(event.occurredAt.diffNow('seconds').seconds), 5)
+  })
+
+  test('bad fields are refused before anything is recorded', async ({ client, assert }) => {
+    const device = await DeviceFactory.apply('approved').create()
+    const base = { deviceName: device.name, deviceSN: device.serialNumber }
+    const missing = await client.post('/faces/api/clinetFeedback').form(base)
+    assert.include(missing.body(), {
+      code: 9005,
+      message: 'Incomplete parameters: missing faceName',
+    })
+    const score = await client
+      .post('/faces/api/clinetFeedback')
+      .form({ ...base, faceName: 'X', score: '1.5' })
+    assert.include(score.body(), { code: 2 })
+    const time = await client
+      .post('/faces/api/clinetFeedback')
+      .form({ ...base, faceName: 'X', time: 'noon' })
+    assert.include(time.body(), { code: 2 })
+    const pending = await DeviceFactory.create()
+    const refused = await client
+      .post('/faces/api/clinetFeedback')
+      .form({ deviceName: pending.name, deviceSN: pending.serialNumber, faceName: 'X' })
+    assert.include(refused.body(), { code: 9001 })
+    assert.equal(await countRows('access_events'), 0)
+  })
+
+  test('every recorded event is announced over Redis', async ({ client, assert, cleanup }) => {
+    const device = await DeviceFactory.apply('approved').create()
+    const feed = new AccessEventFeed()
+    const notices: AccessEventNotice[] = []
+    await new Promise<void>((resolve) => {
+      const unsubscribe = feed.subscribe((notice) => notices.push(notice), resolve)
+      cleanup(async () => {
+        await unsubscribe()
+      })
+    })
+    const response = await client
+      .post('/faces/api/clinetFeedback')
+      .form({ deviceName: device.name, deviceSN: device.serialNumber, faceName: 'Announced' })
+    const deadline = Date.now() + 2000
+    while (notices.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    assert.deepEqual(notices, [{ id: response.body().eventId }])
+  })
+
+  test('clinetWebResult returns the latest result of that device', async ({ client, assert }) => {
+    const device = await DeviceFactory.apply('approved').create()
+    const other = await DeviceFactory.apply('approved').create()
+    const person = await PersonFactory.merge({ displayName: 'Latest Person' }).create()
+    await grant([person], [device])
+    const ask = async () => {
+      const response = await client
+        .post('/faces/api/clinetWebResult')
+        .form({ deviceName: device.name, deviceSN: device.serialNumber })
+      return response.body()
+    }
+
+    assert.include(await ask(), { flag: 'clinetwebresult', code: 0, faceName: '', time: 0 })
+
+    const base = Math.floor(DateTime.now().toSeconds()) - 60
+    const report = (target: typeof device, faceName: string, time: number, username?: string) =>
+      client.post('/faces/api/clinetFeedback').form({
+        deviceName: target.name,
+        deviceSN: target.serialNumber,
+        faceName,
+        time,
+        ...(username ? { username } : {}),
+      })
+    await report(device, 'Earlier Visitor', base)
+    await report(device, 'Latest Person', base + 30, person.username)
+    await report(other, 'Elsewhere', base + 50)
+
+    assert.include(await ask(), {
+      code: 0,
+      faceName: 'Latest Person',
+      username: person.username,
+      time: base + 30,
+      decision: 'granted',
+    })
+  })
+})
