@@ -48,9 +48,4 @@ export class ModelSessions {
     }
     return outputs
   }
-
-  async release() {
-    for (const session of this.#sessions.values()) await session.release()
-    this.#sessions.clear()
-  }
 }

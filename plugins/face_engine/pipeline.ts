@@ -9,7 +9,7 @@ import type {
 import { estimateAgeGender, type AgeGenderModel } from './age_gender.js'
 import { arcFaceCrop, cropTransform, modelCrops, type LocatedFace } from './aligner.js'
 import { angleCode } from './angle_code.js'
-import { FaceDetector } from './detector.js'
+import { FaceDetector, type FaceCandidate } from './detector.js'
 import { embedding, type EmbedderModel } from './embedder.js'
 import { suppressOverlaps, type Box } from './geometry.js'
 import { ImagePyramid, type RgbImage } from './image_sampler.js'
@@ -94,31 +94,21 @@ export class FacePipeline {
     }
 
     const pyramid = new ImagePyramid(job.image)
-    const candidates = await time('detect', () =>
-      this.#detector.detect(pyramid, {
-        minFaceSize: this.settings.minFaceSize,
-        mode: job.scope === 'all' ? 'all' : 'largest',
-        near: job.near,
-      })
-    )
-    candidates.sort((first, second) => second.size - first.size)
-
-    const found: { face: DetectedFace; located: LocatedFace; landmarks: FaceLandmarks }[] = []
-    for (const candidate of candidates) {
-      const landmarks = await time('landmarks', () => this.#landmarks.locate(pyramid, candidate))
-      if (landmarks.presence < minPresence) continue
-      const located: LocatedFace = {
-        points: landmarks.points,
-        centre: [
-          (landmarks.box.left + landmarks.box.right) / 2,
-          (landmarks.box.top + landmarks.box.bottom) / 2,
-        ],
-        size: candidate.size,
-        angle: landmarks.angle,
-      }
-      found.push({ face: describe(landmarks, candidate.score, job.image), located, landmarks })
-      if (job.scope === 'one') break
+    const detect = (mode: 'all' | 'largest') =>
+      time('detect', () =>
+        this.#detector.detect(pyramid, {
+          minFaceSize: this.settings.minFaceSize,
+          mode,
+          near: job.near,
+        })
+      )
+    let candidates = await detect(job.scope === 'all' ? 'all' : 'largest')
+    let found = await this.#confirm(pyramid, candidates, job, time)
+    if (job.scope === 'one' && found.length === 0 && candidates.length > 0 && !job.near) {
+      candidates = await detect('all')
+      found = await this.#confirm(pyramid, candidates, job, time)
     }
+
     const faces = suppressOverlaps(
       found.map((entry) => ({ ...entry, box: entry.landmarks.box, score: entry.face.score })),
       0.4
@@ -180,8 +170,35 @@ export class FacePipeline {
     return results
   }
 
-  async release() {
-    await this.sessions.release()
+  /**
+   * FaceMesh on each candidate, largest first, keeping those it sees a
+   * face in; one is enough when the request is about one face. When the
+   * largest-face search stopped at a scale whose only candidates FaceMesh
+   * turns down, the caller searches every scale.
+   */
+  async #confirm(
+    pyramid: ImagePyramid,
+    candidates: FaceCandidate[],
+    job: PipelineJob,
+    time: <T>(stage: string, work: () => Promise<T> | T) => Promise<T>
+  ) {
+    const found: { face: DetectedFace; located: LocatedFace; landmarks: FaceLandmarks }[] = []
+    for (const candidate of [...candidates].sort((first, second) => second.size - first.size)) {
+      const landmarks = await time('landmarks', () => this.#landmarks.locate(pyramid, candidate))
+      if (landmarks.presence < minPresence) continue
+      const located: LocatedFace = {
+        points: landmarks.points,
+        centre: [
+          (landmarks.box.left + landmarks.box.right) / 2,
+          (landmarks.box.top + landmarks.box.bottom) / 2,
+        ],
+        size: candidate.size,
+        angle: landmarks.angle,
+      }
+      found.push({ face: describe(landmarks, candidate.score, job.image), located, landmarks })
+      if (job.scope === 'one') break
+    }
+    return found
   }
 }
 
