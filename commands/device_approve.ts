@@ -1,13 +1,20 @@
 import { inject } from '@adonisjs/core'
 import { BaseCommand, args } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
+import type { DeviceStatus } from '#models/device'
 import { commandLineActor } from '#services/audit_trail'
 import { DeviceService } from '#services/device_service'
 
+/**
+ * Approves a terminal. `device:block` is the same command with the other
+ * status.
+ */
 export default class DeviceApprove extends BaseCommand {
   static commandName = 'device:approve'
   static description = 'Approve a pending or blocked terminal'
   static options: CommandOptions = { startApp: true }
+
+  protected targetStatus: Exclude<DeviceStatus, 'pending'> = 'approved'
 
   @args.string({ description: 'Serial number of the device, as "device:list" shows it' })
   declare serial: string
@@ -20,11 +27,12 @@ export default class DeviceApprove extends BaseCommand {
       this.exitCode = 1
       return
     }
-    if (device.status === 'approved') {
-      this.logger.info(`${device.name} (${device.serialNumber}) is already approved`)
+    const label = `${device.name} (${device.serialNumber})`
+    if (device.status === this.targetStatus) {
+      this.logger.info(`${label} is already ${this.targetStatus}`)
       return
     }
-    await devices.setStatus(commandLineActor(), device, 'approved')
-    this.logger.success(`${device.name} (${device.serialNumber}) is now approved`)
+    await devices.setStatus(commandLineActor(), device, this.targetStatus)
+    this.logger.success(`${label} is now ${this.targetStatus}`)
   }
 }
