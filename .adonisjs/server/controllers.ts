@@ -8,6 +8,7 @@ export const controllers = {
   AuditLogs: () => import('#controllers/audit_logs_controller'),
   Dashboard: () => import('#controllers/dashboard_controller'),
   Devices: () => import('#controllers/devices_controller'),
+  Events: () => import('#controllers/events_controller'),
   HealthChecks: () => import('#controllers/health_checks_controller'),
   Operators: () => import('#controllers/operators_controller'),
   People: () => import('#controllers/people_controller'),

@@ -37,6 +37,8 @@ export type ScannedRoutes = {
     'audit.index': { paramsTuple?: []; params?: {} }
     'access_groups.index': { paramsTuple?: []; params?: {} }
     'events.index': { paramsTuple?: []; params?: {} }
+    'events.stream': { paramsTuple?: []; params?: {} }
+    'events.snapshot': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'settings.index': { paramsTuple?: []; params?: {} }
     'settings.plugins.retry': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
   }
@@ -58,6 +60,8 @@ export type ScannedRoutes = {
     'audit.index': { paramsTuple?: []; params?: {} }
     'access_groups.index': { paramsTuple?: []; params?: {} }
     'events.index': { paramsTuple?: []; params?: {} }
+    'events.stream': { paramsTuple?: []; params?: {} }
+    'events.snapshot': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'settings.index': { paramsTuple?: []; params?: {} }
   }
   HEAD: {
@@ -78,6 +82,8 @@ export type ScannedRoutes = {
     'audit.index': { paramsTuple?: []; params?: {} }
     'access_groups.index': { paramsTuple?: []; params?: {} }
     'events.index': { paramsTuple?: []; params?: {} }
+    'events.stream': { paramsTuple?: []; params?: {} }
+    'events.snapshot': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'settings.index': { paramsTuple?: []; params?: {} }
   }
   POST: {

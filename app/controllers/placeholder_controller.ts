@@ -8,9 +8,4 @@ export default class PlaceholderController {
     await bouncer.with('AccessGroupPolicy').authorize('view')
     return view.render('pages/placeholder/show', { section: 'access_groups' })
   }
-
-  async events({ view, bouncer }: HttpContext) {
-    await bouncer.with('AccessEventPolicy').authorize('view')
-    return view.render('pages/placeholder/show', { section: 'events' })
-  }
 }

@@ -50,7 +50,9 @@ router
     router
       .get('/access-groups', [controllers.Placeholder, 'accessGroups'])
       .as('access_groups.index')
-    router.get('/events', [controllers.Placeholder, 'events']).as('events.index')
+    router.get('/events', [controllers.Events, 'index']).as('events.index')
+    router.get('/events/stream', [controllers.Events, 'stream']).as('events.stream')
+    router.get('/events/:id/snapshot', [controllers.Events, 'snapshot']).as('events.snapshot')
     router.get('/settings', [controllers.Settings, 'index']).as('settings.index')
     router
       .post('/settings/plugins/:id/retry', [controllers.Settings, 'retry'])

@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises'
 import { signedUrlFor } from '@adonisjs/core/services/url_builder'
 import terminalConfig from '#config/terminal'
 import Face from '#models/face'
@@ -47,16 +46,9 @@ export class FacePictureLinks {
       }
     }
     const face = await Face.find(faceId)
-    const path = face?.imagePath ? this.media.absolutePath(face.imagePath) : null
-    const exists = path
-      ? await stat(path).then(
-          (file) => file.isFile(),
-          () => false
-        )
-      : false
-    if (!path || !exists) {
+    const file = await this.media.locate(face?.imagePath ?? null)
+    if (!file)
       return { ok: false, error: { type: 'not_found', message: 'this face has no stored photo' } }
-    }
-    return { ok: true, path, contentType: this.media.contentType(path) }
+    return { ok: true, ...file }
   }
 }

@@ -62,12 +62,19 @@ export class MediaStore {
     return relative(app.makePath(), path)
   }
 
-  absolutePath(storedPath: string) {
-    return app.makePath(storedPath)
-  }
-
-  contentType(storedPath: string) {
-    return contentTypes[extname(storedPath).toLowerCase()] ?? 'application/octet-stream'
+  /** A stored file by its database path, when it is still on disk. */
+  async locate(storedPath: string | null) {
+    if (!storedPath) return null
+    const path = app.makePath(storedPath)
+    const isFile = await stat(path).then(
+      (file) => file.isFile(),
+      () => false
+    )
+    if (!isFile) return null
+    return {
+      path,
+      contentType: contentTypes[extname(path).toLowerCase()] ?? 'application/octet-stream',
+    }
   }
 
   async #write(path: string, bytes: Uint8Array) {

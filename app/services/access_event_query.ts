@@ -1,0 +1,77 @@
+import db from '@adonisjs/lucid/services/db'
+import AccessEvent, { type AccessDecision } from '#models/access_event'
+
+export type AccessEventFilters = {
+  decision?: AccessDecision
+  /** Part of a device's name or serial number. */
+  device?: string
+  /** Part of a person's username or name, or of the name a terminal reported. */
+  person?: string
+  page?: number
+}
+
+export const eventsPerPage = 50
+
+const contains = (value: string) => `%${value.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+
+/**
+ * Reads access events for the events page and its live stream: newest
+ * first, filtered the same way in both so that a live row appears only on
+ * a page that would list it.
+ */
+export class AccessEventQuery {
+  async search(filters: AccessEventFilters) {
+    const events = await this.#query(filters)
+      .orderBy('occurred_at', 'desc')
+      .orderBy('id', 'desc')
+      .paginate(filters.page ?? 1, eventsPerPage)
+    events.queryString({
+      decision: filters.decision,
+      device: filters.device,
+      person: filters.person,
+    })
+    return events
+  }
+
+  /** One event, if it matches the filters. */
+  find(id: number, filters: AccessEventFilters) {
+    return this.#query(filters).where('access_events.id', id).first()
+  }
+
+  /** Events recorded after `id`, oldest first: what a reconnecting page missed. */
+  after(id: number, filters: AccessEventFilters, limit = eventsPerPage) {
+    return this.#query(filters).where('access_events.id', '>', id).orderBy('id', 'asc').limit(limit)
+  }
+
+  #query(filters: AccessEventFilters) {
+    const query = AccessEvent.query().preload('device').preload('person')
+    if (filters.decision) query.where('decision', filters.decision)
+    if (filters.device) {
+      const pattern = contains(filters.device)
+      query.whereIn(
+        'device_id',
+        db
+          .from('devices')
+          .select('id')
+          .whereRaw(`lower(name) like ? escape '\\'`, [pattern])
+          .orWhereRaw(`lower(serial_number) like ? escape '\\'`, [pattern])
+      )
+    }
+    if (filters.person) {
+      const pattern = contains(filters.person)
+      query.where((matches) => {
+        matches
+          .whereIn(
+            'person_id',
+            db
+              .from('people')
+              .select('id')
+              .whereRaw(`lower(username) like ? escape '\\'`, [pattern])
+              .orWhereRaw(`lower(display_name) like ? escape '\\'`, [pattern])
+          )
+          .orWhereRaw(`lower(reported_name) like ? escape '\\'`, [pattern])
+      })
+    }
+    return query
+  }
+}
