@@ -5,6 +5,7 @@
 
 export const controllers = {
   Account: () => import('#controllers/account_controller'),
+  ApiDocs: () => import('#controllers/api_docs_controller'),
   AuditLogs: () => import('#controllers/audit_logs_controller'),
   Dashboard: () => import('#controllers/dashboard_controller'),
   Devices: () => import('#controllers/devices_controller'),

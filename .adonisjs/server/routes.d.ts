@@ -12,6 +12,9 @@ export type ScannedRoutes = {
     'terminal.clinetWebResult': { paramsTuple?: []; params?: {} }
     'terminal.pictures': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'terminal.fallback': { paramsTuple: [...ParamValue[]]; params: {'*': ParamValue[]} }
+    'docs': { paramsTuple?: []; params?: {} }
+    'docs.openapi_json': { paramsTuple?: []; params?: {} }
+    'docs.openapi_yaml': { paramsTuple?: []; params?: {} }
     'session.create': { paramsTuple?: []; params?: {} }
     'session.store': { paramsTuple?: []; params?: {} }
     'session.destroy': { paramsTuple?: []; params?: {} }
@@ -46,6 +49,9 @@ export type ScannedRoutes = {
     'health': { paramsTuple?: []; params?: {} }
     'terminal.pictures': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'terminal.fallback': { paramsTuple: [...ParamValue[]]; params: {'*': ParamValue[]} }
+    'docs': { paramsTuple?: []; params?: {} }
+    'docs.openapi_json': { paramsTuple?: []; params?: {} }
+    'docs.openapi_yaml': { paramsTuple?: []; params?: {} }
     'session.create': { paramsTuple?: []; params?: {} }
     'dashboard': { paramsTuple?: []; params?: {} }
     'people.index': { paramsTuple?: []; params?: {} }
@@ -68,6 +74,9 @@ export type ScannedRoutes = {
     'health': { paramsTuple?: []; params?: {} }
     'terminal.pictures': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'terminal.fallback': { paramsTuple: [...ParamValue[]]; params: {'*': ParamValue[]} }
+    'docs': { paramsTuple?: []; params?: {} }
+    'docs.openapi_json': { paramsTuple?: []; params?: {} }
+    'docs.openapi_yaml': { paramsTuple?: []; params?: {} }
     'session.create': { paramsTuple?: []; params?: {} }
     'dashboard': { paramsTuple?: []; params?: {} }
     'people.index': { paramsTuple?: []; params?: {} }

@@ -99,6 +99,8 @@ const failureCodes = {
   internal: { code: 9007, status: 500 },
 } as const satisfies Record<TerminalFailure['type'], { code: ResultCode; status: number }>
 
+export const failureTypes = Object.keys(failureCodes) as TerminalFailure['type'][]
+
 export function codeFor(type: TerminalFailure['type']): ResultCode {
   return failureCodes[type].code
 }

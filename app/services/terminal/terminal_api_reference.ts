@@ -1,0 +1,544 @@
+import terminalConfig from '#config/terminal'
+import type { ResultCode } from '#services/terminal/result_codes'
+import type { TerminalEndpoint } from '#services/terminal/protocol'
+
+/**
+ * The terminal protocol as integrators read it: every endpoint, field,
+ * answer and result code, with examples. /docs renders it and the OpenAPI
+ * document is built from it; a test checks that every /faces/api route is
+ * described here.
+ */
+
+export type FieldType = 'string' | 'integer' | 'number' | 'boolean' | 'file' | 'array' | 'object'
+
+export type Field = {
+  name: string
+  type: FieldType
+  required?: boolean
+  description: string
+  example?: unknown
+  /** For arrays: the fields of each element. */
+  items?: Field[]
+}
+
+export type EndpointReference = {
+  name: TerminalEndpoint
+  method: 'POST' | 'GET'
+  path: string
+  summary: string
+  description: string
+  /** Answered by the recognition engine: code 3 while none serves the call. */
+  needsEngine: boolean
+  fields: Field[]
+  answer: Field[]
+  codes: ResultCode[]
+  example: { request: Record<string, unknown>; answer: Record<string, unknown> }
+}
+
+/** What each code means when this server answers it. */
+export const codeMeanings: Partial<Record<ResultCode, string>> = {
+  0: 'The call succeeded.',
+  2: 'A field has the wrong type or shape (the message names it); the body is not a set of fields (invalid JSON, an array); base64 or a feature blob is malformed.',
+  3: 'No recognition engine serves this call on this server.',
+  7: 'The token is unknown, expired, already used or issued to another device: ask /faces/api/token for a new one. For picture links: the link expired or was altered (HTTP 403).',
+  8: 'Too many token requests from this device or address; retry after the Retry-After header (HTTP 429).',
+  12: 'No such endpoint (HTTP 404), or the picture a link names is gone.',
+  9001: 'The device waits for an operator to approve it, or is blocked.',
+  9002: 'The request carries no fields at all, or used GET on a POST endpoint (HTTP 405, Allow: POST).',
+  9003: 'No device has this name and serial number (ask /faces/api/token to register).',
+  9004: 'The name and the serial number belong to different devices, or the serial number is registered under another name.',
+  9005: 'A required field is missing or empty; the message names it.',
+  9006: 'The picture shows no face.',
+  9007: 'The server failed unexpectedly; its log has the details under the request id in the message (HTTP 500).',
+  9113: 'An uploaded file could not be read: the upload was cut short, or the image is damaged.',
+  69640: 'The upload is not a JPEG, PNG, WebP, GIF, TIFF or HEIF image.',
+  69642: `The upload is too large: more than ${terminalConfig.images.maxBytes} bytes, more than ${terminalConfig.images.maxPixels} pixels (read from the header, before decoding), or a request body past the server's limit.`,
+  73733:
+    'The features come from different models and cannot be compared (each feature blob names its model).',
+}
+
+const device = {
+  deviceName: {
+    name: 'deviceName',
+    type: 'string',
+    required: true,
+    description:
+      'The device name: letters, digits, spaces, ".", "_" and "-", at most 64 characters. Unique per site.',
+    example: 'Lobby east',
+  },
+  sn: {
+    name: 'sn',
+    type: 'string',
+    required: true,
+    description: 'The serial number: letters, digits, ".", "_", ":", "/" and "-", at most 64.',
+    example: 'FT2024A00017',
+  },
+  deviceSN: {
+    name: 'deviceSN',
+    type: 'string',
+    required: true,
+    description: 'The serial number, as sent to /faces/api/token in `sn`.',
+    example: 'FT2024A00017',
+  },
+} satisfies Record<string, Field>
+
+const token = (required: boolean): Field => ({
+  name: 'token',
+  type: 'string',
+  required,
+  description: required
+    ? 'A token from /faces/api/token (40 hexadecimal characters). It serves one call.'
+    : 'Optional: a token from /faces/api/token, checked and spent when sent.',
+  example: '3f9c1e0a5b7d2c4e6f8a1b3c5d7e9f0a2b4c6d8e',
+})
+
+const image: Field = {
+  name: 'image',
+  type: 'file',
+  required: true,
+  description:
+    'The picture: a multipart file part, or base64 text (a data URL too) in a form or JSON body.',
+}
+
+const box: Field[] = ['left', 'top', 'right', 'bottom'].map((side) => ({
+  name: side,
+  type: 'integer',
+  description: `The face box's ${side} edge in pixels, as faceDetect gave it; without a box the largest face is used.`,
+  example: { left: 212, top: 96, right: 418, bottom: 330 }[side],
+}))
+
+const feature = (name: string, description: string): Field => ({
+  name,
+  type: 'string',
+  required: true,
+  description: `${description} A versioned feature blob, base64: it names the model that made it.`,
+  example: 'RkFGVAEBE2ZhY2VhcGktcmVjb2duaXRpb26AAA…',
+})
+
+const commonFailures: ResultCode[] = [2, 9002, 9005, 9007]
+const imageFailures: ResultCode[] = [9006, 9113, 69640, 69642]
+
+export const terminalEndpointReference: EndpointReference[] = [
+  {
+    name: 'token',
+    method: 'POST',
+    path: '/faces/api/token',
+    summary: 'A token for the next call',
+    description:
+      'An approved device gets a token of 40 hexadecimal characters. It is valid for `expiresIn` seconds and, as the original documentation says, "every time you post to server need to get a new token": it serves one call. A device never seen before is registered as pending and appears on the Devices page for an operator to approve; until then, and while blocked, it gets 9001. Requests are limited per serial number and per address.',
+    needsEngine: false,
+    fields: [device.deviceName, device.sn],
+    answer: [
+      { name: 'token', type: 'string', description: '40 hexadecimal characters.' },
+      { name: 'expiresIn', type: 'integer', description: 'Seconds the token stays valid.' },
+    ],
+    codes: [0, 8, 9001, 9004, ...commonFailures],
+    example: {
+      request: { deviceName: 'Lobby east', sn: 'FT2024A00017' },
+      answer: {
+        token: '3f9c1e0a5b7d2c4e6f8a1b3c5d7e9f0a2b4c6d8e',
+        expiresIn: terminalConfig.tokens.ttlSeconds,
+      },
+    },
+  },
+  {
+    name: 'faceDetect',
+    method: 'POST',
+    path: '/faces/api/faceDetect',
+    summary: 'Find the faces in a picture',
+    description:
+      'Every face in the picture, largest first, with its box in pixels and its in-plane angle code: 1 = 0°, 2 = 90°, 3 = 270°, 4 = 180°, 5 = 30°, 6 = 60°, 7 = 120°, 8 = 150°, 9 = 210°, 10 = 240°, 11 = 300°, 12 = 330°.',
+    needsEngine: true,
+    fields: [token(true), image],
+    answer: [
+      { name: 'faces', type: 'integer', description: 'How many faces were found.' },
+      {
+        name: 'faceContent',
+        type: 'array',
+        description: 'One entry per face, largest first.',
+        items: [
+          { name: 'id', type: 'integer', description: 'The face number in this answer, from 0.' },
+          { name: 'left', type: 'integer', description: 'Box, left edge.' },
+          { name: 'top', type: 'integer', description: 'Box, top edge.' },
+          { name: 'right', type: 'integer', description: 'Box, right edge.' },
+          { name: 'bottom', type: 'integer', description: 'Box, bottom edge.' },
+          { name: 'angle', type: 'integer', description: 'The angle code (1–12).' },
+        ],
+      },
+    ],
+    codes: [0, 3, 7, 9001, ...imageFailures, ...commonFailures],
+    example: {
+      request: { token: '3f9c…', image: '(file)' },
+      answer: {
+        faces: 1,
+        faceContent: [{ id: 0, left: 212, top: 96, right: 418, bottom: 330, angle: 1 }],
+      },
+    },
+  },
+  {
+    name: 'faceAge',
+    method: 'POST',
+    path: '/faces/api/faceAge',
+    summary: 'Estimate the age of a face',
+    description: 'The age in years of the face in the box, or of the largest face without one.',
+    needsEngine: true,
+    fields: [token(true), image, ...box],
+    answer: [{ name: 'age', type: 'integer', description: 'Estimated age in years.' }],
+    codes: [0, 3, 7, 9001, ...imageFailures, ...commonFailures],
+    example: {
+      request: { token: '3f9c…', image: '(file)', left: 212, top: 96, right: 418, bottom: 330 },
+      answer: { age: 34 },
+    },
+  },
+  {
+    name: 'faceGender',
+    method: 'POST',
+    path: '/faces/api/faceGender',
+    summary: 'Estimate the gender of a face',
+    description:
+      'The gender of the face in the box, or of the largest face: 0 male, 1 female, -1 when the model is not confident either way.',
+    needsEngine: true,
+    fields: [token(true), image, ...box],
+    answer: [{ name: 'gender', type: 'integer', description: '0 male, 1 female, -1 unknown.' }],
+    codes: [0, 3, 7, 9001, ...imageFailures, ...commonFailures],
+    example: { request: { token: '3f9c…', image: '(file)' }, answer: { gender: 1 } },
+  },
+  {
+    name: 'faceFeature',
+    method: 'POST',
+    path: '/faces/api/faceFeature',
+    summary: 'The feature of a face',
+    description:
+      'The feature (face descriptor) of the face in the box, or of the largest face, as a versioned blob that names its model, for faceRecognize, getDbs comparisons on the terminal, or regFace.',
+    needsEngine: true,
+    fields: [token(true), image, ...box],
+    answer: [
+      { name: 'feature', type: 'string', description: 'The feature blob, base64.' },
+      { name: 'featureSize', type: 'integer', description: 'Bytes in the decoded blob.' },
+    ],
+    codes: [0, 3, 7, 9001, ...imageFailures, ...commonFailures],
+    example: {
+      request: { token: '3f9c…', image: '(file)' },
+      answer: { feature: 'RkFGVAEBE2ZhY2VhcGktcmVjb2duaXRpb26AAA…', featureSize: 540 },
+    },
+  },
+  {
+    name: 'faceRecognize',
+    method: 'POST',
+    path: '/faces/api/faceRecognize',
+    summary: 'Compare two features',
+    description:
+      'The calibrated similarity of two features: 0.6 or more means the same person (the threshold terminals use, tied to a measured false-accept rate). Features of different models are refused with 73733 rather than compared.',
+    needsEngine: true,
+    fields: [
+      token(true),
+      feature('pending', 'The feature of the face to check.'),
+      feature('original', 'The enrolled feature to compare it with.'),
+    ],
+    answer: [
+      { name: 'score', type: 'number', description: 'From 0 to 1; 0.6 or more is a match.' },
+    ],
+    codes: [0, 3, 7, 9001, 73733, ...commonFailures],
+    example: {
+      request: { token: '3f9c…', pending: 'RkFGVAEB…', original: 'RkFGVAEB…' },
+      answer: { score: 0.83 },
+    },
+  },
+  {
+    name: 'faceIdentify',
+    method: 'POST',
+    path: '/faces/api/faceIdentify',
+    summary: 'Who is this, and may they pass? (online mode)',
+    description:
+      'Beyond the original protocol: the server recognises the largest face among the people this device may admit and decides as at the door (validity, access group, schedule, the card when the device asks for one). Every decision, granted or denied, is recorded as an access event and shown live on the Events page.',
+    needsEngine: true,
+    fields: [
+      token(true),
+      image,
+      {
+        name: 'cardNumber',
+        type: 'string',
+        description: 'The card presented with the face, for devices that ask for face and card.',
+        example: '04A1B2C3',
+      },
+    ],
+    answer: [
+      {
+        name: 'person',
+        type: 'object',
+        description: 'The person recognised, or null.',
+        items: [
+          { name: 'username', type: 'string', description: 'The unique username.' },
+          { name: 'name', type: 'string', description: 'The display name.' },
+        ],
+      },
+      { name: 'score', type: 'number', description: 'The calibrated score of the best match.' },
+      { name: 'decision', type: 'string', description: '"granted" or "denied".' },
+      {
+        name: 'reason',
+        type: 'string',
+        description:
+          'granted, unknown_face, not_authorized, outside_schedule, suspended, expired or spoof.',
+      },
+      { name: 'eventId', type: 'integer', description: 'The access event recorded.' },
+    ],
+    codes: [0, 3, 7, 9001, ...imageFailures, ...commonFailures],
+    example: {
+      request: { token: '3f9c…', image: '(file)' },
+      answer: {
+        person: { username: 'ada', name: 'Ada Lovelace' },
+        score: 0.91,
+        decision: 'granted',
+        reason: 'granted',
+        eventId: 4812,
+      },
+    },
+  },
+  {
+    name: 'getDbs',
+    method: 'POST',
+    path: '/faces/api/getDbs',
+    summary: 'The faces this device may admit',
+    description:
+      "Every active person within their validity dates who shares an access group with the device, one entry per enrolled face (a person with two faces appears twice). `faceData` is the feature blob and `picUrl` a signed link to the enrolment photo, valid without a session for a limited time. With `since` (the `revision` of an earlier answer) only what changed is sent: replace every entry of the usernames in `names` and drop those in `removed`; `full` says whether the answer is everything instead (after a change of the device's own grants, or a `since` it was not last sent). Large answers are gzip- or brotli-compressed for clients that send Accept-Encoding.",
+    needsEngine: false,
+    fields: [
+      device.deviceName,
+      device.deviceSN,
+      token(true),
+      {
+        name: 'since',
+        type: 'integer',
+        description: 'The `revision` of the last answer the device stored.',
+        example: 1288,
+      },
+    ],
+    answer: [
+      {
+        name: 'names',
+        type: 'array',
+        description: 'One entry per face.',
+        items: [
+          { name: 'name', type: 'string', description: 'The display name (faceName).' },
+          { name: 'username', type: 'string', description: 'The unique username.' },
+          { name: 'faceData', type: 'string', description: 'The feature blob, base64.' },
+          {
+            name: 'picUrl',
+            type: 'string',
+            description: 'Signed link to the enrolment photo; empty when none is stored.',
+          },
+        ],
+      },
+      {
+        name: 'removed',
+        type: 'array',
+        description: 'With since: usernames to delete. Empty in full answers.',
+      },
+      { name: 'revision', type: 'integer', description: 'Send it as `since` next time.' },
+      { name: 'full', type: 'boolean', description: 'Whether this answer is everything.' },
+    ],
+    codes: [0, 7, 9001, 9003, 9004, ...commonFailures],
+    example: {
+      request: {
+        deviceName: 'Lobby east',
+        deviceSN: 'FT2024A00017',
+        token: '3f9c…',
+        since: 1288,
+      },
+      answer: {
+        names: [
+          {
+            name: 'Ada Lovelace',
+            username: 'ada',
+            faceData: 'RkFGVAEBE2ZhY2VhcGktcmVjb2duaXRpb26AAA…',
+            picUrl: 'http://10.0.0.5:3333/faces/api/pictures/17?signature=…',
+          },
+        ],
+        removed: ['former.employee'],
+        revision: 1301,
+        full: false,
+      },
+    },
+  },
+  {
+    name: 'regFace',
+    method: 'POST',
+    path: '/faces/api/regFace',
+    summary: 'Enrol a face from the terminal',
+    description:
+      'Creates the person by `username` (unique), or gives an existing one the new `faceName`, and adds the face of `picBase64`. The server computes the feature itself; a `faceData` sent along is checked against the picture and its model (2 or 73733 when it does not match) and never stored. Sending the same photo again adds nothing. New people join no access group unless the server names one (REGFACE_ACCESS_GROUP): an operator decides who may pass.',
+    needsEngine: true,
+    fields: [
+      device.deviceName,
+      device.deviceSN,
+      token(false),
+      {
+        name: 'username',
+        type: 'string',
+        required: true,
+        description: 'Unique: letters, digits, ".", "_", "@" and "-", at most 64.',
+        example: 'ada',
+      },
+      {
+        name: 'faceName',
+        type: 'string',
+        required: true,
+        description: 'The display name, at most 120 characters.',
+        example: 'Ada Lovelace',
+      },
+      {
+        name: 'picBase64',
+        type: 'string',
+        required: true,
+        description: 'The enrolment photo, base64 (a data URL too).',
+        example: '/9j/4AAQSkZJRgABAQ…',
+      },
+      {
+        name: 'faceData',
+        type: 'string',
+        description: "The terminal's own feature of the photo, checked, not trusted.",
+      },
+    ],
+    answer: [
+      { name: 'username', type: 'string', description: 'The person enrolled.' },
+      { name: 'faceId', type: 'integer', description: 'The face stored (or found).' },
+      {
+        name: 'created',
+        type: 'boolean',
+        description: 'False when the photo was already enrolled.',
+      },
+    ],
+    codes: [0, 3, 7, 9001, 9003, 9004, 73733, ...imageFailures, ...commonFailures],
+    example: {
+      request: {
+        deviceName: 'Lobby east',
+        deviceSN: 'FT2024A00017',
+        username: 'ada',
+        faceName: 'Ada Lovelace',
+        picBase64: '/9j/4AAQSkZJRgABAQ…',
+      },
+      answer: { username: 'ada', faceId: 17, created: true },
+    },
+  },
+  {
+    name: 'clinetFeedback',
+    method: 'POST',
+    path: '/faces/api/clinetFeedback',
+    summary: 'Report whom the terminal recognised',
+    description:
+      "Records an access event at this device for the person named (by `username` when sent, else by a unique `faceName`) and pushes it to the open Events pages. The decision recorded is the server's own for that person, device and time, so a terminal with a stale face database shows up as a denial with its reason. The spelling is the original's.",
+    needsEngine: false,
+    fields: [
+      device.deviceName,
+      device.deviceSN,
+      token(false),
+      {
+        name: 'faceName',
+        type: 'string',
+        required: true,
+        description: 'The name the terminal recognised.',
+        example: 'Ada Lovelace',
+      },
+      {
+        name: 'username',
+        type: 'string',
+        description: 'The username, when the terminal has it.',
+        example: 'ada',
+      },
+      {
+        name: 'time',
+        type: 'integer',
+        description:
+          'When, in unix seconds; ignored when before 2000 or more than a day ahead (an unset clock).',
+        example: 1767225600,
+      },
+      {
+        name: 'score',
+        type: 'number',
+        description: "The terminal's match score, 0 to 1.",
+        example: 0.87,
+      },
+      { ...image, required: false, description: 'A snapshot, as a file part or base64 text.' },
+    ],
+    answer: [
+      { name: 'eventId', type: 'integer', description: 'The access event recorded.' },
+      { name: 'decision', type: 'string', description: '"granted" or "denied".' },
+      { name: 'reason', type: 'string', description: 'Why, as in faceIdentify.' },
+    ],
+    codes: [0, 7, 9001, 9003, 9004, 9113, 69640, 69642, ...commonFailures],
+    example: {
+      request: {
+        deviceName: 'Lobby east',
+        deviceSN: 'FT2024A00017',
+        faceName: 'Ada Lovelace',
+        time: 1767225600,
+      },
+      answer: { eventId: 4812, decision: 'granted', reason: 'granted' },
+    },
+  },
+  {
+    name: 'clinetWebResult',
+    method: 'POST',
+    path: '/faces/api/clinetWebResult',
+    summary: 'The latest result at this device',
+    description:
+      'The newest access event of the device: the name, and the time in unix seconds. Before the first one, an empty name and time 0.',
+    needsEngine: false,
+    fields: [device.deviceName, device.deviceSN, token(false)],
+    answer: [
+      { name: 'faceName', type: 'string', description: "The person's name, or the name reported." },
+      { name: 'time', type: 'integer', description: 'Unix seconds.' },
+      { name: 'username', type: 'string', description: 'Empty when nobody was recognised.' },
+      { name: 'decision', type: 'string', description: '"granted" or "denied".' },
+      { name: 'reason', type: 'string', description: 'Why.' },
+      { name: 'score', type: 'number', description: 'The match score, or null.' },
+    ],
+    codes: [0, 7, 9001, 9003, 9004, ...commonFailures],
+    example: {
+      request: { deviceName: 'Lobby east', deviceSN: 'FT2024A00017' },
+      answer: {
+        faceName: 'Ada Lovelace',
+        time: 1767225600,
+        username: 'ada',
+        decision: 'granted',
+        reason: 'granted',
+        score: 0.87,
+      },
+    },
+  },
+  {
+    name: 'pictures',
+    method: 'GET',
+    path: '/faces/api/pictures/{id}',
+    summary: 'An enrolment photo (the picUrl of getDbs)',
+    description:
+      'The photo behind a `picUrl`, downloadable without a session while the link is valid. An expired or altered link is refused with 7 (HTTP 403), a face without a stored photo with 12 (HTTP 404), both as JSON.',
+    needsEngine: false,
+    fields: [
+      { name: 'id', type: 'integer', required: true, description: 'The face id (path).' },
+      {
+        name: 'signature',
+        type: 'string',
+        required: true,
+        description: "The link's signature (query string), as getDbs made it.",
+      },
+    ],
+    answer: [],
+    codes: [7, 12, 9007],
+    example: { request: {}, answer: {} },
+  },
+]
+
+/** A curl command for an endpoint's example request, as the docs page shows it. */
+export function curlExample(endpoint: EndpointReference, origin = 'http://SERVER:3333') {
+  if (endpoint.method === 'GET') return `curl -o face.jpg '<picUrl from getDbs>'`
+  const fileFields = new Set(
+    endpoint.fields.filter((field) => field.type === 'file').map((field) => field.name)
+  )
+  const parts = Object.entries(endpoint.example.request).map(([name, value]) =>
+    fileFields.has(name) ? `-F ${name}=@face.jpg` : `-F '${name}=${String(value)}'`
+  )
+  const formOnly = fileFields.size === 0
+  const fields = formOnly ? parts.map((part) => part.replace(/^-F/, '--data-urlencode')) : parts
+  return [`curl -X POST ${origin}${endpoint.path}`, ...fields].join(' \\\n  ')
+}
