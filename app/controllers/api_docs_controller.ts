@@ -6,6 +6,7 @@ import { resultCodes } from '#services/terminal/result_codes'
 import {
   codeMeanings,
   curlExample,
+  descriptionHtml,
   terminalEndpointReference,
 } from '#services/terminal/terminal_api_reference'
 
@@ -20,6 +21,7 @@ export default class ApiDocsController {
       ...endpoint,
       flag: terminalEndpoints[endpoint.name].flag,
       curl: curlExample(endpoint, origin),
+      descriptionHtml: descriptionHtml(endpoint.description),
     }))
     return view.render('pages/docs/terminal_api', { endpoints, resultCodes, codeMeanings })
   }

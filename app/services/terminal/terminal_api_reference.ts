@@ -542,3 +542,14 @@ export function curlExample(endpoint: EndpointReference, origin = 'http://SERVER
   const fields = formOnly ? parts.map((part) => part.replace(/^-F/, '--data-urlencode')) : parts
   return [`curl -X POST ${origin}${endpoint.path}`, ...fields].join(' \\\n  ')
 }
+
+const escapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }
+
+/** A description as HTML: escaped, with its `code spans` (Markdown, as in OpenAPI) as <code>. */
+export function descriptionHtml(text: string) {
+  return text
+    .replace(/[&<>"]/g, (character) => escapes[character])
+    .split('`')
+    .map((part, index) => (index % 2 === 1 ? `<code>${part}</code>` : part))
+    .join('')
+}
