@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { resolve } from 'node:path'
 import env from '#start/env'
 import app from '@adonisjs/core/services/app'
 
@@ -47,7 +48,7 @@ const terminalConfig = {
    * Enrolment photos and event snapshots. Paths in the database are
    * relative to the app root, as the retention job expects.
    */
-  storageDir: app.makePath(env.get('STORAGE_DIR', 'tmp/storage')),
+  storageDir: resolve(app.makePath(), env.get('STORAGE_DIR', 'tmp/storage')),
 
   /**
    * The access group that people enrolled by regFace join; none by default,
