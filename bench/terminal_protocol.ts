@@ -19,7 +19,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '32' },
   },
 })
-if (!values.name || !values.sn) throw new Error('--name and --sn of an approved device are required')
+if (!values.name || !values.sn)
+  throw new Error('--name and --sn of an approved device are required')
 const device = { deviceName: values.name, sn: values.sn }
 const seconds = Number(values.seconds)
 const concurrency = Number(values.concurrency)
@@ -40,7 +41,11 @@ async function token() {
 async function tokenAndGetDbs() {
   const issued = await token()
   if (issued.code !== 0) return issued
-  return call('getDbs', { deviceName: device.deviceName, deviceSN: device.sn, token: issued.token! })
+  return call('getDbs', {
+    deviceName: device.deviceName,
+    deviceSN: device.sn,
+    token: issued.token!,
+  })
 }
 
 async function measure(label: string, scenario: () => Promise<{ code: number }>) {
@@ -60,7 +65,7 @@ async function measure(label: string, scenario: () => Promise<{ code: number }>)
   latencies.sort((a, b) => a - b)
   const at = (share: number) => latencies[Math.floor(share * (latencies.length - 1))].toFixed(1)
   return {
-    scenario: label,
+    'scenario': label,
     'calls/s': Math.round(latencies.length / seconds),
     'p50 ms': at(0.5),
     'p95 ms': at(0.95),

@@ -26,7 +26,7 @@ export const terminalEndpoints = {
 export type TerminalEndpoint = keyof typeof terminalEndpoints
 
 /** The flag of answers to a path that names no endpoint. */
-export const unknownEndpointFlag = 'unknown'
+const unknownEndpointFlag = 'unknown'
 
 export function isTerminalApiPath(url: string) {
   return url === terminalApiPrefix || url.startsWith(`${terminalApiPrefix}/`)
