@@ -22,6 +22,8 @@ test.group('Devices pages', (group) => {
     list.assertStatus(200)
     const html = list.text()
     assert.isBelow(html.indexOf('data-serial="SN-Z"'), html.indexOf('data-serial="SN-A"'))
+    assert.include(html, '<span class="badge badge-pending">Pending</span>')
+    assert.notInclude(html, '@!statusBadge')
 
     const revisionBefore = await new FaceDbRevision().current()
     const response = await client

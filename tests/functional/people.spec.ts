@@ -159,6 +159,8 @@ test.group('People pages', (group) => {
 
     const byName = await client.get('/admin/people').qs({ q: 'zhang' }).loginAs(operator)
     byName.assertTextIncludes('data-username="zhang.san"')
+    byName.assertTextIncludes('<span class="badge badge-active">Active</span>')
+    assert.notInclude(byName.text(), '@!statusBadge')
     assert.notInclude(byName.text(), 'data-username="maria.lopez"')
 
     const byCard = await client.get('/admin/people').qs({ q: '1122' }).loginAs(operator)
