@@ -17,18 +17,31 @@ server.use([
 ])
 
 /**
- * Runs on every routed request.
+ * Runs on every routed request: pages, the terminal protocol and the
+ * health endpoint alike.
  */
-router.use([
-  () => import('@adonisjs/core/bodyparser_middleware'),
-  () => import('@adonisjs/session/session_middleware'),
-  () => import('@adonisjs/shield/shield_middleware'),
-  () => import('@adonisjs/auth/initialize_auth_middleware'),
-  () => import('#middleware/detect_user_locale_middleware'),
-  () => import('#middleware/initialize_bouncer_middleware'),
-])
+router.use([() => import('@adonisjs/core/bodyparser_middleware')])
 
 export const middleware = router.named({
+  session: () => import('@adonisjs/session/session_middleware'),
+  shield: () => import('@adonisjs/shield/shield_middleware'),
+  initializeAuth: () => import('@adonisjs/auth/initialize_auth_middleware'),
+  detectLocale: () => import('#middleware/detect_user_locale_middleware'),
+  initializeBouncer: () => import('#middleware/initialize_bouncer_middleware'),
   auth: () => import('#middleware/auth_middleware'),
   guest: () => import('#middleware/guest_middleware'),
 })
+
+/**
+ * What the pages people use run through: session, CSRF and security
+ * headers, the signed-in operator, language and permissions. Terminals
+ * and monitoring do without, so that 65,536 devices calling every few
+ * seconds create no sessions.
+ */
+export const pageMiddleware = () => [
+  middleware.session(),
+  middleware.shield(),
+  middleware.initializeAuth(),
+  middleware.detectLocale(),
+  middleware.initializeBouncer(),
+]

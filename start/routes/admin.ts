@@ -5,60 +5,67 @@
 */
 import router from '@adonisjs/core/services/router'
 import { controllers } from '#generated/controllers'
-import { middleware } from '#start/kernel'
+import { middleware, pageMiddleware } from '#start/kernel'
 import { signInThrottle } from '#start/limiter'
 
 router
   .group(() => {
-    router.get('/login', [controllers.Session, 'create']).as('session.create')
-    router.post('/login', [controllers.Session, 'store']).as('session.store').use(signInThrottle)
-  })
-  .use(middleware.guest())
-
-router
-  .post('/logout', [controllers.Session, 'destroy'])
-  .as('session.destroy')
-  .use(middleware.auth())
-
-router
-  .group(() => {
-    router.get('/', [controllers.Dashboard, 'show']).as('dashboard')
-    router.post('/account/locale', [controllers.Account, 'updateLocale']).as('account.locale')
-
-    router.get('/people', [controllers.People, 'index']).as('people.index')
-    router.get('/people/new', [controllers.People, 'create']).as('people.create')
-    router.post('/people', [controllers.People, 'store']).as('people.store')
-    router.get('/people/:id/edit', [controllers.People, 'edit']).as('people.edit')
-    router.put('/people/:id', [controllers.People, 'update']).as('people.update')
-    router.post('/people/:id/status', [controllers.People, 'suspend']).as('people.status')
-    router.get('/people/:id/delete', [controllers.People, 'confirmDestroy']).as('people.delete')
-    router.delete('/people/:id', [controllers.People, 'destroy']).as('people.destroy')
-
-    router.get('/devices', [controllers.Devices, 'index']).as('devices.index')
-    router.get('/devices/:id/edit', [controllers.Devices, 'edit']).as('devices.edit')
-    router.put('/devices/:id', [controllers.Devices, 'update']).as('devices.update')
-    router.post('/devices/:id/status', [controllers.Devices, 'status']).as('devices.status')
-
-    router.get('/operators', [controllers.Operators, 'index']).as('operators.index')
-    router.get('/operators/new', [controllers.Operators, 'create']).as('operators.create')
-    router.post('/operators', [controllers.Operators, 'store']).as('operators.store')
-    router.get('/operators/:id/edit', [controllers.Operators, 'edit']).as('operators.edit')
-    router.put('/operators/:id', [controllers.Operators, 'update']).as('operators.update')
-
-    router.get('/audit', [controllers.AuditLogs, 'index']).as('audit.index')
+    router
+      .group(() => {
+        router.get('/login', [controllers.Session, 'create']).as('session.create')
+        router
+          .post('/login', [controllers.Session, 'store'])
+          .as('session.store')
+          .use(signInThrottle)
+      })
+      .use(middleware.guest())
 
     router
-      .get('/access-groups', [controllers.Placeholder, 'accessGroups'])
-      .as('access_groups.index')
-    router.get('/events', [controllers.Events, 'index']).as('events.index')
-    router.get('/events/stream', [controllers.Events, 'stream']).as('events.stream')
-    router.get('/events/:id/snapshot', [controllers.Events, 'snapshot']).as('events.snapshot')
-    router.get('/settings', [controllers.Settings, 'index']).as('settings.index')
+      .post('/logout', [controllers.Session, 'destroy'])
+      .as('session.destroy')
+      .use(middleware.auth())
+
     router
-      .post('/settings/plugins/:id/retry', [controllers.Settings, 'retry'])
-      .as('settings.plugins.retry')
-      .where('id', /^[a-z0-9_-]+$/)
+      .group(() => {
+        router.get('/', [controllers.Dashboard, 'show']).as('dashboard')
+        router.post('/account/locale', [controllers.Account, 'updateLocale']).as('account.locale')
+
+        router.get('/people', [controllers.People, 'index']).as('people.index')
+        router.get('/people/new', [controllers.People, 'create']).as('people.create')
+        router.post('/people', [controllers.People, 'store']).as('people.store')
+        router.get('/people/:id/edit', [controllers.People, 'edit']).as('people.edit')
+        router.put('/people/:id', [controllers.People, 'update']).as('people.update')
+        router.post('/people/:id/status', [controllers.People, 'suspend']).as('people.status')
+        router.get('/people/:id/delete', [controllers.People, 'confirmDestroy']).as('people.delete')
+        router.delete('/people/:id', [controllers.People, 'destroy']).as('people.destroy')
+
+        router.get('/devices', [controllers.Devices, 'index']).as('devices.index')
+        router.get('/devices/:id/edit', [controllers.Devices, 'edit']).as('devices.edit')
+        router.put('/devices/:id', [controllers.Devices, 'update']).as('devices.update')
+        router.post('/devices/:id/status', [controllers.Devices, 'status']).as('devices.status')
+
+        router.get('/operators', [controllers.Operators, 'index']).as('operators.index')
+        router.get('/operators/new', [controllers.Operators, 'create']).as('operators.create')
+        router.post('/operators', [controllers.Operators, 'store']).as('operators.store')
+        router.get('/operators/:id/edit', [controllers.Operators, 'edit']).as('operators.edit')
+        router.put('/operators/:id', [controllers.Operators, 'update']).as('operators.update')
+
+        router.get('/audit', [controllers.AuditLogs, 'index']).as('audit.index')
+
+        router
+          .get('/access-groups', [controllers.Placeholder, 'accessGroups'])
+          .as('access_groups.index')
+        router.get('/events', [controllers.Events, 'index']).as('events.index')
+        router.get('/events/stream', [controllers.Events, 'stream']).as('events.stream')
+        router.get('/events/:id/snapshot', [controllers.Events, 'snapshot']).as('events.snapshot')
+        router.get('/settings', [controllers.Settings, 'index']).as('settings.index')
+        router
+          .post('/settings/plugins/:id/retry', [controllers.Settings, 'retry'])
+          .as('settings.plugins.retry')
+          .where('id', /^[a-z0-9_-]+$/)
+      })
+      .prefix('/admin')
+      .where('id', router.matchers.number())
+      .use(middleware.auth())
   })
-  .prefix('/admin')
-  .where('id', router.matchers.number())
-  .use(middleware.auth())
+  .use(pageMiddleware())
