@@ -4,6 +4,9 @@
  */
 
 export const controllers = {
+  AccessGroupDevices: () => import('#controllers/access_group_devices_controller'),
+  AccessGroupPeople: () => import('#controllers/access_group_people_controller'),
+  AccessGroups: () => import('#controllers/access_groups_controller'),
   Account: () => import('#controllers/account_controller'),
   ApiDocs: () => import('#controllers/api_docs_controller'),
   AuditLogs: () => import('#controllers/audit_logs_controller'),
@@ -13,7 +16,9 @@ export const controllers = {
   HealthChecks: () => import('#controllers/health_checks_controller'),
   Operators: () => import('#controllers/operators_controller'),
   People: () => import('#controllers/people_controller'),
-  Placeholder: () => import('#controllers/placeholder_controller'),
+  ScheduleHolidays: () => import('#controllers/schedule_holidays_controller'),
+  ScheduleWindows: () => import('#controllers/schedule_windows_controller'),
+  Schedules: () => import('#controllers/schedules_controller'),
   Session: () => import('#controllers/session_controller'),
   Settings: () => import('#controllers/settings_controller'),
   terminal: {

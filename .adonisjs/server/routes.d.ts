@@ -39,6 +39,29 @@ export type ScannedRoutes = {
     'operators.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'audit.index': { paramsTuple?: []; params?: {} }
     'access_groups.index': { paramsTuple?: []; params?: {} }
+    'access_groups.create': { paramsTuple?: []; params?: {} }
+    'access_groups.store': { paramsTuple?: []; params?: {} }
+    'access_groups.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'access_groups.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'access_groups.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'access_groups.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'access_groups.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'access_groups.people.store': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'personId': ParamValue} }
+    'access_groups.people.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'personId': ParamValue} }
+    'access_groups.devices.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'access_groups.devices.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'deviceId': ParamValue} }
+    'schedules.index': { paramsTuple?: []; params?: {} }
+    'schedules.create': { paramsTuple?: []; params?: {} }
+    'schedules.store': { paramsTuple?: []; params?: {} }
+    'schedules.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'schedules.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'schedules.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'schedules.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'schedules.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'schedules.windows.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'schedules.windows.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'windowId': ParamValue} }
+    'schedules.holidays.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'schedules.holidays.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'holidayId': ParamValue} }
     'events.index': { paramsTuple?: []; params?: {} }
     'events.stream': { paramsTuple?: []; params?: {} }
     'events.snapshot': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -65,6 +88,15 @@ export type ScannedRoutes = {
     'operators.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'audit.index': { paramsTuple?: []; params?: {} }
     'access_groups.index': { paramsTuple?: []; params?: {} }
+    'access_groups.create': { paramsTuple?: []; params?: {} }
+    'access_groups.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'access_groups.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'access_groups.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'schedules.index': { paramsTuple?: []; params?: {} }
+    'schedules.create': { paramsTuple?: []; params?: {} }
+    'schedules.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'schedules.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'schedules.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'events.index': { paramsTuple?: []; params?: {} }
     'events.stream': { paramsTuple?: []; params?: {} }
     'events.snapshot': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -90,6 +122,15 @@ export type ScannedRoutes = {
     'operators.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'audit.index': { paramsTuple?: []; params?: {} }
     'access_groups.index': { paramsTuple?: []; params?: {} }
+    'access_groups.create': { paramsTuple?: []; params?: {} }
+    'access_groups.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'access_groups.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'access_groups.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'schedules.index': { paramsTuple?: []; params?: {} }
+    'schedules.create': { paramsTuple?: []; params?: {} }
+    'schedules.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'schedules.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'schedules.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'events.index': { paramsTuple?: []; params?: {} }
     'events.stream': { paramsTuple?: []; params?: {} }
     'events.snapshot': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -109,6 +150,12 @@ export type ScannedRoutes = {
     'people.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.store': { paramsTuple?: []; params?: {} }
+    'access_groups.store': { paramsTuple?: []; params?: {} }
+    'access_groups.people.store': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'personId': ParamValue} }
+    'access_groups.devices.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'schedules.store': { paramsTuple?: []; params?: {} }
+    'schedules.windows.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'schedules.holidays.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'settings.plugins.retry': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
   }
   OPTIONS: {
@@ -119,6 +166,8 @@ export type ScannedRoutes = {
     'people.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'access_groups.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'schedules.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
   }
   PATCH: {
     'terminal.fallback': { paramsTuple: [...ParamValue[]]; params: {'*': ParamValue[]} }
@@ -126,6 +175,12 @@ export type ScannedRoutes = {
   DELETE: {
     'terminal.fallback': { paramsTuple: [...ParamValue[]]; params: {'*': ParamValue[]} }
     'people.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'access_groups.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'access_groups.people.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'personId': ParamValue} }
+    'access_groups.devices.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'deviceId': ParamValue} }
+    'schedules.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'schedules.windows.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'windowId': ParamValue} }
+    'schedules.holidays.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'holidayId': ParamValue} }
   }
 }
 declare module '@adonisjs/core/types/http' {

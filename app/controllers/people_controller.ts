@@ -40,6 +40,7 @@ export default class PeopleController {
   async edit({ params, view, bouncer }: HttpContext) {
     await bouncer.with('PersonPolicy').authorize('manage')
     const person = await Person.findOrFail(params.id)
+    await person.load('accessGroups', (groups) => groups.orderBy('name', 'asc'))
     return view.render('pages/people/edit', { person })
   }
 

@@ -52,9 +52,70 @@ router
 
         router.get('/audit', [controllers.AuditLogs, 'index']).as('audit.index')
 
+        router.get('/access-groups', [controllers.AccessGroups, 'index']).as('access_groups.index')
         router
-          .get('/access-groups', [controllers.Placeholder, 'accessGroups'])
-          .as('access_groups.index')
+          .get('/access-groups/new', [controllers.AccessGroups, 'create'])
+          .as('access_groups.create')
+        router.post('/access-groups', [controllers.AccessGroups, 'store']).as('access_groups.store')
+        router
+          .get('/access-groups/:id', [controllers.AccessGroups, 'show'])
+          .as('access_groups.show')
+        router
+          .get('/access-groups/:id/edit', [controllers.AccessGroups, 'edit'])
+          .as('access_groups.edit')
+        router
+          .put('/access-groups/:id', [controllers.AccessGroups, 'update'])
+          .as('access_groups.update')
+        router
+          .get('/access-groups/:id/delete', [controllers.AccessGroups, 'confirmDestroy'])
+          .as('access_groups.delete')
+        router
+          .delete('/access-groups/:id', [controllers.AccessGroups, 'destroy'])
+          .as('access_groups.destroy')
+        router
+          .post('/access-groups/:id/people/:personId', [controllers.AccessGroupPeople, 'store'])
+          .as('access_groups.people.store')
+          .where('personId', router.matchers.number())
+        router
+          .delete('/access-groups/:id/people/:personId', [controllers.AccessGroupPeople, 'destroy'])
+          .as('access_groups.people.destroy')
+          .where('personId', router.matchers.number())
+        router
+          .post('/access-groups/:id/devices', [controllers.AccessGroupDevices, 'store'])
+          .as('access_groups.devices.store')
+        router
+          .delete('/access-groups/:id/devices/:deviceId', [
+            controllers.AccessGroupDevices,
+            'destroy',
+          ])
+          .as('access_groups.devices.destroy')
+          .where('deviceId', router.matchers.number())
+
+        router.get('/schedules', [controllers.Schedules, 'index']).as('schedules.index')
+        router.get('/schedules/new', [controllers.Schedules, 'create']).as('schedules.create')
+        router.post('/schedules', [controllers.Schedules, 'store']).as('schedules.store')
+        router.get('/schedules/:id', [controllers.Schedules, 'show']).as('schedules.show')
+        router.get('/schedules/:id/edit', [controllers.Schedules, 'edit']).as('schedules.edit')
+        router.put('/schedules/:id', [controllers.Schedules, 'update']).as('schedules.update')
+        router
+          .get('/schedules/:id/delete', [controllers.Schedules, 'confirmDestroy'])
+          .as('schedules.delete')
+        router.delete('/schedules/:id', [controllers.Schedules, 'destroy']).as('schedules.destroy')
+        router
+          .post('/schedules/:id/windows', [controllers.ScheduleWindows, 'store'])
+          .as('schedules.windows.store')
+        router
+          .delete('/schedules/:id/windows/:windowId', [controllers.ScheduleWindows, 'destroy'])
+          .as('schedules.windows.destroy')
+          .where('windowId', router.matchers.number())
+        router
+          .post('/schedules/:id/holidays', [controllers.ScheduleHolidays, 'store'])
+          .as('schedules.holidays.store')
+        router
+          .delete('/schedules/:id/holidays/:holidayId', [controllers.ScheduleHolidays, 'destroy'])
+          .as('schedules.holidays.destroy')
+          .where('holidayId', router.matchers.number())
+
         router.get('/events', [controllers.Events, 'index']).as('events.index')
         router.get('/events/stream', [controllers.Events, 'stream']).as('events.stream')
         router.get('/events/:id/snapshot', [controllers.Events, 'snapshot']).as('events.snapshot')

@@ -1,0 +1,40 @@
+import { inject } from '@adonisjs/core'
+import type { HttpContext } from '@adonisjs/core/http'
+import Schedule from '#models/schedule'
+import { actorFromRequest } from '#services/audit_trail'
+import { ScheduleService } from '#services/schedule_service'
+import { fieldError } from '#validators/field_error'
+import { holidayValidator, scheduleMessages } from '#validators/schedule_validator'
+
+/**
+ * Days on which none of a schedule's windows apply.
+ */
+@inject()
+export default class ScheduleHolidaysController {
+  constructor(private schedules: ScheduleService) {}
+
+  async store(ctx: HttpContext) {
+    await ctx.bouncer.with('AccessGroupPolicy').authorize('manage')
+    const schedule = await Schedule.findOrFail(ctx.params.id)
+    const input = await ctx.request.validateUsing(holidayValidator, scheduleMessages(ctx.i18n))
+    const result = await this.schedules.addHoliday(actorFromRequest(ctx), schedule, input)
+    if (!result.ok) throw fieldError('holidayDate', ctx.i18n.t('schedules.duplicate_date'))
+    ctx.session.flash(
+      'success',
+      ctx.i18n.t('schedules.holiday_added', { name: result.holiday.name })
+    )
+    return ctx.response.redirect().toRoute('schedules.show', { id: schedule.id })
+  }
+
+  async destroy(ctx: HttpContext) {
+    await ctx.bouncer.with('AccessGroupPolicy').authorize('manage')
+    const schedule = await Schedule.findOrFail(ctx.params.id)
+    await this.schedules.removeHoliday(
+      actorFromRequest(ctx),
+      schedule,
+      Number(ctx.params.holidayId)
+    )
+    ctx.session.flash('success', ctx.i18n.t('schedules.holiday_removed'))
+    return ctx.response.redirect().toRoute('schedules.show', { id: schedule.id })
+  }
+}

@@ -1,0 +1,320 @@
+import { inject } from '@adonisjs/core'
+import db from '@adonisjs/lucid/services/db'
+import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
+import AccessGroup from '#models/access_group'
+import Device from '#models/device'
+import Person from '#models/person'
+import Schedule from '#models/schedule'
+import { AuditTrail, auditSnapshot, changedFields, type Actor } from '#services/audit_trail'
+import { FaceDbRevision } from '#services/face_db_revision'
+import { uniqueViolation } from '#services/unique_violation'
+
+export type AccessGroupInput = {
+  name: string
+  description?: string | null
+  /** None: the group grants its devices at any time. */
+  scheduleId?: number | null
+}
+
+export type AccessGroupResult =
+  | { ok: true; group: AccessGroup }
+  | {
+      ok: false
+      error:
+        | { type: 'duplicate_name'; field: 'name' }
+        | { type: 'unknown_schedule'; field: 'scheduleId' }
+    }
+
+export type GroupDeviceResult =
+  { ok: true; device: Device } | { ok: false; error: { type: 'unknown_device' | 'not_approved' } }
+
+/** People offered for adding at once; a search past this asks to be narrowed. */
+const candidateLimit = 20
+
+/**
+ * Access groups: which people may pass which devices, and when (a
+ * schedule, or always). Every change runs in one transaction with its audit
+ * entry and the face-database bookkeeping incremental device sync reads
+ * (FaceDatabaseService): a person whose membership changes gets a new
+ * revision, so devices receive or drop them; a device that joins or leaves
+ * a group gets a new syncRevision, so it is sent everything again. Names,
+ * descriptions and schedules are not in what devices receive, so changing
+ * them bumps nothing.
+ */
+@inject()
+export class AccessGroupService {
+  constructor(
+    private audit: AuditTrail,
+    private revisions: FaceDbRevision
+  ) {}
+
+  list(page = 1, perPage = 50) {
+    return AccessGroup.query()
+      .preload('schedule')
+      .withCount('people')
+      .withCount('devices')
+      .orderBy('name', 'asc')
+      .orderBy('id', 'asc')
+      .paginate(page, perPage)
+  }
+
+  /**
+   * What the group's page shows: its members (paginated), its devices, the
+   * approved devices it could add, and the people matching `q`, each
+   * marked when already a member.
+   */
+  async overview(group: AccessGroup, filters: { q?: string; page?: number }, perPage = 50) {
+    await group.load('schedule')
+    const people = await group
+      .related('people')
+      .query()
+      .orderBy('display_name', 'asc')
+      .orderBy('people.id', 'asc')
+      .paginate(filters.page ?? 1, perPage)
+    const devices = await group.related('devices').query().orderBy('name', 'asc')
+    const addableDevices = await Device.query()
+      .where('status', 'approved')
+      .whereNotIn(
+        'id',
+        devices.map((device) => device.id)
+      )
+      .orderBy('name', 'asc')
+    const candidates = filters.q ? await this.#candidates(group, filters.q) : []
+    return {
+      people,
+      devices,
+      addableDevices,
+      candidates: candidates.slice(0, candidateLimit),
+      moreCandidates: candidates.length > candidateLimit,
+    }
+  }
+
+  async create(actor: Actor, input: AccessGroupInput): Promise<AccessGroupResult> {
+    return this.#write(async (trx) => {
+      const refusal = await this.#refusal(trx, input)
+      if (refusal) return refusal
+      const group = new AccessGroup().useTransaction(trx)
+      this.#apply(group, input)
+      await group.save()
+      await this.audit.record(
+        actor,
+        { ...subject(group, 'access_group.create'), after: auditSnapshot(group) },
+        trx
+      )
+      return { ok: true, group }
+    })
+  }
+
+  async update(actor: Actor, group: AccessGroup, input: AccessGroupInput) {
+    return this.#write(async (trx) => {
+      const refusal = await this.#refusal(trx, input, group.id)
+      if (refusal) return refusal
+      group.useTransaction(trx)
+      const before = auditSnapshot(group)!
+      this.#apply(group, input)
+      if (!group.$isDirty) return { ok: true, group }
+      await group.save()
+      await this.audit.record(
+        actor,
+        {
+          ...subject(group, 'access_group.update'),
+          ...changedFields(before, auditSnapshot(group)!),
+        },
+        trx
+      )
+      return { ok: true, group }
+    })
+  }
+
+  /**
+   * Its devices are sent everything again, which drops the people only
+   * this group let through; other devices never had them from this group,
+   * so the members' revisions stay as they are.
+   */
+  async delete(actor: Actor, group: AccessGroup) {
+    await db.transaction(async (trx) => {
+      group.useTransaction(trx)
+      const devices = await Device.query({ client: trx }).whereHas('accessGroups', (groups) =>
+        groups.where('access_groups.id', group.id)
+      )
+      const members = await trx
+        .from('access_group_people')
+        .where('access_group_id', group.id)
+        .count('* as total')
+      if (devices.length > 0) {
+        const revision = await this.revisions.bump(trx)
+        for (const device of devices) {
+          device.useTransaction(trx)
+          device.syncRevision = revision
+          await device.save()
+        }
+      }
+      const before = {
+        ...auditSnapshot(group),
+        people: Number(members[0].total),
+        devices: devices.map(deviceLabel),
+      }
+      await group.delete()
+      await this.audit.record(actor, { ...subject(group, 'access_group.delete'), before }, trx)
+    })
+  }
+
+  /** Adding a member again changes nothing. */
+  async addPerson(actor: Actor, group: AccessGroup, person: Person) {
+    await db.transaction(async (trx) => {
+      if (await this.#isMember(trx, group, person)) return
+      await group.related('people').attach([person.id], trx)
+      await this.#touch(trx, person)
+      await this.audit.record(
+        actor,
+        { ...subject(group, 'access_group.add_person'), after: personLabel(person) },
+        trx
+      )
+    })
+  }
+
+  /** Removing someone who is not a member changes nothing. */
+  async removePerson(actor: Actor, group: AccessGroup, person: Person) {
+    await db.transaction(async (trx) => {
+      if (!(await this.#isMember(trx, group, person))) return
+      await group.related('people').detach([person.id], trx)
+      await this.#touch(trx, person)
+      await this.audit.record(
+        actor,
+        { ...subject(group, 'access_group.remove_person'), before: personLabel(person) },
+        trx
+      )
+    })
+  }
+
+  /**
+   * Only approved devices join a group: a pending one is not yet trusted
+   * and a blocked one was turned away. Adding one again changes nothing.
+   */
+  async addDevice(actor: Actor, group: AccessGroup, deviceId: number): Promise<GroupDeviceResult> {
+    return db.transaction(async (trx) => {
+      const device = await Device.find(deviceId, { client: trx })
+      if (!device) return { ok: false, error: { type: 'unknown_device' } }
+      if (!device.isApproved) return { ok: false, error: { type: 'not_approved' } }
+      if (await this.#hasDevice(trx, group, device)) return { ok: true, device }
+      await group.related('devices').attach([device.id], trx)
+      await this.#regrant(trx, device)
+      await this.audit.record(
+        actor,
+        { ...subject(group, 'access_group.add_device'), after: deviceLabel(device) },
+        trx
+      )
+      return { ok: true, device }
+    })
+  }
+
+  /** Removing a device that is not in the group changes nothing. */
+  async removeDevice(actor: Actor, group: AccessGroup, device: Device) {
+    await db.transaction(async (trx) => {
+      if (!(await this.#hasDevice(trx, group, device))) return
+      await group.related('devices').detach([device.id], trx)
+      await this.#regrant(trx, device)
+      await this.audit.record(
+        actor,
+        { ...subject(group, 'access_group.remove_device'), before: deviceLabel(device) },
+        trx
+      )
+    })
+  }
+
+  #candidates(group: AccessGroup, q: string) {
+    const pattern = `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+    return Person.query()
+      .where((match) =>
+        match
+          .whereRaw(`lower(username) like ? escape '\\'`, [pattern])
+          .orWhereRaw(`lower(display_name) like ? escape '\\'`, [pattern])
+      )
+      .withCount('accessGroups', (groups) => groups.where('access_groups.id', group.id))
+      .orderBy('display_name', 'asc')
+      .orderBy('id', 'asc')
+      .limit(candidateLimit + 1)
+  }
+
+  #apply(group: AccessGroup, input: AccessGroupInput) {
+    group.merge({
+      name: input.name,
+      description: input.description ?? null,
+      scheduleId: input.scheduleId ?? null,
+    })
+  }
+
+  async #refusal(trx: TransactionClientContract, input: AccessGroupInput, exceptId?: number) {
+    const taken = AccessGroup.query({ client: trx }).where('name', input.name)
+    if (exceptId) taken.whereNot('id', exceptId)
+    if (await taken.first()) return duplicateName()
+    if (input.scheduleId && !(await Schedule.find(input.scheduleId, { client: trx }))) {
+      return { ok: false, error: { type: 'unknown_schedule', field: 'scheduleId' } } as const
+    }
+    return null
+  }
+
+  async #isMember(trx: TransactionClientContract, group: AccessGroup, person: Person) {
+    const row = await trx
+      .from('access_group_people')
+      .where({ access_group_id: group.id, person_id: person.id })
+      .first()
+    return Boolean(row)
+  }
+
+  async #hasDevice(trx: TransactionClientContract, group: AccessGroup, device: Device) {
+    const row = await trx
+      .from('access_group_devices')
+      .where({ access_group_id: group.id, device_id: device.id })
+      .first()
+    return Boolean(row)
+  }
+
+  /** The person is sent again, or dropped, at each device's next incremental sync. */
+  async #touch(trx: TransactionClientContract, person: Person) {
+    person.useTransaction(trx)
+    person.revision = await this.revisions.bump(trx)
+    await person.save()
+  }
+
+  /** The device's next sync sends everything, as its grants changed. */
+  async #regrant(trx: TransactionClientContract, device: Device) {
+    device.useTransaction(trx)
+    device.syncRevision = await this.revisions.bump(trx)
+    await device.save()
+  }
+
+  /**
+   * A unique-constraint violation from a concurrent write of the same name
+   * becomes a duplicate error rather than a 500.
+   */
+  async #write(
+    work: (trx: TransactionClientContract) => Promise<AccessGroupResult>
+  ): Promise<AccessGroupResult> {
+    try {
+      return await db.transaction(work)
+    } catch (error) {
+      if (uniqueViolation(error) === null) throw error
+      return duplicateName()
+    }
+  }
+}
+
+function subject(group: AccessGroup, action: string) {
+  return { action, subjectType: 'access_group', subjectId: group.id, subjectLabel: group.name }
+}
+
+const personLabel = (person: Person) => ({
+  personId: person.id,
+  username: person.username,
+  displayName: person.displayName,
+})
+
+const deviceLabel = (device: Device) => ({
+  deviceId: device.id,
+  name: device.name,
+  serialNumber: device.serialNumber,
+})
+
+const duplicateName = () =>
+  ({ ok: false, error: { type: 'duplicate_name', field: 'name' } }) as const

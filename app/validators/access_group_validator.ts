@@ -1,0 +1,32 @@
+import vine from '@vinejs/vine'
+import type { I18n } from '@adonisjs/i18n'
+
+/** Field names and messages of the group form, from resources/lang/<locale>/access_groups.json. */
+export const accessGroupMessages = (i18n: I18n) => ({
+  messagesProvider: i18n.createMessagesProvider('access_groups.validator'),
+})
+
+const id = () => vine.number().positive().withoutDecimals()
+
+export const accessGroupValidator = vine.create({
+  name: vine.string().trim().minLength(1).maxLength(120),
+  description: vine.string().trim().maxLength(255).optional(),
+  scheduleId: id().optional(),
+})
+
+/**
+ * The group page: `q` searches people to add, `page` pages through the
+ * members.
+ */
+export const accessGroupPageValidator = vine.create({
+  q: vine.string().trim().maxLength(120).optional(),
+  page: id().max(100000).optional(),
+})
+
+export const accessGroupListValidator = vine.create({
+  page: id().max(100000).optional(),
+})
+
+export const groupDeviceValidator = vine.create({
+  deviceId: id(),
+})
