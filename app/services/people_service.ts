@@ -5,6 +5,7 @@ import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import Person, { type PersonStatus } from '#models/person'
 import { AuditTrail, auditSnapshot, changedFields, type Actor } from '#services/audit_trail'
 import { FaceDbRevision } from '#services/face_db_revision'
+import { GalleryIndex } from '#services/gallery_index'
 import { uniqueViolation } from '#services/unique_violation'
 
 export type PersonInput = {
@@ -35,7 +36,8 @@ const toDateTime = (value?: Date | null) => (value ? DateTime.fromJSDate(value) 
 export class PeopleService {
   constructor(
     private audit: AuditTrail,
-    private revisions: FaceDbRevision
+    private revisions: FaceDbRevision,
+    private gallery: GalleryIndex
   ) {}
 
   async search(filters: { q?: string; status?: PersonStatus; page?: number }, perPage = 25) {
@@ -150,6 +152,7 @@ export class PeopleService {
         trx
       )
     })
+    await this.gallery.personRemoved(person.id)
   }
 
   #apply(person: Person, actor: Actor, input: PersonInput) {

@@ -58,6 +58,13 @@ const invalidFieldHints: Record<string, string> = {
   since: 'a whole number, the revision of an earlier getDbs answer',
   time: 'unix seconds',
   score: 'a number from 0 to 1',
+  left: 'a whole number of pixels',
+  top: 'a whole number of pixels',
+  right: 'a whole number of pixels',
+  bottom: 'a whole number of pixels',
+  pending: 'a feature blob (base64) from faceFeature or getDbs',
+  original: 'a feature blob (base64) from faceFeature or getDbs',
+  cardNumber: 'the card UID in hexadecimal, or its decimal number',
 }
 
 function describeInvalid(field: string) {
@@ -80,6 +87,12 @@ export async function readTerminalImage(request: HttpRequest, field: string) {
     return fail({ type: 'invalid_parameter', message: `${field} must be a file or base64 text` })
   }
   return decodeBase64Image(field, value)
+}
+
+/** The image an endpoint cannot do without: missing is 9005, like a missing field. */
+export async function readRequiredTerminalImage(request: HttpRequest, field: string) {
+  const bytes = await readTerminalImage(request, field)
+  return bytes ?? fail({ type: 'missing_fields', message: `missing ${field}` })
 }
 
 async function readUploadedFile(field: string, file: MultipartFile) {

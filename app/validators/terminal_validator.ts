@@ -79,3 +79,43 @@ export const webResultValidator = vine.create({
   deviceSN: serialNumber(),
   token: token().optional(),
 })
+
+/**
+ * A face box edge in pixels. A face cut off by the frame has edges outside
+ * it, so negative values and values past the image are allowed.
+ */
+const boxEdge = () => vine.number().withoutDecimals().range([-100_000, 100_000]).optional()
+
+/** A feature blob in base64; its content is checked when it is compared (code 2 or 73733). */
+const featureBlob = () => vine.string().maxLength(65_536)
+
+/** The people pages' card rule, so that a card read at a terminal matches the stored number. */
+const cardNumber = () =>
+  vine
+    .string()
+    .trim()
+    .regex(/^(?:[0-9A-Fa-f]{2}[\s:-]?){2,16}$|^[0-9]{4,20}$/)
+    .transform((value) => value.replace(/[\s:-]/g, '').toUpperCase())
+
+export const faceDetectValidator = vine.create({
+  token: token(),
+})
+
+export const faceBoxValidator = vine.create({
+  token: token(),
+  left: boxEdge(),
+  top: boxEdge(),
+  right: boxEdge(),
+  bottom: boxEdge(),
+})
+
+export const faceRecognizeValidator = vine.create({
+  token: token(),
+  pending: featureBlob(),
+  original: featureBlob(),
+})
+
+export const faceIdentifyValidator = vine.create({
+  token: token(),
+  cardNumber: cardNumber().optional(),
+})

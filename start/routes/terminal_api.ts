@@ -16,6 +16,14 @@ const terminal = router.named({ api: () => import('#middleware/terminal_api_midd
 router
   .group(() => {
     router.post('token', [controllers.terminal.Tokens, 'store']).as('token')
+    router.post('faceDetect', [controllers.terminal.Recognition, 'detect']).as('faceDetect')
+    router.post('faceAge', [controllers.terminal.Recognition, 'age']).as('faceAge')
+    router.post('faceGender', [controllers.terminal.Recognition, 'gender']).as('faceGender')
+    router.post('faceFeature', [controllers.terminal.Recognition, 'feature']).as('faceFeature')
+    router
+      .post('faceRecognize', [controllers.terminal.Recognition, 'recognize'])
+      .as('faceRecognize')
+    router.post('faceIdentify', [controllers.terminal.Recognition, 'identify']).as('faceIdentify')
     router.post('getDbs', [controllers.terminal.FaceDatabase, 'show']).as('getDbs')
     router.post('regFace', [controllers.terminal.FaceRegistrations, 'store']).as('regFace')
     router.post('clinetFeedback', [controllers.terminal.Feedback, 'store']).as('clinetFeedback')

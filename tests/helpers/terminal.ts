@@ -1,15 +1,21 @@
 import type { ApiClient } from '@japa/api-client'
+import app from '@adonisjs/core/services/app'
+import logger from '@adonisjs/core/services/logger'
 import db from '@adonisjs/lucid/services/db'
 import redis from '@adonisjs/redis/services/main'
 import limiter from '@adonisjs/limiter/services/main'
 import env from '#start/env'
 import terminalConfig from '#config/terminal'
+import pluginsConfig from '#config/plugins'
 import type Device from '#models/device'
 import AccessGroup from '#models/access_group'
 import Face from '#models/face'
 import type Person from '#models/person'
+import { PluginHost } from '#plugin-host/plugin_host'
 import type { DecodedImage } from '#plugin-sdk'
 import { FaceDbRevision } from '#services/face_db_revision'
+import { GalleryIndex } from '#services/gallery_index'
+import { RecognitionEngine } from '#services/recognition_engine'
 import { embeddingBytes } from '#services/terminal/face_data'
 import { FaceEnroller, type EnrolmentOutcome } from '#services/terminal/face_enroller'
 
@@ -45,8 +51,9 @@ export async function tokenFor(client: ApiClient, device: Device) {
 export const serverUrl = `http://${env.get('HOST')}:${env.get('PORT')}`
 
 /**
- * Forgets tokens, presence, sync points and rate counts between tests:
- * device ids repeat once each test's transaction is rolled back.
+ * Forgets tokens, presence, sync points, rate counts and the gallery's
+ * faces between tests: ids repeat once each test's transaction is rolled
+ * back.
  */
 export async function resetTerminalState() {
   await redis.eval(
@@ -55,6 +62,19 @@ export async function resetTerminalState() {
     `faceaccess:${env.get('NODE_ENV')}:${terminalConfig.keyspace}:*`
   )
   await limiter.clear(['memory'])
+  const gallery = await app.container.make(GalleryIndex)
+  await gallery.forget()
+}
+
+/**
+ * The server as it is when no recognition engine runs: the engine lookup
+ * sees a plugin host with no instances, until the test ends.
+ */
+export function withoutEngine(cleanup: (handler: () => void) => void) {
+  const none = { ...pluginsConfig, instances: { file: 'none', entries: [], error: null } }
+  const host = new PluginHost({}, none, logger)
+  app.container.swap(RecognitionEngine, () => new RecognitionEngine(host))
+  cleanup(() => app.container.restore(RecognitionEngine))
 }
 
 export async function countRows(table: string) {
@@ -121,7 +141,7 @@ export class ThumbnailEnroller extends FaceEnroller {
     const mean = values.reduce((sum, value) => sum + value, 0) / values.length
     const centred = values.map((value) => value - mean)
     const norm = Math.hypot(...centred)
-    if (norm < 1) return { ok: false, error: { type: 'no_face' } }
+    if (norm < 1) return { ok: false, error: { type: 'no_face', message: 'a flat picture' } }
     const box = { left: 0, top: 0, right: image.width, bottom: image.height }
     return {
       ok: true,

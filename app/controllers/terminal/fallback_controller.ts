@@ -6,24 +6,22 @@ export const fallbackPattern = '/faces/api/*'
 
 /**
  * Whatever no terminal route matched under /faces/api: a known endpoint
- * called with another method than POST, a documented endpoint this server
- * does not serve (the recognition endpoints need an engine), or a path
- * that names none.
+ * called with another method than its own (POST, or GET for pictures), or
+ * a path that names none.
  */
 export default class FallbackController {
   async handle({ request }: HttpContext): Promise<TerminalResult> {
     const url = request.url()
     const endpoint = endpointForPath(url)
-    const served = router.match(url, 'POST', false)?.route.pattern !== fallbackPattern
-    if (endpoint && served) {
+    const allow = (['POST', 'GET'] as const).find((method) => {
+      const pattern = router.match(url, method, false)?.route.pattern
+      return pattern !== undefined && pattern !== fallbackPattern
+    })
+    if (endpoint && allow) {
       return {
         ok: false,
-        error: { type: 'method_not_allowed', message: `send ${endpoint} as a POST` },
+        error: { type: 'method_not_allowed', message: `send ${endpoint} as a ${allow}`, allow },
       }
-    }
-    if (endpoint) {
-      const message = `this server does not offer ${endpoint}: it has no recognition engine endpoints`
-      return { ok: false, error: { type: 'engine_unavailable', message } }
     }
     const message = `${url} is no endpoint; the list is at /docs`
     return { ok: false, error: { type: 'unknown_endpoint', message } }

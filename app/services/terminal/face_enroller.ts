@@ -1,6 +1,6 @@
 import { inject } from '@adonisjs/core'
 import type { DecodedImage, DetectedFace, FaceFeature } from '#plugin-sdk'
-import { PluginHost } from '#plugin-host/plugin_host'
+import { RecognitionEngine, type RecognitionFailure } from '#services/recognition_engine'
 
 export type Enrolment = {
   /** The engine instance that computed the feature, stored with the face. */
@@ -10,30 +10,29 @@ export type Enrolment = {
   quality: number | null
 }
 
-export type EnrolmentOutcome =
-  | ({ ok: true } & Enrolment)
-  | { ok: false; error: { type: 'engine_unavailable'; message: string } | { type: 'no_face' } }
+export type EnrolmentOutcome = ({ ok: true } & Enrolment) | { ok: false; error: RecognitionFailure }
 
 /**
  * Computes the feature of an enrolment photo for regFace: the largest face
- * in the picture, described by a running recognition engine. An
- * engine-backed implementation is bound in this class's place
- * (`app.container.bind(FaceEnroller, ...)`); this one is what a server
- * without one does, which regFace answers with code 3.
+ * in the picture, described by the running recognition engine, with its
+ * quality score. Without an engine, regFace answers 3. Tests put a
+ * stand-in in this class's place through the container.
  */
 @inject()
 export class FaceEnroller {
-  constructor(protected plugins: PluginHost) {}
+  constructor(protected recognition: RecognitionEngine) {}
 
-  async enroll(_image: DecodedImage): Promise<EnrolmentOutcome> {
-    const running = this.plugins
-      .instancesOfKind('engine')
-      .filter((instance) => instance.state === 'running')
-      .map((instance) => instance.id)
-    const message =
-      running.length === 0
-        ? 'no recognition engine is running on this server; Settings lists the configured plugins'
-        : `enrolment through the running engine (${running.join(', ')}) is not installed on this server`
-    return { ok: false, error: { type: 'engine_unavailable', message } }
+  async enroll(image: DecodedImage): Promise<EnrolmentOutcome> {
+    const opened = this.recognition.picture(image, 'picBase64')
+    if (!opened.ok) return opened
+    const analysed = await opened.picture.analyse({ feature: true, quality: true })
+    if (!analysed.ok) return analysed
+    return {
+      ok: true,
+      engine: opened.picture.engineId,
+      face: analysed.face,
+      feature: analysed.feature!,
+      quality: analysed.quality?.score ?? null,
+    }
   }
 }

@@ -11,6 +11,7 @@ import type { FaceFeature } from '#plugin-sdk'
 import { AuditTrail, type Actor } from '#services/audit_trail'
 import { FaceDbRevision } from '#services/face_db_revision'
 import { decodeFeature } from '#services/feature_blob'
+import { GalleryIndex } from '#services/gallery_index'
 import { uniqueViolation } from '#services/unique_violation'
 import { embeddingBytes } from '#services/terminal/face_data'
 import { FaceEnroller, type Enrolment } from '#services/terminal/face_enroller'
@@ -26,6 +27,7 @@ export type RegFaceInput = {
 }
 
 type Registered = { username: string; faceId: number; created: boolean }
+type Stored = Registered & { personId: number }
 
 /**
  * A sent feature belongs to the photo when the server's own feature of the
@@ -49,7 +51,8 @@ export class FaceRegistrationService {
     private enroller: FaceEnroller,
     private media: MediaStore,
     private revisions: FaceDbRevision,
-    private audit: AuditTrail
+    private audit: AuditTrail,
+    private gallery: GalleryIndex
   ) {}
 
   async register(
@@ -68,12 +71,7 @@ export class FaceRegistrationService {
     if (!picture.ok) return picture
 
     const enrolment = await this.enroller.enroll(picture.image)
-    if (!enrolment.ok) {
-      if (enrolment.error.type === 'no_face') {
-        return { ok: false, error: { type: 'no_face', message: 'picBase64 shows no face' } }
-      }
-      return { ok: false, error: enrolment.error }
-    }
+    if (!enrolment.ok) return enrolment
     if (claimed) {
       const mismatch = this.#checkClaim(claimed.feature, enrolment.feature)
       if (mismatch) return mismatch
@@ -81,10 +79,19 @@ export class FaceRegistrationService {
 
     const imagePath = await this.media.saveFacePhoto(input.picture, picture.format)
     const actor: Actor = { userId: null, label: `device:${device.serialNumber}`, ip: address }
-    const registered = await this.#store(actor, input, enrolment, imagePath).catch((error) => {
-      if (uniqueViolation(error) === null) throw error
-      return this.#store(actor, input, enrolment, imagePath)
-    })
+    const { personId, ...registered } = await this.#store(actor, input, enrolment, imagePath).catch(
+      (error) => {
+        if (uniqueViolation(error) === null) throw error
+        return this.#store(actor, input, enrolment, imagePath)
+      }
+    )
+    if (registered.created) {
+      await this.gallery.faceAdded({
+        faceId: registered.faceId,
+        personId,
+        feature: enrolment.feature,
+      })
+    }
     const message = registered.created ? 'face enrolled' : 'this photo was already enrolled'
     return { ok: true, data: registered, message }
   }
@@ -118,7 +125,12 @@ export class FaceRegistrationService {
    * the same username makes this throw a unique violation, and the caller
    * runs it once more, now finding the person.
    */
-  #store(actor: Actor, input: RegFaceInput, enrolment: Enrolment, imagePath: string) {
+  #store(
+    actor: Actor,
+    input: RegFaceInput,
+    enrolment: Enrolment,
+    imagePath: string
+  ): Promise<Stored> {
     return db.transaction(async (trx) => {
       const existing = await this.#lockedPerson(trx, input.username)
       const person = existing ?? new Person()
@@ -131,7 +143,7 @@ export class FaceRegistrationService {
             .first()
         : null
       if (face && existing?.displayName === input.faceName) {
-        return { username: input.username, faceId: face.id, created: false }
+        return { username: input.username, faceId: face.id, created: false, personId: existing.id }
       }
 
       const revision = await this.revisions.bump(trx)
@@ -155,7 +167,9 @@ export class FaceRegistrationService {
           trx
         )
       }
-      if (face) return { username: person.username, faceId: face.id, created: false }
+      if (face) {
+        return { username: person.username, faceId: face.id, created: false, personId: person.id }
+      }
 
       const created = await Face.create(
         {
@@ -183,7 +197,7 @@ export class FaceRegistrationService {
         },
         trx
       )
-      return { username: person.username, faceId: created.id, created: true }
+      return { username: person.username, faceId: created.id, created: true, personId: person.id }
     })
   }
 

@@ -69,7 +69,7 @@ export type TerminalFailure =
   | { type: 'unknown_endpoint'; message: string }
   | { type: 'not_found'; message: string }
   | { type: 'link_expired'; message: string }
-  | { type: 'method_not_allowed'; message: string }
+  | { type: 'method_not_allowed'; message: string; allow: 'GET' | 'POST' }
   | { type: 'internal'; message: string }
 
 /**
@@ -143,7 +143,7 @@ export function terminalAnswer(flag: string, result: TerminalResult): TerminalAn
   if (result.error.type === 'rate_limited') {
     headers['Retry-After'] = String(result.error.retryAfterSeconds)
   }
-  if (result.error.type === 'method_not_allowed') headers['Allow'] = 'POST'
+  if (result.error.type === 'method_not_allowed') headers['Allow'] = result.error.allow
   return {
     status,
     headers,

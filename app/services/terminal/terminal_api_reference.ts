@@ -38,7 +38,7 @@ export type EndpointReference = {
 /** What each code means when this server answers it. */
 export const codeMeanings: Partial<Record<ResultCode, string>> = {
   0: 'The call succeeded.',
-  2: 'A field has the wrong type or shape (the message names it); the body is not a set of fields (invalid JSON, an array); base64 or a feature blob is malformed.',
+  2: 'A field has the wrong type or shape (the message names it); the body is not a set of fields (invalid JSON, an array); base64 or a feature blob is malformed; a face box is empty; a faceData sent to regFace does not describe the picture.',
   3: 'No recognition engine serves this call on this server.',
   7: 'The token is unknown, expired, already used or issued to another device: ask /faces/api/token for a new one. For picture links: the link expired or was altered (HTTP 403).',
   8: 'Too many token requests from this device or address; retry after the Retry-After header (HTTP 429).',
@@ -47,14 +47,14 @@ export const codeMeanings: Partial<Record<ResultCode, string>> = {
   9002: 'The request carries no fields at all, or used GET on a POST endpoint (HTTP 405, Allow: POST).',
   9003: 'No device has this name and serial number (ask /faces/api/token to register).',
   9004: 'The name and the serial number belong to different devices, or the serial number is registered under another name.',
-  9005: 'A required field is missing or empty; the message names it.',
+  9005: 'A required field is missing or empty, or a face box lacks some of its four edges; the message names them.',
   9006: 'The picture shows no face.',
   9007: 'The server failed unexpectedly; its log has the details under the request id in the message (HTTP 500).',
   9113: 'An uploaded file could not be read: the upload was cut short, or the image is damaged.',
   69640: 'The upload is not a JPEG, PNG, WebP, GIF, TIFF or HEIF image.',
   69642: `The upload is too large: more than ${terminalConfig.images.maxBytes} bytes, more than ${terminalConfig.images.maxPixels} pixels (read from the header, before decoding), or a request body past the server's limit.`,
   73733:
-    'The features come from different models and cannot be compared (each feature blob names its model).',
+    'The features come from different models and cannot be compared (each feature blob names its model), or from a model this server has no score calibration for.',
 }
 
 const device = {
@@ -103,7 +103,7 @@ const image: Field = {
 const box: Field[] = ['left', 'top', 'right', 'bottom'].map((side) => ({
   name: side,
   type: 'integer',
-  description: `The face box's ${side} edge in pixels, as faceDetect gave it; without a box the largest face is used.`,
+  description: `The face box's ${side} edge in pixels, as faceDetect gave it. Send all four edges or none; without a box the largest face is used.`,
   example: { left: 212, top: 96, right: 418, bottom: 330 }[side],
 }))
 
@@ -250,7 +250,7 @@ export const terminalEndpointReference: EndpointReference[] = [
     path: '/faces/api/faceIdentify',
     summary: 'Who is this, and may they pass? (online mode)',
     description:
-      'Beyond the original protocol: the server recognises the largest face among the people this device may admit and decides as at the door (validity, access group, schedule, the card when the device asks for one). Every decision, granted or denied, is recorded as an access event and shown live on the Events page.',
+      'Beyond the original protocol: the server recognises the largest face among everyone enrolled and decides as at the door (active and within validity dates, an access group that includes this device, its schedule and holidays, the card when the device asks for face and card). A face scoring below 0.6 against everyone is unknown; someone recognised but not allowed through is named in the answer and the event, with the reason. Every decision, granted or denied, is recorded as an access event with the picture as its snapshot and shown live on the Events page.',
     needsEngine: true,
     fields: [
       token(true),
@@ -258,7 +258,8 @@ export const terminalEndpointReference: EndpointReference[] = [
       {
         name: 'cardNumber',
         type: 'string',
-        description: 'The card presented with the face, for devices that ask for face and card.',
+        description:
+          'The card presented with the face, for devices that ask for face and card: its UID in hexadecimal (separators allowed) or its decimal number.',
         example: '04A1B2C3',
       },
     ],
@@ -272,17 +273,22 @@ export const terminalEndpointReference: EndpointReference[] = [
           { name: 'name', type: 'string', description: 'The display name.' },
         ],
       },
-      { name: 'score', type: 'number', description: 'The calibrated score of the best match.' },
+      {
+        name: 'score',
+        type: 'number',
+        description:
+          'The calibrated score of the best match, below 0.6 for an unknown face; null when nobody is enrolled.',
+      },
       { name: 'decision', type: 'string', description: '"granted" or "denied".' },
       {
         name: 'reason',
         type: 'string',
         description:
-          'granted, unknown_face, not_authorized, outside_schedule, suspended, expired or spoof.',
+          'granted, unknown_face, not_authorized (also a missing or wrong card), outside_schedule, suspended or expired.',
       },
       { name: 'eventId', type: 'integer', description: 'The access event recorded.' },
     ],
-    codes: [0, 3, 7, 9001, ...imageFailures, ...commonFailures],
+    codes: [0, 3, 7, 9001, 73733, ...imageFailures, ...commonFailures],
     example: {
       request: { token: '3f9c…', image: '(file)' },
       answer: {

@@ -8,6 +8,10 @@ import { codeFor, failureTypes, terminalEndpoints } from '#services/terminal/pro
 import { resultCodes } from '#services/terminal/result_codes'
 import { codeMeanings, terminalEndpointReference } from '#services/terminal/terminal_api_reference'
 import {
+  faceBoxValidator,
+  faceDetectValidator,
+  faceIdentifyValidator,
+  faceRecognizeValidator,
   feedbackValidator,
   getDbsValidator,
   regFaceValidator,
@@ -33,6 +37,12 @@ const validators: Record<string, VineValidator<any, any>> = {
   regFace: regFaceValidator,
   clinetFeedback: feedbackValidator,
   clinetWebResult: webResultValidator,
+  faceDetect: faceDetectValidator,
+  faceAge: faceBoxValidator,
+  faceGender: faceBoxValidator,
+  faceFeature: faceBoxValidator,
+  faceRecognize: faceRecognizeValidator,
+  faceIdentify: faceIdentifyValidator,
 }
 
 test.group('Terminal protocol documentation', () => {

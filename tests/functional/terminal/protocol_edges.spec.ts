@@ -1,9 +1,18 @@
+import { readFile } from 'node:fs/promises'
 import { test } from '@japa/runner'
 import app from '@adonisjs/core/services/app'
 import testUtils from '@adonisjs/core/services/test_utils'
 import { DeviceFactory } from '#database/factories/device_factory'
+import { encodeFeature } from '#services/feature_blob'
 import { DeviceTokenService } from '#services/terminal/device_token_service'
-import { resetTerminalState, serverUrl } from '#tests/helpers/terminal'
+import {
+  countRows,
+  resetTerminalState,
+  serverUrl,
+  tokenFor,
+  unitVector,
+  withoutEngine,
+} from '#tests/helpers/terminal'
 
 /**
  * Raw requests, shaped as no well-behaved client would send them.
@@ -35,22 +44,39 @@ test.group('Terminal protocol: answers for everything', (group) => {
     assert.include(body, { flag: 'getDbs', code: 9002 })
   })
 
-  test('documented recognition endpoints answer 3 while no engine serves them', async ({
+  test('the recognition endpoints answer 3 while no engine runs', async ({
+    client,
     assert,
+    cleanup,
   }) => {
+    withoutEngine(cleanup)
+    const device = await DeviceFactory.apply('approved').create()
+    const image = await readFile(app.makePath('tests/fixtures/faces/sheldon.png'))
+    const feature = encodeFeature({ model: 'faceapi-recognition', vector: unitVector(1) })
     for (const [endpoint, flag] of [
       ['faceDetect', 'facedetect'],
+      ['faceAge', 'faceage'],
+      ['faceGender', 'facegender'],
+      ['faceFeature', 'facefeature'],
       ['faceRecognize', 'facerecognize'],
       ['faceIdentify', 'faceidentify'],
     ]) {
-      const { response, body } = await raw(`/faces/api/${endpoint}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: 'token=abc',
-      })
-      assert.equal(response.status, 200)
-      assert.include(body, { flag, code: 3 })
+      const response = await client
+        .post(`/faces/api/${endpoint}`)
+        .fields({ token: await tokenFor(client, device), pending: feature, original: feature })
+        .file('image', image, { filename: 'sheldon.png' })
+      assert.equal(response.status(), 200)
+      assert.include(response.body(), { flag, code: 3 }, endpoint)
+      assert.match(response.body().message, /no recognition engine is running/)
     }
+    assert.equal(await countRows('access_events'), 0)
+  })
+
+  test('pictures called with POST is 9002, 405, with Allow: GET', async ({ assert }) => {
+    const { response, body } = await raw('/faces/api/pictures/1', { method: 'POST' })
+    assert.equal(response.status, 405)
+    assert.equal(response.headers.get('allow'), 'GET')
+    assert.include(body, { flag: 'picture', code: 9002 })
   })
 
   test('bodies the parser refuses are protocol answers: {case}')

@@ -10,9 +10,9 @@ import AccessGroup from '#models/access_group'
 import { DeviceFactory } from '#database/factories/device_factory'
 import { PersonFactory } from '#database/factories/person_factory'
 import terminalConfig from '#config/terminal'
-import { PluginHost } from '#plugin-host/plugin_host'
 import { FaceDbRevision } from '#services/face_db_revision'
 import { encodeFeature } from '#services/feature_blob'
+import { RecognitionEngine } from '#services/recognition_engine'
 import { FaceEnroller } from '#services/terminal/face_enroller'
 import { decodeTerminalImage } from '#services/terminal/terminal_images'
 import {
@@ -23,6 +23,7 @@ import {
   ThumbnailEnroller,
   tokenFor,
   unitVector,
+  withoutEngine,
 } from '#tests/helpers/terminal'
 
 const fixture = (name: string) => readFile(app.makePath('tests/fixtures/faces', name))
@@ -33,7 +34,7 @@ async function base64Fixture(name: string) {
 }
 
 async function useThumbnailEnroller(cleanup: (handler: () => void) => void) {
-  const enroller = new ThumbnailEnroller(await app.container.make(PluginHost))
+  const enroller = new ThumbnailEnroller(await app.container.make(RecognitionEngine))
   app.container.swap(FaceEnroller, () => enroller)
   cleanup(() => app.container.restore(FaceEnroller))
   return enroller
@@ -43,7 +44,7 @@ async function useThumbnailEnroller(cleanup: (handler: () => void) => void) {
 async function featureOf(picture: Buffer) {
   const decoded = await decodeTerminalImage(picture, 'picture')
   if (!decoded.ok) throw new Error('fixture does not decode')
-  const outcome = await new ThumbnailEnroller(await app.container.make(PluginHost)).enroll(
+  const outcome = await new ThumbnailEnroller(await app.container.make(RecognitionEngine)).enroll(
     decoded.image
   )
   if (!outcome.ok) throw new Error('fixture has no face')
@@ -54,9 +55,73 @@ test.group('Terminal protocol: regFace', (group) => {
   group.each.setup(() => testUtils.db().withGlobalTransaction())
   group.each.setup(() => resetTerminalState())
 
-  test('without a recognition engine it answers 3 and stores nothing ({$self})')
+  test(
+    'the running engine computes the feature it stores; the same call again adds nothing ({$self})'
+  )
     .with([...encodings])
     .run(async ({ client, assert }, encoding) => {
+      const device = await DeviceFactory.apply('approved').create()
+      const picture = await fixture('sheldon.png')
+      const fields = {
+        deviceName: device.name,
+        deviceSN: device.serialNumber,
+        username: 'sheldon',
+        faceName: 'Sheldon Cooper',
+        picBase64: picture.toString('base64'),
+      }
+      const first = await post(client, 'regFace', fields, encoding)
+      assert.include(first.body(), { flag: 'regFace', code: 0, created: true })
+
+      const [face] = await Face.query().where('id', first.body().faceId)
+      assert.include(face.$attributes, {
+        source: 'terminal',
+        engine: 'engine',
+        modelId: 'faceapi-recognition',
+        dimension: 128,
+      })
+      assert.isAbove(face.quality!, 0)
+      assert.isBelow(face.box!.right - face.box!.left, 150)
+
+      const retry = await post(client, 'regFace', fields, encoding)
+      assert.include(retry.body(), { code: 0, created: false, faceId: face.id })
+      assert.equal(await countRows('faces'), 1)
+    })
+
+  test('faceData from the engine is accepted for its own photo and refused for another', async ({
+    client,
+    assert,
+  }) => {
+    const device = await DeviceFactory.apply('approved').create()
+    const featureFrom = async (name: string) => {
+      const response = await client
+        .post('/faces/api/faceFeature')
+        .fields({ token: await tokenFor(client, device) })
+        .file('image', await fixture(name), { filename: name })
+      return response.body().feature as string
+    }
+    const send = async (username: string, faceData: string) => {
+      const response = await client.post('/faces/api/regFace').form({
+        deviceName: device.name,
+        deviceSN: device.serialNumber,
+        username,
+        faceName: 'Kit',
+        picBase64: await base64Fixture('kit_harington.jpg'),
+        faceData,
+      })
+      return response.body()
+    }
+
+    const other = await send('kit1', await featureFrom('penny.png'))
+    assert.include(other, { code: 2 })
+    assert.match(other.message, /does not describe the face/)
+    assert.equal(await countRows('faces'), 0)
+    assert.include(await send('kit2', await featureFrom('kit_harington.jpg')), { code: 0 })
+  })
+
+  test('without a recognition engine it answers 3 and stores nothing ({$self})')
+    .with([...encodings])
+    .run(async ({ client, assert, cleanup }, encoding) => {
+      withoutEngine(cleanup)
       const device = await DeviceFactory.apply('approved').create()
       const picture = await fixture('sheldon.png')
       const response = await post(

@@ -1,0 +1,374 @@
+import logger from '@adonisjs/core/services/logger'
+import db from '@adonisjs/lucid/services/db'
+import redis from '@adonisjs/redis/services/main'
+import env from '#start/env'
+import terminalConfig from '#config/terminal'
+import type { FaceFeature } from '#plugin-sdk'
+import type { FeatureComparator, FeatureError } from '#services/feature_blob'
+import { embeddingBytes } from '#services/terminal/face_data'
+
+export type GalleryMatch = { faceId: number; personId: number; similarity: number; score: number }
+
+export type GallerySearch =
+  | { ok: true; matches: GalleryMatch[] }
+  | { ok: false; error: Extract<FeatureError, { type: 'uncalibrated' }> }
+
+/** A change to the faces, as announced to every process. */
+export type GalleryChange =
+  | { type: 'face_added'; faceId: number; personId: number; model: string; vector: string }
+  | { type: 'person_removed'; personId: number }
+
+type Announcement = { revision: number; change: GalleryChange }
+
+/**
+ * Numbers each change and publishes it in one step, so that the order of
+ * the revisions is the order in which subscribers receive them.
+ */
+const announceScript = `
+local revision = redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', ARGV[1], '{"revision":' .. revision .. ',"change":' .. ARGV[2] .. '}')
+return revision`
+
+const initialCapacity = 1024
+
+/**
+ * The 1:N search over every enrolled face: one process's copy of the faces
+ * of one embedding model (the running engine's) as a contiguous matrix, so
+ * that a search is a pass of dot products over memory and never a
+ * database query. It is loaded from the database on the first search and
+ * kept current by changes announced over Redis pub/sub, which reach every
+ * process serving the same database; each carries a revision, and a
+ * process that sees a gap (it missed a message while Redis was away)
+ * loads everything again.
+ */
+export class GalleryIndex {
+  /** Channels are not covered by the connection's key prefix, hence the environment and site. */
+  static channel = `faceaccess:${env.get('NODE_ENV')}:${terminalConfig.keyspace}:gallery`
+  static revisionKey = `${terminalConfig.keyspace}:gallery:revision`
+  /**
+   * How often a search compares the revision with Redis: a process that
+   * is still behind one interval later missed a message.
+   */
+  static checkIntervalMs = 5_000
+
+  #model: string | null = null
+  #dimension = 0
+  #rows = 0
+  #vectors: Float32Array = new Float32Array(0)
+  #faceIds: Int32Array = new Int32Array(0)
+  #personIds: Int32Array = new Int32Array(0)
+  #rowOfFace = new Map<number, number>()
+  #revision = 0
+  #loaded: { model: string; dimension: number; done: Promise<void> } | null = null
+  #work: Promise<unknown> = Promise.resolve()
+  #subscribed: Promise<void> | null = null
+  #checkedAt = 0
+  #behindAt: number | null = null
+  #loads = 0
+
+  /**
+   * The `limit` faces nearest the probe, best first, with the score the
+   * comparator's calibration gives each. Faces of another model than the
+   * probe's are not compared.
+   */
+  async search(
+    probe: FaceFeature,
+    comparator: FeatureComparator,
+    limit = 5
+  ): Promise<GallerySearch> {
+    await this.#ready(probe.model, probe.vector.length)
+    const nearest = this.#nearest(probe.vector, limit)
+    const matches: GalleryMatch[] = []
+    for (const { row, similarity } of nearest) {
+      const start = row * this.#dimension
+      const stored = {
+        model: probe.model,
+        vector: this.#vectors.subarray(start, start + this.#dimension),
+      }
+      const compared = comparator.compare(probe, stored)
+      if (!compared.ok) {
+        if (compared.error.type === 'uncalibrated') return { ok: false, error: compared.error }
+        throw new Error(`gallery row ${row} does not compare: ${compared.error.type}`)
+      }
+      matches.push({
+        faceId: this.#faceIds[row],
+        personId: this.#personIds[row],
+        similarity,
+        score: compared.score,
+      })
+    }
+    return { ok: true, matches }
+  }
+
+  /** A face stored (and committed): this process sees it at once, the others when announced. */
+  async faceAdded(face: { faceId: number; personId: number; feature: FaceFeature }) {
+    await this.#change({
+      type: 'face_added',
+      faceId: face.faceId,
+      personId: face.personId,
+      model: face.feature.model,
+      vector: embeddingBytes(face.feature.vector).toString('base64'),
+    })
+  }
+
+  /** A person deleted (and committed), with all their faces. */
+  async personRemoved(personId: number) {
+    await this.#change({ type: 'person_removed', personId })
+  }
+
+  /**
+   * Drops what is loaded; the next search reads the database again. Tests
+   * call it when their transaction, and the faces in it, are rolled back.
+   */
+  async forget() {
+    this.#loaded = null
+    await this.#serial(async () => {
+      this.#model = null
+      this.#install(0, new Float32Array(0), new Int32Array(0), new Int32Array(0))
+    })
+  }
+
+  status() {
+    return { model: this.#model, faces: this.#rows, revision: this.#revision, loads: this.#loads }
+  }
+
+  async close() {
+    if (!this.#subscribed) return
+    this.#subscribed = null
+    await redis.connection().unsubscribe(GalleryIndex.channel, this.#onMessage)
+  }
+
+  async #change(change: GalleryChange) {
+    await this.#serial(async () => this.#apply(change))
+    try {
+      await redis.eval(
+        announceScript,
+        1,
+        GalleryIndex.revisionKey,
+        GalleryIndex.channel,
+        JSON.stringify(change)
+      )
+    } catch (error) {
+      logger.warn({ err: error, change: change.type }, 'gallery change not announced')
+    }
+  }
+
+  async #ready(model: string, dimension: number) {
+    this.#subscribed ??= this.#subscribe()
+    await this.#subscribed
+    let loaded = this.#loaded
+    if (!loaded || loaded.model !== model || loaded.dimension !== dimension) {
+      const done = this.#serial(() => this.#load(model, dimension))
+      const loading = { model, dimension, done }
+      loaded = this.#loaded = loading
+      done.catch(() => {
+        if (this.#loaded === loading) this.#loaded = null
+      })
+    }
+    await loaded.done
+    await this.#checkRevision()
+  }
+
+  /**
+   * Subscribes before the first load reads the revision, so that no change
+   * falls between the two; resolves on failure too, since then every
+   * search finds the gap through the revision check instead.
+   */
+  #subscribe() {
+    return new Promise<void>((resolve) => {
+      redis.connection().subscribe(GalleryIndex.channel, this.#onMessage, {
+        onSubscription: () => resolve(),
+        onError: (error) => {
+          logger.warn({ err: error }, 'gallery changes unavailable; searches reload on a gap')
+          resolve()
+        },
+      })
+    })
+  }
+
+  #onMessage = (message: string) => {
+    const announcement = parseAnnouncement(message)
+    if (!announcement) return
+    void this.#serial(() => this.#receive(announcement)).catch((error) => {
+      logger.error({ err: error }, 'gallery change not applied')
+    })
+  }
+
+  async #receive({ revision, change }: Announcement) {
+    if (this.#model === null || revision <= this.#revision) return
+    if (revision > this.#revision + 1) {
+      await this.#load(this.#model, this.#dimension)
+      return
+    }
+    this.#apply(change)
+    this.#revision = revision
+  }
+
+  /**
+   * Behind Redis for longer than a message takes (a missed announcement),
+   * or ahead of it (Redis lost its data): either way, load again.
+   */
+  async #checkRevision() {
+    const now = Date.now()
+    const model = this.#model
+    if (model === null || now - this.#checkedAt < GalleryIndex.checkIntervalMs) return
+    this.#checkedAt = now
+    const remote = await this.#remoteRevision()
+    const stillBehind = this.#behindAt !== null && this.#revision < this.#behindAt
+    if (remote < this.#revision || stillBehind) {
+      const dimension = this.#dimension
+      await this.#serial(() => this.#load(model, dimension))
+      return
+    }
+    this.#behindAt = remote > this.#revision ? remote : null
+  }
+
+  async #remoteRevision() {
+    return Number((await redis.get(GalleryIndex.revisionKey)) ?? 0)
+  }
+
+  /**
+   * Reads the revision first: a change committed while the rows are read is
+   * announced with a later revision and applied afterwards, which is
+   * harmless if the rows already held it.
+   */
+  async #load(model: string, dimension: number) {
+    const revision = await this.#remoteRevision()
+    const rows: { id: number; person_id: number; embedding: Buffer }[] = await db
+      .from('faces')
+      .select('id', 'person_id', 'embedding')
+      .where('model_id', model)
+      .where('dimension', dimension)
+      .orderBy('id')
+    const capacity = Math.max(initialCapacity, rows.length * 2)
+    const vectors = new Float32Array(capacity * dimension)
+    const faceIds = new Int32Array(capacity)
+    const personIds = new Int32Array(capacity)
+    rows.forEach((row, index) => {
+      const embedding = row.embedding
+      for (let i = 0; i < dimension; i++) {
+        vectors[index * dimension + i] = embedding.readFloatLE(i * 4)
+      }
+      faceIds[index] = row.id
+      personIds[index] = row.person_id
+    })
+    this.#model = model
+    this.#dimension = dimension
+    this.#install(rows.length, vectors, faceIds, personIds)
+    this.#revision = revision
+    this.#behindAt = null
+    this.#checkedAt = Date.now()
+    this.#loads++
+  }
+
+  #install(rows: number, vectors: Float32Array, faceIds: Int32Array, personIds: Int32Array) {
+    this.#rows = rows
+    this.#vectors = vectors
+    this.#faceIds = faceIds
+    this.#personIds = personIds
+    this.#rowOfFace = new Map()
+    for (let row = 0; row < rows; row++) this.#rowOfFace.set(faceIds[row], row)
+  }
+
+  /** Changes are idempotent: a process applies its own twice, once at once and once announced. */
+  #apply(change: GalleryChange) {
+    if (this.#model === null) return
+    if (change.type === 'person_removed') {
+      for (let row = this.#rows - 1; row >= 0; row--) {
+        if (this.#personIds[row] === change.personId) this.#removeRow(row)
+      }
+      return
+    }
+    const bytes = Buffer.from(change.vector, 'base64')
+    if (change.model !== this.#model || bytes.length !== this.#dimension * 4) return
+    const row = this.#rowOfFace.get(change.faceId) ?? this.#appendRow()
+    for (let i = 0; i < this.#dimension; i++) {
+      this.#vectors[row * this.#dimension + i] = bytes.readFloatLE(i * 4)
+    }
+    this.#faceIds[row] = change.faceId
+    this.#personIds[row] = change.personId
+    this.#rowOfFace.set(change.faceId, row)
+  }
+
+  #appendRow() {
+    if (this.#rows === this.#faceIds.length) {
+      const capacity = Math.max(initialCapacity, this.#faceIds.length * 2)
+      const vectors = new Float32Array(capacity * this.#dimension)
+      vectors.set(this.#vectors)
+      const faceIds = new Int32Array(capacity)
+      faceIds.set(this.#faceIds)
+      const personIds = new Int32Array(capacity)
+      personIds.set(this.#personIds)
+      this.#vectors = vectors
+      this.#faceIds = faceIds
+      this.#personIds = personIds
+    }
+    return this.#rows++
+  }
+
+  /** The last row moves into the gap, so rows stay contiguous. */
+  #removeRow(row: number) {
+    const last = this.#rows - 1
+    this.#rowOfFace.delete(this.#faceIds[row])
+    if (row !== last) {
+      const d = this.#dimension
+      this.#vectors.copyWithin(row * d, last * d, last * d + d)
+      this.#faceIds[row] = this.#faceIds[last]
+      this.#personIds[row] = this.#personIds[last]
+      this.#rowOfFace.set(this.#faceIds[row], row)
+    }
+    this.#rows = last
+  }
+
+  /**
+   * The rows with the largest dot products (cosine similarity: the vectors
+   * are unit-length), best first; `best` stays sorted and at most `limit` long.
+   */
+  #nearest(probe: Float32Array, limit: number) {
+    const dimension = this.#dimension
+    const vectors = this.#vectors
+    const best: { row: number; similarity: number }[] = []
+    let floor = -Infinity
+    for (let row = 0; row < this.#rows; row++) {
+      const start = row * dimension
+      let dot = 0
+      for (let i = 0; i < dimension; i++) dot += vectors[start + i] * probe[i]
+      if (dot <= floor) continue
+      let at = best.length
+      while (at > 0 && best[at - 1].similarity < dot) at--
+      best.splice(at, 0, { row, similarity: dot })
+      if (best.length > limit) best.pop()
+      if (best.length === limit) floor = best[limit - 1].similarity
+    }
+    return best
+  }
+
+  #serial<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.#work.then(step)
+    this.#work = run.catch(() => {})
+    return run
+  }
+}
+
+function parseAnnouncement(message: string): Announcement | null {
+  try {
+    const value = JSON.parse(message) as Partial<Announcement>
+    const change = value.change as Partial<GalleryChange> | undefined
+    if (!Number.isSafeInteger(value.revision) || !change) return null
+    if (change.type === 'person_removed' && Number.isSafeInteger(change.personId)) {
+      return value as Announcement
+    }
+    if (
+      change.type === 'face_added' &&
+      Number.isSafeInteger(change.faceId) &&
+      Number.isSafeInteger(change.personId) &&
+      typeof change.model === 'string' &&
+      typeof change.vector === 'string'
+    ) {
+      return value as Announcement
+    }
+    return null
+  } catch {
+    return null
+  }
+}

@@ -1,0 +1,156 @@
+import { inject } from '@adonisjs/core'
+import app from '@adonisjs/core/services/app'
+import { PluginHost } from '#plugin-host/plugin_host'
+import type { SupervisedInstance } from '#plugin-host/supervised_instance'
+import {
+  PluginUnavailableError,
+  type DecodedImage,
+  type EngineDriver,
+  type EngineOutcome,
+  type FaceAnalysisRequest,
+  type FaceBox,
+} from '#plugin-sdk'
+import { FeatureComparator } from '#services/feature_blob'
+import { decodeTerminalImage } from '#services/terminal/terminal_images'
+
+/** The calibrated score from which two faces are the same person, as terminals use it. */
+export const matchThreshold = 0.6
+
+/**
+ * A score as answers carry it: four decimals, rounded down so that a score
+ * just under the threshold never reads as a match.
+ */
+export function answeredScore(score: number) {
+  return Math.floor(score * 10_000) / 10_000
+}
+
+export type RecognitionFailure =
+  { type: 'engine_unavailable'; message: string } | { type: 'no_face'; message: string }
+
+export type RecognitionResult<Result> =
+  ({ ok: true } & Result) | { ok: false; error: RecognitionFailure }
+
+let comparator: Promise<FeatureComparator> | undefined
+
+const unavailable = (message: string) =>
+  ({ ok: false, error: { type: 'engine_unavailable', message } }) as const
+
+/**
+ * The recognition engine as the terminal endpoints, regFace and faceIdentify
+ * use it: the first running engine instance in the plugins file's order,
+ * code 3 while there is none, and pictures decoded once per request so that
+ * every engine call of that request works on the same pixels.
+ */
+@inject()
+export class RecognitionEngine {
+  constructor(private plugins: PluginHost) {}
+
+  /**
+   * Decodes an upload for the engine. Without a running engine nothing is
+   * decoded: the answer is 3 whatever the picture.
+   */
+  async open(bytes: Uint8Array, field: string) {
+    const engine = this.#running()
+    if (!engine.ok) return engine
+    const decoded = await decodeTerminalImage(bytes, field)
+    if (!decoded.ok) return decoded
+    const picture = new EnginePicture(engine.instance, decoded.image, field)
+    return { ok: true as const, picture, format: decoded.format }
+  }
+
+  /** A picture the caller decoded itself (regFace checks it before enrolling). */
+  picture(image: DecodedImage, field: string) {
+    const engine = this.#running()
+    if (!engine.ok) return engine
+    return { ok: true as const, picture: new EnginePicture(engine.instance, image, field) }
+  }
+
+  /**
+   * The score calibrations of `models/manifest.json`, read once per process.
+   * Comparing needs no engine call, but answers only while an engine runs,
+   * as the protocol's recognition endpoints all do; a server whose models
+   * were never built has no calibrations and answers 3 as well.
+   */
+  async comparator() {
+    const engine = this.#running()
+    if (!engine.ok) return engine
+    comparator ??= FeatureComparator.fromManifest(app.makePath('models/manifest.json'))
+    try {
+      return { ok: true as const, comparator: await comparator }
+    } catch {
+      comparator = undefined
+      return unavailable('models/manifest.json cannot be read; run "node ace models:build"')
+    }
+  }
+
+  #running() {
+    const instance = this.plugins
+      .instancesOfKind('engine')
+      .find((candidate) => candidate.state === 'running')
+    if (instance) return { ok: true as const, instance }
+    return unavailable(
+      'no recognition engine is running on this server; Settings lists the configured plugins'
+    )
+  }
+}
+
+/**
+ * One decoded picture bound to the engine instance that serves the
+ * request. Each operation answers a value: the face found, or why not.
+ */
+export class EnginePicture {
+  constructor(
+    private engine: SupervisedInstance<'engine'>,
+    readonly image: DecodedImage,
+    private field: string
+  ) {}
+
+  /** The engine instance's id, stored with the faces it enrols. */
+  get engineId() {
+    return this.engine.id
+  }
+
+  detect() {
+    return this.#call('detect', (driver) => driver.detect?.({ image: this.image }))
+  }
+
+  embed(face?: FaceBox) {
+    return this.#call('embed', (driver) => driver.embed?.({ image: this.image, face }))
+  }
+
+  age(face?: FaceBox) {
+    return this.#call('age', (driver) => driver.age?.({ image: this.image, face }))
+  }
+
+  gender(face?: FaceBox) {
+    return this.#call('gender', (driver) => driver.gender?.({ image: this.image, face }))
+  }
+
+  analyse(request: FaceAnalysisRequest, face?: FaceBox) {
+    return this.#call('analyse', (driver) => driver.analyse?.({ image: this.image, face }, request))
+  }
+
+  /**
+   * An engine stopped between finding it and calling it is as absent as
+   * none; anything else it throws is a failure of the server (9007).
+   */
+  async #call<Result>(
+    operation: string,
+    call: (driver: EngineDriver) => Promise<EngineOutcome<Result>> | undefined
+  ): Promise<RecognitionResult<Result>> {
+    let outcome: EngineOutcome<Result> | undefined
+    try {
+      outcome = await this.engine.use(async (driver) => call(driver))
+    } catch (error) {
+      if (error instanceof PluginUnavailableError) return unavailable(error.message)
+      throw error
+    }
+    if (outcome === undefined) {
+      return unavailable(`the running engine "${this.engine.id}" does not offer ${operation}`)
+    }
+    if (!outcome.ok) {
+      return { ok: false, error: { type: 'no_face', message: `${this.field} shows no face` } }
+    }
+    return outcome
+  }
+}

@@ -1,0 +1,344 @@
+import { readFile, stat } from 'node:fs/promises'
+import { test } from '@japa/runner'
+import type { ApiClient } from '@japa/api-client'
+import { DateTime } from 'luxon'
+import app from '@adonisjs/core/services/app'
+import redis from '@adonisjs/redis/services/main'
+import testUtils from '@adonisjs/core/services/test_utils'
+import AccessEvent from '#models/access_event'
+import type Device from '#models/device'
+import Holiday from '#models/holiday'
+import Person from '#models/person'
+import Schedule from '#models/schedule'
+import ScheduleWindow from '#models/schedule_window'
+import { DeviceFactory } from '#database/factories/device_factory'
+import { UserFactory } from '#database/factories/user_factory'
+import { AccessEventFeed, type AccessEventNotice } from '#services/access_event_feed'
+import { GalleryIndex } from '#services/gallery_index'
+import { RecognitionEngine } from '#services/recognition_engine'
+import { countRows, grant, post, resetTerminalState, tokenFor } from '#tests/helpers/terminal'
+
+/**
+ * Online identification on the real engine with the photos of
+ * tests/fixtures/pairs: enrolled through regFace, identified through
+ * faceIdentify, decided by the access rules, recorded as events.
+ */
+const photo = (name: string) => readFile(app.makePath('tests/fixtures/pairs', name))
+
+async function enrol(client: ApiClient, device: Device, username: string, file: string) {
+  const picture = await photo(file)
+  const response = await client.post('/faces/api/regFace').form({
+    deviceName: device.name,
+    deviceSN: device.serialNumber,
+    username,
+    faceName: username.replace('.', ' '),
+    picBase64: picture.toString('base64'),
+  })
+  if (response.body().code !== 0) throw new Error(`not enrolled: ${response.text()}`)
+  return Person.findByOrFail('username', username)
+}
+
+async function identify(
+  client: ApiClient,
+  device: Device,
+  file: string,
+  options: { encoding?: 'multipart' | 'form' | 'json'; cardNumber?: string } = {}
+) {
+  const image = await photo(file)
+  const fields = { token: await tokenFor(client, device), cardNumber: options.cardNumber }
+  const encoding = options.encoding ?? 'multipart'
+  const response =
+    encoding === 'multipart'
+      ? await post(client, 'faceIdentify', fields, 'multipart').file('image', image, {
+          filename: file,
+        })
+      : await post(client, 'faceIdentify', { ...fields, image: image.toString('base64') }, encoding)
+  return response.body()
+}
+
+const until = async (check: () => Promise<boolean>, what: string) => {
+  for (let waited = 0; waited < 3000; waited += 20) {
+    if (await check()) return
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  throw new Error(`timed out waiting until ${what}`)
+}
+
+test.group('Terminal protocol: faceIdentify', (group) => {
+  group.each.setup(() => testUtils.db().withGlobalTransaction())
+  group.each.setup(() => resetTerminalState())
+
+  test('a person enrolled by regFace is granted at a device of their group ({$self})')
+    .with(['multipart', 'form', 'json'] as const)
+    .run(async ({ client, assert }, encoding) => {
+      const device = await DeviceFactory.apply('approved').create()
+      const person = await enrol(client, device, 'barack.obama', 'barack_obama_01.jpg')
+      await grant([person], [device])
+
+      const answer = await identify(client, device, 'barack_obama_02.jpg', { encoding })
+      assert.include(answer, {
+        flag: 'faceidentify',
+        code: 0,
+        message: 'granted (granted)',
+        decision: 'granted',
+        reason: 'granted',
+      })
+      assert.deepEqual(answer.person, { username: 'barack.obama', name: 'barack obama' })
+      assert.isAtLeast(answer.score, 0.6)
+      assert.isAtMost(answer.score, 1)
+
+      const event = await AccessEvent.findOrFail(answer.eventId)
+      assert.include(event.$attributes, {
+        deviceId: device.id,
+        personId: person.id,
+        decision: 'granted',
+        reason: 'granted',
+        method: 'face',
+        reportedName: null,
+      })
+      assert.closeTo(event.score!, answer.score, 1e-6)
+      assert.match(event.snapshotPath!, /^tmp\/storage\/snapshots\/.+\.jpg$/)
+      const snapshot = await stat(app.makePath(event.snapshotPath!))
+      assert.isTrue(snapshot.isFile())
+    })
+
+  test('someone not enrolled is unknown, with the best score below 0.6', async ({
+    client,
+    assert,
+  }) => {
+    const device = await DeviceFactory.apply('approved').create()
+    const person = await enrol(client, device, 'barack.obama', 'barack_obama_01.jpg')
+    await grant([person], [device])
+
+    const answer = await identify(client, device, 'joe_biden_01.jpg')
+    assert.include(answer, { code: 0, decision: 'denied', reason: 'unknown_face', person: null })
+    assert.isBelow(answer.score, 0.6)
+    const event = await AccessEvent.findOrFail(answer.eventId)
+    assert.isNull(event.personId)
+    assert.equal(event.reason, 'unknown_face')
+  })
+
+  test('with nobody enrolled the face is unknown and the score null', async ({
+    client,
+    assert,
+  }) => {
+    const device = await DeviceFactory.apply('approved').create()
+    const answer = await identify(client, device, 'rose_leslie_01.jpg', { encoding: 'json' })
+    assert.include(answer, { code: 0, decision: 'denied', reason: 'unknown_face', score: null })
+  })
+
+  test('a recognised person is refused with the reason: {$self}')
+    .with(['suspended', 'expired', 'not_authorized', 'outside_schedule', 'holiday'] as const)
+    .run(async ({ client, assert }, situation) => {
+      const device = await DeviceFactory.apply('approved').create()
+      const person = await enrol(client, device, 'kit.harington', 'kit_harington_01.jpg')
+      const now = DateTime.now()
+      if (situation === 'suspended') person.status = 'suspended'
+      if (situation === 'expired') person.validUntil = now.minus({ days: 1 })
+      await person.save()
+      if (situation === 'outside_schedule' || situation === 'holiday') {
+        const schedule = await Schedule.create({ name: `Schedule ${situation}` })
+        const minute = now.hour * 60 + now.minute
+        const start = (minute + 120) % 1380
+        const window =
+          situation === 'holiday'
+            ? { startsAtMinute: 0, endsAtMinute: 1440 }
+            : { startsAtMinute: start, endsAtMinute: start + 30 }
+        await ScheduleWindow.create({ scheduleId: schedule.id, weekday: now.weekday, ...window })
+        if (situation === 'holiday') {
+          await Holiday.create({ scheduleId: schedule.id, date: now.startOf('day'), name: 'Today' })
+        }
+        await grant([person], [device], schedule.id)
+      } else if (situation !== 'not_authorized') {
+        await grant([person], [device])
+      }
+
+      const answer = await identify(client, device, 'kit_harington_03.jpg')
+      const reason = situation === 'holiday' ? 'outside_schedule' : situation
+      assert.include(answer, { code: 0, decision: 'denied', reason })
+      assert.equal(answer.person.username, 'kit.harington')
+      assert.isAtLeast(answer.score, 0.6)
+      const event = await AccessEvent.findOrFail(answer.eventId)
+      assert.include(event.$attributes, { personId: person.id, decision: 'denied', reason })
+    })
+
+  test('a schedule window that covers now grants', async ({ client, assert }) => {
+    const device = await DeviceFactory.apply('approved').create()
+    const person = await enrol(client, device, 'kit.harington', 'kit_harington_01.jpg')
+    const schedule = await Schedule.create({ name: 'All of today' })
+    const now = DateTime.now()
+    await ScheduleWindow.create({
+      scheduleId: schedule.id,
+      weekday: now.weekday,
+      startsAtMinute: 0,
+      endsAtMinute: 1440,
+    })
+    await grant([person], [device], schedule.id)
+    const answer = await identify(client, device, 'kit_harington_02.jpg')
+    assert.include(answer, { decision: 'granted', reason: 'granted' })
+  })
+
+  test('a device that asks for face and card admits only with the right card', async ({
+    client,
+    assert,
+  }) => {
+    const device = await DeviceFactory.apply('approved')
+      .merge({ requiredFactors: 'face_card' })
+      .create()
+    const person = await enrol(client, device, 'rose.leslie', 'rose_leslie_01.jpg')
+    person.cardNumber = '04A1B2C3'
+    await person.save()
+    await grant([person], [device])
+
+    const withoutCard = await identify(client, device, 'rose_leslie_02.jpg')
+    assert.include(withoutCard, { code: 0, decision: 'denied', reason: 'not_authorized' })
+    assert.equal(withoutCard.person.username, 'rose.leslie')
+    const wrongCard = await identify(client, device, 'rose_leslie_02.jpg', {
+      cardNumber: '04A1B2C4',
+    })
+    assert.include(wrongCard, { decision: 'denied', reason: 'not_authorized' })
+    const rightCard = await identify(client, device, 'rose_leslie_02.jpg', {
+      cardNumber: '04:a1:b2:c3',
+      encoding: 'form',
+    })
+    assert.include(rightCard, { decision: 'granted', reason: 'granted' })
+    const event = await AccessEvent.findOrFail(rightCard.eventId)
+    assert.equal(event.method, 'face_card')
+  })
+
+  test('every decision reaches the live Events page', async ({ client, cleanup }) => {
+    const device = await DeviceFactory.apply('approved').create()
+    const feed = new AccessEventFeed()
+    const notices: AccessEventNotice[] = []
+    await new Promise<void>((resolve) => {
+      const unsubscribe = feed.subscribe((notice) => notices.push(notice), resolve)
+      cleanup(() => void unsubscribe())
+    })
+    const answer = await identify(client, device, 'joe_biden_02.jpg')
+    await until(async () => notices.some(({ id }) => id === answer.eventId), 'announced')
+  })
+
+  test('what is not identified records nothing: {case}')
+    .with([
+      { case: 'no face', code: 9006 },
+      { case: 'a replayed token', code: 7 },
+      { case: 'no image', code: 9005 },
+      { case: 'a card number that is no card number', code: 2 },
+    ])
+    .run(async ({ client, assert }, { code }) => {
+      const device = await DeviceFactory.apply('approved').create()
+      const token = await tokenFor(client, device)
+      const rocket = await photo('scenes/rocket.jpg')
+      const answers = {
+        9006: () =>
+          client
+            .post('/faces/api/faceIdentify')
+            .fields({ token })
+            .file('image', rocket, { filename: 'rocket.jpg' }),
+        7: async () => {
+          await client
+            .post('/faces/api/faceIdentify')
+            .fields({ token })
+            .file('image', rocket, { filename: 'rocket.jpg' })
+          return client
+            .post('/faces/api/faceIdentify')
+            .fields({ token })
+            .file('image', rocket, { filename: 'rocket.jpg' })
+        },
+        9005: () => client.post('/faces/api/faceIdentify').form({ token }),
+        2: () =>
+          client
+            .post('/faces/api/faceIdentify')
+            .json({ token, cardNumber: 'not a card', image: rocket.toString('base64') }),
+      }
+      const response = await answers[code as keyof typeof answers]()
+      assert.include(response.body(), { flag: 'faceidentify', code })
+      assert.equal(await countRows('access_events'), 0)
+    })
+})
+
+test.group('Gallery index', (group) => {
+  group.each.setup(() => testUtils.db().withGlobalTransaction())
+  group.each.setup(() => resetTerminalState())
+
+  test('it picks up a face enrolled through regFace and forgets a deleted person', async ({
+    client,
+    assert,
+  }) => {
+    const gallery = await app.container.make(GalleryIndex)
+    const device = await DeviceFactory.apply('approved').create()
+    const first = await identify(client, device, 'kit_harington_02.jpg')
+    assert.include(first, { reason: 'unknown_face', score: null })
+    const loads = gallery.status().loads
+
+    const person = await enrol(client, device, 'kit.harington', 'kit_harington_01.jpg')
+    await grant([person], [device])
+    const known = await identify(client, device, 'kit_harington_02.jpg')
+    assert.include(known, { decision: 'granted' })
+    assert.include(gallery.status(), { faces: 1, model: 'faceapi-recognition' })
+
+    const operator = await UserFactory.create()
+    const deleted = await client
+      .delete(`/admin/people/${person.id}`)
+      .loginAs(operator)
+      .withCsrfToken()
+      .redirects(0)
+    deleted.assertStatus(302)
+    const forgotten = await identify(client, device, 'kit_harington_02.jpg')
+    assert.include(forgotten, { decision: 'denied', reason: 'unknown_face', person: null })
+    assert.include(gallery.status(), { faces: 0, loads }, 'changed in place, never reloaded')
+  })
+
+  test('another process hears of every change, and reloads when it missed one', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    const recognition = await app.container.make(RecognitionEngine)
+    const loaded = await recognition.comparator()
+    if (!loaded.ok) throw new Error('no calibrations')
+    const other = new GalleryIndex()
+    cleanup(() => other.close())
+    const device = await DeviceFactory.apply('approved').create()
+
+    const probeOf = async (file: string) => {
+      const opened = await recognition.open(await photo(file), 'image')
+      if (!opened.ok) throw new Error('no picture')
+      const embedded = await opened.picture.embed()
+      if (!embedded.ok) throw new Error('no face')
+      return embedded.feature
+    }
+    const probe = await probeOf('rose_leslie_02.jpg')
+    const best = async () => {
+      const search = await other.search(probe, loaded.comparator, 1)
+      return search.ok ? (search.matches[0] ?? null) : null
+    }
+    const bestPerson = async () => {
+      const match = await best()
+      return match?.personId
+    }
+    assert.isNull(await best())
+    assert.equal(other.status().loads, 1)
+
+    const person = await enrol(client, device, 'rose.leslie', 'rose_leslie_01.jpg')
+    await until(async () => (await bestPerson()) === person.id, 'the face arrives')
+    const match = await best()
+    assert.isAtLeast(match!.score, 0.6)
+
+    await enrol(client, device, 'someone.else', 'joe_biden_01.jpg')
+    await until(async () => other.status().faces === 2, 'the second face arrives')
+    const operator = await UserFactory.create()
+    await client.delete(`/admin/people/${person.id}`).loginAs(operator).withCsrfToken().redirects(0)
+    await until(async () => (await bestPerson()) !== person.id, 'the person leaves')
+    assert.include(other.status(), { faces: 1, loads: 1 })
+
+    await redis.incr(GalleryIndex.revisionKey)
+    const skipped = Number(await redis.incr(GalleryIndex.revisionKey))
+    await redis.publish(
+      GalleryIndex.channel,
+      JSON.stringify({ revision: skipped, change: { type: 'person_removed', personId: 0 } })
+    )
+    await until(async () => other.status().loads === 2, 'a gap makes it reload')
+    assert.include(other.status(), { faces: 1, revision: skipped })
+  })
+})
