@@ -105,7 +105,11 @@ export class AccessGroupService {
     })
   }
 
-  async update(actor: Actor, group: AccessGroup, input: AccessGroupInput) {
+  async update(
+    actor: Actor,
+    group: AccessGroup,
+    input: AccessGroupInput
+  ): Promise<AccessGroupResult> {
     return this.#write(async (trx) => {
       const refusal = await this.#refusal(trx, input, group.id)
       if (refusal) return refusal

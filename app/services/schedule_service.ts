@@ -34,14 +34,7 @@ export const weekdays = [1, 2, 3, 4, 5, 6, 7] as const
 const clockTime = (minute: number) =>
   `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`
 
-const windowRow = (window: ScheduleWindow): WindowRow => ({
-  id: window.id,
-  weekday: window.weekday,
-  from: clockTime(window.startsAtMinute),
-  until: clockTime(window.endsAtMinute),
-})
-
-/** A window as audit entries record it. */
+/** A window as the pages show it and audit entries record it. */
 const windowLabel = (weekday: number, start: number, end: number) => ({
   weekday,
   from: clockTime(start),
@@ -49,6 +42,10 @@ const windowLabel = (weekday: number, start: number, end: number) => ({
 })
 const storedWindowLabel = (window: ScheduleWindow) =>
   windowLabel(window.weekday, window.startsAtMinute, window.endsAtMinute)
+const windowRow = (window: ScheduleWindow): WindowRow => ({
+  id: window.id,
+  ...storedWindowLabel(window),
+})
 
 /**
  * Weekly schedules and their holidays. Every change runs in one transaction
