@@ -27,6 +27,7 @@ export const controllers = {
     FaceRegistrations: () => import('#controllers/terminal/face_registrations_controller'),
     Fallback: () => import('#controllers/terminal/fallback_controller'),
     Feedback: () => import('#controllers/terminal/feedback_controller'),
+    Recognition: () => import('#controllers/terminal/recognition_controller'),
     Tokens: () => import('#controllers/terminal/tokens_controller'),
   },
 }

@@ -6,6 +6,12 @@ export type ScannedRoutes = {
   ALL: {
     'health': { paramsTuple?: []; params?: {} }
     'terminal.token': { paramsTuple?: []; params?: {} }
+    'terminal.faceDetect': { paramsTuple?: []; params?: {} }
+    'terminal.faceAge': { paramsTuple?: []; params?: {} }
+    'terminal.faceGender': { paramsTuple?: []; params?: {} }
+    'terminal.faceFeature': { paramsTuple?: []; params?: {} }
+    'terminal.faceRecognize': { paramsTuple?: []; params?: {} }
+    'terminal.faceIdentify': { paramsTuple?: []; params?: {} }
     'terminal.getDbs': { paramsTuple?: []; params?: {} }
     'terminal.regFace': { paramsTuple?: []; params?: {} }
     'terminal.clinetFeedback': { paramsTuple?: []; params?: {} }
@@ -138,6 +144,12 @@ export type ScannedRoutes = {
   }
   POST: {
     'terminal.token': { paramsTuple?: []; params?: {} }
+    'terminal.faceDetect': { paramsTuple?: []; params?: {} }
+    'terminal.faceAge': { paramsTuple?: []; params?: {} }
+    'terminal.faceGender': { paramsTuple?: []; params?: {} }
+    'terminal.faceFeature': { paramsTuple?: []; params?: {} }
+    'terminal.faceRecognize': { paramsTuple?: []; params?: {} }
+    'terminal.faceIdentify': { paramsTuple?: []; params?: {} }
     'terminal.getDbs': { paramsTuple?: []; params?: {} }
     'terminal.regFace': { paramsTuple?: []; params?: {} }
     'terminal.clinetFeedback': { paramsTuple?: []; params?: {} }
