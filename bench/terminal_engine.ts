@@ -1,0 +1,285 @@
+/**
+ * node --import=@poppinss/ts-exec bench/terminal_engine.ts \
+ *   [--seconds=10] [--concurrency=1,4] [--galleries=1000,100000] [--port=3477]
+ *
+ * The recognition endpoints under load, over HTTP on loopback. For each
+ * gallery size it makes a fresh SQLite database (tmp/bench_engine_<n>.sqlite3)
+ * with an approved device and n - 1 people of one synthetic face each
+ * (random unit vectors of the default model, inserted straight into the
+ * `faces` table before the server starts, so the server loads them as it
+ * would a site's), starts the server (bin/server.ts) on it with the token
+ * rate limits raised, enrols one real person through regFace and grants
+ * them the device, then, for each number of concurrent clients, runs
+ * them in a loop of token + call for `seconds`:
+ *
+ * - faceFeature: a one-face 640×480 JPEG (made from
+ *   tests/fixtures/pairs/kit_harington_02.jpg), multipart; on the first
+ *   gallery only, as it does not search;
+ * - faceIdentify: a second photo of the enrolled person, multipart; the
+ *   answer is "granted" after a 1:N search of the whole gallery.
+ *
+ * Latencies are of the endpoint's call alone; calls/s counts completed
+ * token + call pairs. The first faceIdentify after the server starts loads
+ * the gallery and is reported on its own. Needs Redis (REDIS_* as for the
+ * server) and the models (node ace models:build); SQLite only.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { readFile, rm } from 'node:fs/promises'
+import { availableParallelism, loadavg } from 'node:os'
+import { parseArgs } from 'node:util'
+import { DatabaseSync } from 'node:sqlite'
+import sharp from 'sharp'
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    concurrency: { type: 'string', default: '1,4' },
+    galleries: { type: 'string', default: '1000,100000' },
+    port: { type: 'string', default: '3477' },
+  },
+})
+const seconds = Number(values.seconds)
+const concurrencies = values.concurrency.split(',').map(Number)
+const galleries = values.galleries.split(',').map(Number)
+const origin = `http://127.0.0.1:${values.port}`
+const device = { deviceName: 'Bench gate', sn: 'BENCH-ENGINE' }
+const storageDir = 'tmp/bench_engine_storage'
+const dimension = 128
+
+type Row = Record<string, unknown>
+
+async function call(endpoint: string, body: FormData | URLSearchParams) {
+  const response = await fetch(`${origin}/faces/api/${endpoint}`, { method: 'POST', body })
+  return (await response.json()) as Row & { code: number }
+}
+
+async function token() {
+  const issued = await call('token', new URLSearchParams({ ...device }))
+  if (issued.code !== 0) throw new Error(`no token: ${JSON.stringify(issued)}`)
+  return String(issued.token)
+}
+
+function withImage(fields: Record<string, string>, image: Buffer) {
+  const form = new FormData()
+  for (const [name, value] of Object.entries(fields)) form.append(name, value)
+  form.append('image', new Blob([new Uint8Array(image)], { type: 'image/jpeg' }), 'photo.jpg')
+  return form
+}
+
+/** A unit vector drawn uniformly from the sphere (normalised Gaussian draws). */
+function randomUnitVector() {
+  const vector = new Float32Array(dimension)
+  const raw = randomBytes(dimension * 8)
+  for (let i = 0; i < dimension; i++) {
+    const u = (raw.readUInt32LE(i * 8) + 1) / 4_294_967_297
+    const v = raw.readUInt32LE(i * 8 + 4) / 4_294_967_296
+    vector[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)
+  }
+  const norm = Math.hypot(...vector)
+  const bytes = Buffer.alloc(dimension * 4)
+  vector.forEach((value, index) => bytes.writeFloatLE(value / norm, index * 4))
+  return bytes
+}
+
+function migrate(dbFile: string) {
+  const env = { ...process.env, DB_FILE: dbFile }
+  const result = spawnSync(
+    process.execPath,
+    ['ace', 'migration:run', '--force', '--compact-output', '--no-schema-generate'],
+    { env, stdio: 'inherit' }
+  )
+  if (result.status !== 0) throw new Error('migrations failed')
+}
+
+function seed(dbFile: string, synthetic: number) {
+  const sqlite = new DatabaseSync(`tmp/${dbFile}`)
+  const now = new Date().toISOString().replace('T', ' ').slice(0, 19)
+  sqlite.exec('begin')
+  sqlite
+    .prepare(
+      `insert into devices (name, serial_number, status, mode, required_factors, sync_revision, created_at, updated_at)
+         values (?, ?, 'approved', 'online', 'face', 0, ?, ?)`
+    )
+    .run(device.deviceName, device.sn, now, now)
+  const person = sqlite.prepare(
+    `insert into people (username, display_name, status, revision, created_at, updated_at)
+     values (?, ?, 'active', 0, ?, ?)`
+  )
+  const face = sqlite.prepare(
+    `insert into faces (person_id, embedding, engine, model_id, dimension, source, created_at)
+     values (?, ?, 'engine', 'faceapi-recognition', ?, 'api', ?)`
+  )
+  for (let i = 0; i < synthetic; i++) {
+    const { lastInsertRowid } = person.run(`synthetic.${i}`, `Synthetic ${i}`, now, now)
+    face.run(lastInsertRowid, randomUnitVector(), dimension, now)
+  }
+  sqlite.exec('commit')
+  sqlite.close()
+}
+
+function grant(dbFile: string, username: string) {
+  const sqlite = new DatabaseSync(`tmp/${dbFile}`)
+  const now = new Date().toISOString().replace('T', ' ').slice(0, 19)
+  const group = sqlite
+    .prepare(`insert into access_groups (name, created_at, updated_at) values ('Bench', ?, ?)`)
+    .run(now, now).lastInsertRowid
+  sqlite
+    .prepare(
+      `insert into access_group_people (access_group_id, person_id)
+       select ?, id from people where username = ?`
+    )
+    .run(group, username)
+  sqlite
+    .prepare(
+      `insert into access_group_devices (access_group_id, device_id)
+       select ?, id from devices where serial_number = ?`
+    )
+    .run(group, device.sn)
+  sqlite.close()
+}
+
+async function startServer(dbFile: string) {
+  const server = spawn(process.execPath, ['--import=@poppinss/ts-exec', 'bin/server.ts'], {
+    env: {
+      ...process.env,
+      PORT: values.port,
+      HOST: '127.0.0.1',
+      DB_FILE: dbFile,
+      LOG_LEVEL: 'warn',
+      QUEUE_WORKER: 'false',
+      STORAGE_DIR: storageDir,
+      DEVICE_TOKEN_RATE_PER_DEVICE: '100000000',
+      DEVICE_TOKEN_RATE_PER_ADDRESS: '100000000',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+  for (let waited = 0; waited < 120_000; waited += 250) {
+    if (server.exitCode !== null) throw new Error(`the server exited with ${server.exitCode}`)
+    const health = await fetch(`${origin}/health`).then(
+      (response) => response.json() as Promise<{ checks: { meta?: { instances?: Row[] } }[] }>,
+      () => null
+    )
+    const instances = health?.checks.flatMap((check) => check.meta?.instances ?? []) ?? []
+    if (instances.some((instance) => instance.id === 'engine' && instance.state === 'running')) {
+      return server
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  throw new Error('the engine did not start within two minutes')
+}
+
+async function stopServer(server: ChildProcess) {
+  const exited = new Promise((resolve) => server.once('exit', resolve))
+  server.kill('SIGTERM')
+  await exited
+}
+
+async function residentMegabytes(pid: number) {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  const kilobytes = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
+  return Math.round(kilobytes / 1024)
+}
+
+async function measure(
+  scenario: string,
+  gallery: number,
+  concurrency: number,
+  run: () => Promise<{ code: number; elapsed: number }>
+) {
+  const latencies: number[] = []
+  const codes = new Map<number, number>()
+  const until = Date.now() + seconds * 1000
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < until) {
+        const { code, elapsed } = await run()
+        latencies.push(elapsed)
+        codes.set(code, (codes.get(code) ?? 0) + 1)
+      }
+    })
+  )
+  latencies.sort((a, b) => a - b)
+  const at = (share: number) => latencies[Math.floor(share * (latencies.length - 1))].toFixed(1)
+  return {
+    'scenario': scenario,
+    'gallery': gallery.toLocaleString('en'),
+    'clients': concurrency,
+    'calls/s': (latencies.length / seconds).toFixed(1),
+    'p50 ms': at(0.5),
+    'p95 ms': at(0.95),
+    'p99 ms': at(0.99),
+    'codes': JSON.stringify(Object.fromEntries(codes)),
+  }
+}
+
+function timed(endpoint: string, image: Buffer) {
+  return async () => {
+    const form = withImage({ token: await token() }, image)
+    const started = performance.now()
+    const answer = await call(endpoint, form)
+    const elapsed = performance.now() - started
+    if (endpoint === 'faceIdentify' && answer.code === 0 && answer.decision !== 'granted') {
+      throw new Error(`the enrolled person was not granted: ${JSON.stringify(answer)}`)
+    }
+    return { code: answer.code, elapsed }
+  }
+}
+
+const fixture = (name: string) => readFile(`tests/fixtures/pairs/${name}`)
+const probe = await sharp(await fixture('kit_harington_02.jpg'))
+  .resize(640, 480, { fit: 'contain', background: '#7f7f7f' })
+  .jpeg({ quality: 90 })
+  .toBuffer()
+const enrolment = await fixture('kit_harington_01.jpg')
+
+const rows = []
+const notes = []
+const loadBefore = loadavg()[0].toFixed(2)
+for (const [index, size] of galleries.entries()) {
+  const dbFile = `bench_engine_${size}.sqlite3`
+  await rm(`tmp/${dbFile}`, { force: true })
+  migrate(dbFile)
+  const seeding = performance.now()
+  seed(dbFile, size - 1)
+  const seeded = ((performance.now() - seeding) / 1000).toFixed(1)
+  const server = await startServer(dbFile)
+  try {
+    const enrolled = await call(
+      'regFace',
+      new URLSearchParams({
+        ...{ deviceName: device.deviceName, deviceSN: device.sn },
+        username: 'kit.harington',
+        faceName: 'Kit Harington',
+        picBase64: enrolment.toString('base64'),
+      })
+    )
+    if (enrolled.code !== 0) throw new Error(`regFace failed: ${JSON.stringify(enrolled)}`)
+    grant(dbFile, 'kit.harington')
+
+    const detected = await call('faceDetect', withImage({ token: await token() }, probe))
+    if (detected.faces !== 1) throw new Error(`the probe shows ${detected.faces} faces`)
+    const first = await timed('faceIdentify', probe)()
+    notes.push(
+      `gallery ${size}: seeded in ${seeded} s; the first faceIdentify (loading the gallery) took ${first.elapsed.toFixed(0)} ms`
+    )
+
+    for (const concurrency of concurrencies) {
+      if (index === 0) {
+        rows.push(await measure('faceFeature', size, concurrency, timed('faceFeature', probe)))
+      }
+      rows.push(await measure('faceIdentify', size, concurrency, timed('faceIdentify', probe)))
+    }
+    notes.push(`gallery ${size}: server resident memory ${await residentMegabytes(server.pid!)} MB`)
+  } finally {
+    await stopServer(server)
+    await rm(`tmp/${dbFile}`, { force: true })
+  }
+}
+await rm(storageDir, { recursive: true, force: true })
+
+console.log(
+  `${origin}, ${seconds} s per row; load average ${loadBefore} before, ${loadavg()[0].toFixed(2)} after, on ${availableParallelism()} cores`
+)
+console.table(rows)
+for (const note of notes) console.log(note)
