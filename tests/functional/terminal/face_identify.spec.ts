@@ -341,4 +341,36 @@ test.group('Gallery index', (group) => {
     await until(async () => other.status().loads === 2, 'a gap makes it reload')
     assert.include(other.status(), { faces: 1, revision: skipped })
   })
+  test('searches notice a missed announcement, or Redis losing the revision, and reload', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    const interval = GalleryIndex.checkIntervalMs
+    GalleryIndex.checkIntervalMs = 0
+    cleanup(() => {
+      GalleryIndex.checkIntervalMs = interval
+    })
+    const recognition = await app.container.make(RecognitionEngine)
+    const loaded = await recognition.comparator()
+    if (!loaded.ok) throw new Error('no calibrations')
+    const gallery = await app.container.make(GalleryIndex)
+    const device = await DeviceFactory.apply('approved').create()
+    await enrol(client, device, 'joe.biden', 'joe_biden_01.jpg')
+    const probe = { model: 'faceapi-recognition', vector: new Float32Array(128).fill(128 ** -0.5) }
+    const search = () => gallery.search(probe, loaded.comparator)
+    await search()
+    const loads = gallery.status().loads
+
+    await redis.incr(GalleryIndex.revisionKey)
+    await search()
+    assert.equal(gallery.status().loads, loads, 'a message may still be on its way')
+    await search()
+    assert.equal(gallery.status().loads, loads + 1, 'still behind: it was missed')
+
+    await redis.del(GalleryIndex.revisionKey)
+    await search()
+    assert.equal(gallery.status().loads, loads + 2)
+    assert.include(gallery.status(), { faces: 1, revision: 0 })
+  })
 })
