@@ -30,6 +30,11 @@ redis.call('PUBLISH', ARGV[1], '{"revision":' .. revision .. ',"change":' .. ARG
 return revision`
 
 const initialCapacity = 1024
+/**
+ * Room for a quarter more faces after a load before the matrix is copied
+ * to a larger one: enrolments trickle in, and a large gallery is large.
+ */
+const loadHeadroom = 1.25
 
 /**
  * The 1:N search over every enrolled face: one process's copy of the faces
@@ -240,7 +245,7 @@ export class GalleryIndex {
       .where('model_id', model)
       .where('dimension', dimension)
       .orderBy('id')
-    const capacity = Math.max(initialCapacity, rows.length * 2)
+    const capacity = Math.max(initialCapacity, Math.ceil(rows.length * loadHeadroom))
     const vectors = new Float32Array(capacity * dimension)
     const faceIds = new Int32Array(capacity)
     const personIds = new Int32Array(capacity)

@@ -56,6 +56,21 @@ async function identify(
   return response.body()
 }
 
+/**
+ * A unit vector of pseudo-random values, different for each seed: random
+ * directions in 128 dimensions are nearly orthogonal, so each is nearest
+ * to itself alone.
+ */
+function spread(seed: number) {
+  let state = seed >>> 0
+  const vector = new Float32Array(128).map(() => {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0
+    return state / 4_294_967_296 - 0.5
+  })
+  const norm = Math.hypot(...vector)
+  return vector.map((value) => value / norm)
+}
+
 const until = async (check: () => Promise<boolean>, what: string) => {
   for (let waited = 0; waited < 3000; waited += 20) {
     if (await check()) return
@@ -372,5 +387,37 @@ test.group('Gallery index', (group) => {
     await search()
     assert.equal(gallery.status().loads, loads + 2)
     assert.include(gallery.status(), { faces: 1, revision: 0 })
+  })
+  test('faces added past the first allocation and people removed keep the search exact', async ({
+    assert,
+    cleanup,
+  }) => {
+    const recognition = await app.container.make(RecognitionEngine)
+    const loaded = await recognition.comparator()
+    if (!loaded.ok) throw new Error('no calibrations')
+    const gallery = new GalleryIndex()
+    cleanup(() => gallery.close())
+    const feature = (seed: number) => ({ model: 'faceapi-recognition', vector: spread(seed) })
+    const nearest = async (seed: number) => {
+      const search = await gallery.search(feature(seed), loaded.comparator, 1)
+      return search.ok ? search.matches[0] : null
+    }
+    assert.isUndefined(await nearest(1))
+
+    for (let faceId = 1; faceId <= 1500; faceId++) {
+      await gallery.faceAdded({ faceId, personId: Math.ceil(faceId / 3), feature: feature(faceId) })
+    }
+    assert.equal(gallery.status().faces, 1500)
+    assert.include(await nearest(1400), { faceId: 1400, personId: 467 })
+
+    for (const personId of [1, 250, 467, 500]) await gallery.personRemoved(personId)
+    assert.equal(gallery.status().faces, 1488)
+    const after = await nearest(1400)
+    assert.notEqual(after?.personId, 467)
+    for (const faceId of [4, 700, 1200, 1497]) {
+      const match = await nearest(faceId)
+      assert.equal(match?.faceId, faceId)
+      assert.closeTo(match!.similarity, 1, 1e-6)
+    }
   })
 })
