@@ -1,4 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { test } from '@japa/runner'
 import app from '@adonisjs/core/services/app'
 import testUtils from '@adonisjs/core/services/test_utils'
@@ -272,6 +274,18 @@ function makeRequest(
   return { method, path, headers: {}, body: multipart }
 }
 
+/**
+ * The main thread's heap after a full collection: the server runs in this
+ * process, so what the fuzzing leaves behind shows here.
+ */
+function settledHeap() {
+  setFlagsFromString('--expose-gc')
+  const collect = runInNewContext('gc') as () => void
+  collect()
+  collect()
+  return process.memoryUsage().heapUsed
+}
+
 test.group('Terminal protocol: fuzzing', (group) => {
   group.each.setup(() => testUtils.db().withGlobalTransaction())
   group.each.setup(() => resetTerminalState())
@@ -290,7 +304,10 @@ test.group('Terminal protocol: fuzzing', (group) => {
     const codes = new Map<number, number>()
     const recorded: number[] = []
 
+    const warmUp = 100
+    let heapAfterWarmUp = 0
     for (let i = 0; i < requestCount; i++) {
+      if (i === warmUp) heapAfterWarmUp = settledHeap()
       const request = makeRequest(next, device, token, fuel)
       const response = await fetch(`${serverUrl}${request.path}`, {
         method: request.method,
@@ -322,6 +339,8 @@ test.group('Terminal protocol: fuzzing', (group) => {
     }
 
     assert.isAbove(codes.get(9006) ?? 0, 0, 'no call reached the engine')
+    const heapGrowth = settledHeap() - heapAfterWarmUp
+    assert.isBelow(heapGrowth, 32 * 1024 * 1024, `heap grew by ${heapGrowth} bytes`)
 
     const fresh = await client
       .post('/faces/api/token')
