@@ -34,6 +34,9 @@ export type ScannedRoutes = {
     'people.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.faces.photo': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
+    'people.faces.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.faces.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'devices.index': { paramsTuple?: []; params?: {} }
     'devices.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -87,6 +90,7 @@ export type ScannedRoutes = {
     'people.create': { paramsTuple?: []; params?: {} }
     'people.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.faces.photo': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'devices.index': { paramsTuple?: []; params?: {} }
     'devices.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.index': { paramsTuple?: []; params?: {} }
@@ -121,6 +125,7 @@ export type ScannedRoutes = {
     'people.create': { paramsTuple?: []; params?: {} }
     'people.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.faces.photo': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'devices.index': { paramsTuple?: []; params?: {} }
     'devices.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.index': { paramsTuple?: []; params?: {} }
@@ -160,6 +165,7 @@ export type ScannedRoutes = {
     'account.locale': { paramsTuple?: []; params?: {} }
     'people.store': { paramsTuple?: []; params?: {} }
     'people.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.faces.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.store': { paramsTuple?: []; params?: {} }
     'access_groups.store': { paramsTuple?: []; params?: {} }
@@ -187,6 +193,7 @@ export type ScannedRoutes = {
   DELETE: {
     'terminal.fallback': { paramsTuple: [...ParamValue[]]; params: {'*': ParamValue[]} }
     'people.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.faces.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'access_groups.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'access_groups.people.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'personId': ParamValue} }
     'access_groups.devices.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'deviceId': ParamValue} }

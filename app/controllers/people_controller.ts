@@ -41,6 +41,7 @@ export default class PeopleController {
     await bouncer.with('PersonPolicy').authorize('manage')
     const person = await Person.findOrFail(params.id)
     await person.load('accessGroups', (groups) => groups.orderBy('name', 'asc'))
+    await person.load('faces', (faces) => faces.orderBy('id', 'desc'))
     return view.render('pages/people/edit', { person })
   }
 

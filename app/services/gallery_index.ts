@@ -16,6 +16,7 @@ export type GallerySearch =
 /** A change to the faces, as announced to every process. */
 export type GalleryChange =
   | { type: 'face_added'; faceId: number; personId: number; model: string; vector: string }
+  | { type: 'face_removed'; faceId: number }
   | { type: 'person_removed'; personId: number }
 
 type Announcement = { revision: number; change: GalleryChange }
@@ -114,6 +115,11 @@ export class GalleryIndex {
       model: face.feature.model,
       vector: embeddingBytes(face.feature.vector).toString('base64'),
     })
+  }
+
+  /** One face deleted (and committed); the person's other faces stay. */
+  async faceRemoved(faceId: number) {
+    await this.#change({ type: 'face_removed', faceId })
   }
 
   /** A person deleted (and committed), with all their faces. */
@@ -284,6 +290,11 @@ export class GalleryIndex {
       }
       return
     }
+    if (change.type === 'face_removed') {
+      const row = this.#rowOfFace.get(change.faceId)
+      if (row !== undefined) this.#removeRow(row)
+      return
+    }
     const bytes = Buffer.from(change.vector, 'base64')
     if (change.model !== this.#model || bytes.length !== this.#dimension * 4) return
     const row = this.#rowOfFace.get(change.faceId) ?? this.#appendRow()
@@ -361,6 +372,9 @@ function parseAnnouncement(message: string): Announcement | null {
     const change = value.change as Partial<GalleryChange> | undefined
     if (!Number.isSafeInteger(value.revision) || !change) return null
     if (change.type === 'person_removed' && Number.isSafeInteger(change.personId)) {
+      return value as Announcement
+    }
+    if (change.type === 'face_removed' && Number.isSafeInteger(change.faceId)) {
       return value as Announcement
     }
     if (

@@ -38,6 +38,17 @@ router
         router.post('/people/:id/status', [controllers.People, 'suspend']).as('people.status')
         router.get('/people/:id/delete', [controllers.People, 'confirmDestroy']).as('people.delete')
         router.delete('/people/:id', [controllers.People, 'destroy']).as('people.destroy')
+        router
+          .get('/people/:id/faces/:faceId/photo', [controllers.PersonFaces, 'photo'])
+          .as('people.faces.photo')
+          .where('faceId', router.matchers.number())
+        router
+          .post('/people/:id/faces', [controllers.PersonFaces, 'store'])
+          .as('people.faces.store')
+        router
+          .delete('/people/:id/faces/:faceId', [controllers.PersonFaces, 'destroy'])
+          .as('people.faces.destroy')
+          .where('faceId', router.matchers.number())
 
         router.get('/devices', [controllers.Devices, 'index']).as('devices.index')
         router.get('/devices/:id/edit', [controllers.Devices, 'edit']).as('devices.edit')

@@ -13,11 +13,9 @@ import { FaceDbRevision } from '#services/face_db_revision'
 import { decodeFeature } from '#services/feature_blob'
 import { GalleryIndex } from '#services/gallery_index'
 import { uniqueViolation } from '#services/unique_violation'
-import { embeddingBytes } from '#services/terminal/face_data'
-import { FaceEnroller, type Enrolment } from '#services/terminal/face_enroller'
+import { FaceEnroller, faceRow, type Enrolment } from '#services/terminal/face_enroller'
 import { MediaStore } from '#services/terminal/media_store'
 import type { TerminalResult } from '#services/terminal/protocol'
-import { decodeTerminalImage } from '#services/terminal/terminal_images'
 
 export type RegFaceInput = {
   username: string
@@ -67,17 +65,14 @@ export class FaceRegistrationService {
         error: { type: 'invalid_parameter', message: `faceData: ${claimed.error.message}` },
       }
     }
-    const picture = await decodeTerminalImage(input.picture, 'picBase64')
-    if (!picture.ok) return picture
-
-    const enrolment = await this.enroller.enroll(picture.image)
+    const enrolment = await this.enroller.enrollPhoto(input.picture, 'picBase64')
     if (!enrolment.ok) return enrolment
     if (claimed) {
       const mismatch = this.#checkClaim(claimed.feature, enrolment.feature)
       if (mismatch) return mismatch
     }
 
-    const imagePath = await this.media.saveFacePhoto(input.picture, picture.format)
+    const imagePath = await this.media.saveFacePhoto(input.picture, enrolment.format)
     const actor: Actor = { userId: null, label: `device:${device.serialNumber}`, ip: address }
     const { personId, ...registered } = await this.#store(actor, input, enrolment, imagePath).catch(
       (error) => {
@@ -171,21 +166,9 @@ export class FaceRegistrationService {
         return { username: person.username, faceId: face.id, created: false, personId: person.id }
       }
 
-      const created = await Face.create(
-        {
-          personId: person.id,
-          embedding: embeddingBytes(enrolment.feature.vector),
-          engine: enrolment.engine,
-          modelId: enrolment.feature.model,
-          dimension: enrolment.feature.vector.length,
-          quality: enrolment.quality,
-          source: 'terminal',
-          imagePath,
-          box: enrolment.face.box,
-          landmarks: enrolment.face.landmarks,
-        },
-        { client: trx }
-      )
+      const created = await Face.create(faceRow(person.id, enrolment, 'terminal', imagePath), {
+        client: trx,
+      })
       await this.audit.record(
         actor,
         {

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises'
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname, extname, join, relative } from 'node:path'
 import { DateTime } from 'luxon'
 import app from '@adonisjs/core/services/app'
@@ -75,6 +75,11 @@ export class MediaStore {
       path,
       contentType: contentTypes[extname(path).toLowerCase()] ?? 'application/octet-stream',
     }
+  }
+
+  /** Deletes a stored file by its database path; one already gone is no error. */
+  async remove(storedPath: string) {
+    await rm(app.makePath(storedPath), { force: true })
   }
 
   async #write(path: string, bytes: Uint8Array) {
