@@ -168,6 +168,17 @@ test.group('Access groups pages', (pages) => {
       .form({ name: 'Taken' })
     clash.assertStatus(422)
 
+    const refused = await client
+      .put(`/admin/access-groups/${group.id}`)
+      .loginAs(operator)
+      .withCsrfToken()
+      .header('referer', `/admin/access-groups/${group.id}/edit`)
+      .form({ name: 'Taken', scheduleId: '' })
+    refused.assertStatus(200)
+    refused.assertTextIncludes('value="Taken"')
+    refused.assertTextIncludes('<option value="" selected>')
+    assert.notInclude(refused.text(), `<option value="${group.scheduleId}" selected>`)
+
     const sameName = await client
       .put(`/admin/access-groups/${group.id}`)
       .loginAs(operator)
