@@ -165,7 +165,7 @@ export class AccessGroupService {
 
   /** Adding a member again changes nothing. */
   async addPerson(actor: Actor, group: AccessGroup, person: Person) {
-    await db.transaction(async (trx) => {
+    await this.#addOnce(async (trx) => {
       if (await this.#isMember(trx, group, person)) return
       await group.related('people').attach([person.id], trx)
       await this.#touch(trx, person)
@@ -196,7 +196,7 @@ export class AccessGroupService {
    * and a blocked one was turned away. Adding one again changes nothing.
    */
   async addDevice(actor: Actor, group: AccessGroup, deviceId: number): Promise<GroupDeviceResult> {
-    return db.transaction(async (trx) => {
+    const added = await this.#addOnce(async (trx): Promise<GroupDeviceResult> => {
       const device = await Device.find(deviceId, { client: trx })
       if (!device) return { ok: false, error: { type: 'unknown_device' } }
       if (!device.isApproved) return { ok: false, error: { type: 'not_approved' } }
@@ -210,6 +210,23 @@ export class AccessGroupService {
       )
       return { ok: true, device }
     })
+    if (added) return added
+    return { ok: true, device: await Device.findOrFail(deviceId) }
+  }
+
+  /**
+   * Runs an addition in a transaction. When another operator added the same
+   * member at the same moment, the primary key refuses the second insert:
+   * the group already holds what was asked, so that is no error.
+   * Returns undefined in that case.
+   */
+  async #addOnce<Result>(work: (trx: TransactionClientContract) => Promise<Result>) {
+    try {
+      return await db.transaction(work)
+    } catch (error) {
+      if (uniqueViolation(error) === null) throw error
+      return undefined
+    }
   }
 
   /** Removing a device that is not in the group changes nothing. */
