@@ -1,5 +1,6 @@
 import db from '@adonisjs/lucid/services/db'
 import AccessEvent, { type AccessDecision } from '#models/access_event'
+import { containsPattern, likeClause, whereAnyContains } from '#services/text_search'
 
 export type AccessEventFilters = {
   decision?: AccessDecision
@@ -11,8 +12,6 @@ export type AccessEventFilters = {
 }
 
 export const eventsPerPage = 50
-
-const contains = (value: string) => `%${value.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
 
 /**
  * Reads access events for the events page and its live stream: newest
@@ -47,29 +46,22 @@ export class AccessEventQuery {
     const query = AccessEvent.query().preload('device').preload('person')
     if (filters.decision) query.where('decision', filters.decision)
     if (filters.device) {
-      const pattern = contains(filters.device)
+      const devices = db.from('devices').select('id')
       query.whereIn(
         'device_id',
-        db
-          .from('devices')
-          .select('id')
-          .whereRaw(`lower(name) like ? escape '\\'`, [pattern])
-          .orWhereRaw(`lower(serial_number) like ? escape '\\'`, [pattern])
+        whereAnyContains(devices, ['name', 'serial_number'], filters.device)
       )
     }
     if (filters.person) {
-      const pattern = contains(filters.person)
+      const people = whereAnyContains(
+        db.from('people').select('id'),
+        ['username', 'display_name'],
+        filters.person
+      )
       query.where((matches) => {
         matches
-          .whereIn(
-            'person_id',
-            db
-              .from('people')
-              .select('id')
-              .whereRaw(`lower(username) like ? escape '\\'`, [pattern])
-              .orWhereRaw(`lower(display_name) like ? escape '\\'`, [pattern])
-          )
-          .orWhereRaw(`lower(reported_name) like ? escape '\\'`, [pattern])
+          .whereIn('person_id', people)
+          .orWhereRaw(likeClause('reported_name'), [containsPattern(filters.person!)])
       })
     }
     return query

@@ -8,6 +8,7 @@ import Schedule from '#models/schedule'
 import { AuditTrail, auditSnapshot, changedFields, type Actor } from '#services/audit_trail'
 import { FaceDbRevision } from '#services/face_db_revision'
 import { uniqueViolation } from '#services/unique_violation'
+import { whereAnyContains } from '#services/text_search'
 
 export type AccessGroupInput = {
   name: string
@@ -244,13 +245,7 @@ export class AccessGroupService {
   }
 
   #candidates(group: AccessGroup, q: string) {
-    const pattern = `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
-    return Person.query()
-      .where((match) =>
-        match
-          .whereRaw(`lower(username) like ? escape '\\'`, [pattern])
-          .orWhereRaw(`lower(display_name) like ? escape '\\'`, [pattern])
-      )
+    return whereAnyContains(Person.query(), ['username', 'display_name'], q)
       .withCount('accessGroups', (groups) => groups.where('access_groups.id', group.id))
       .orderBy('display_name', 'asc')
       .orderBy('id', 'asc')

@@ -2,6 +2,7 @@ import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
 import AuditLog from '#models/audit_log'
 import { toSqlDateTime } from '#services/sql_time'
+import { containsPattern, likeClause, prefixPattern } from '#services/text_search'
 
 export type AuditLogFilters = {
   action?: string
@@ -27,8 +28,6 @@ const bookkeepingFields = new Set(['id', 'createdAt', 'updatedAt', 'revision'])
 
 const maxValueLength = 120
 
-const escapeLike = (value: string) => value.replace(/[\\%_]/g, (c) => `\\${c}`)
-
 /**
  * Reads the audit log for the audit page: filtered, newest first, fifty to a
  * page, each entry with the fields it changed.
@@ -37,15 +36,11 @@ export class AuditLogQuery {
   async search(filters: AuditLogFilters, perPage = 50) {
     const query = AuditLog.query().orderBy('created_at', 'desc').orderBy('id', 'desc')
     if (filters.action) {
-      query.whereRaw(`lower(action) like ? escape '\\'`, [
-        `${escapeLike(filters.action.toLowerCase())}%`,
-      ])
+      query.whereRaw(likeClause('action'), [prefixPattern(filters.action)])
     }
     if (filters.subjectType) query.where('subject_type', filters.subjectType)
     if (filters.actor) {
-      query.whereRaw(`lower(actor) like ? escape '\\'`, [
-        `%${escapeLike(filters.actor.toLowerCase())}%`,
-      ])
+      query.whereRaw(likeClause('actor'), [containsPattern(filters.actor)])
     }
     if (filters.from) {
       query.where('created_at', '>=', toSqlDateTime(DateTime.fromJSDate(filters.from)))

@@ -3,6 +3,7 @@ import db from '@adonisjs/lucid/services/db'
 import Device, { type DeviceMode, type DeviceStatus, type RequiredFactors } from '#models/device'
 import { AuditTrail, auditSnapshot, changedFields, type Actor } from '#services/audit_trail'
 import { FaceDbRevision } from '#services/face_db_revision'
+import { whereAnyContains } from '#services/text_search'
 
 export type DeviceInput = {
   name: string
@@ -30,15 +31,7 @@ export class DeviceService {
     const query = Device.query().orderByRaw(`case status when 'pending' then 0 else 1 end`)
     query.orderBy('name', 'asc')
     if (filters.status) query.where('status', filters.status)
-    if (filters.q) {
-      const pattern = `%${filters.q.toLowerCase()}%`
-      query.where((group) => {
-        group
-          .whereRaw('lower(name) like ?', [pattern])
-          .orWhereRaw('lower(serial_number) like ?', [pattern])
-          .orWhereRaw('lower(location) like ?', [pattern])
-      })
-    }
+    if (filters.q) whereAnyContains(query, ['name', 'serial_number', 'location'], filters.q)
     return query.paginate(filters.page ?? 1, perPage)
   }
 

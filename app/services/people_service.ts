@@ -7,6 +7,7 @@ import { AuditTrail, auditSnapshot, changedFields, type Actor } from '#services/
 import { FaceDbRevision } from '#services/face_db_revision'
 import { GalleryIndex } from '#services/gallery_index'
 import { uniqueViolation } from '#services/unique_violation'
+import { whereAnyContains } from '#services/text_search'
 
 export type PersonInput = {
   displayName: string
@@ -43,12 +44,7 @@ export class PeopleService {
   async search(filters: { q?: string; status?: PersonStatus; page?: number }, perPage = 25) {
     const query = Person.query().orderBy('display_name', 'asc').orderBy('id', 'asc')
     if (filters.q) {
-      const pattern = `%${filters.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
-      query.where((group) => {
-        for (const column of ['username', 'display_name', 'card_number', 'department']) {
-          group.orWhereRaw(`lower(${column}) like ? escape '\\'`, [pattern])
-        }
-      })
+      whereAnyContains(query, ['username', 'display_name', 'card_number', 'department'], filters.q)
     }
     if (filters.status) query.where('status', filters.status)
     query.withCount('faces')

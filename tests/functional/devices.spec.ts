@@ -55,6 +55,12 @@ test.group('Devices pages', (group) => {
     await device.refresh()
     assert.equal(device.status, 'blocked')
 
+    const wildcard = await client.get('/admin/devices').qs({ q: '%' }).loginAs(operator)
+    assert.notInclude(wildcard.text(), 'data-test="device-row"')
+    const bySerial = await client.get('/admin/devices').qs({ q: 'sn-2' }).loginAs(operator)
+    bySerial.assertTextIncludes('data-serial="SN-2"')
+    assert.notInclude(bySerial.text(), 'data-serial="SN-1"')
+
     const blocked = await client.get('/admin/devices').qs({ status: 'blocked' }).loginAs(operator)
     blocked.assertTextIncludes('data-serial="SN-1"')
     assert.notInclude(blocked.text(), 'data-serial="SN-2"')
