@@ -24,9 +24,30 @@ const terminalConfig = {
      * new token". Sites with slow links may let a token serve until expiry.
      */
     singleUse: env.get('DEVICE_TOKEN_SINGLE_USE', true),
-    /** Token requests a minute: per serial number, and per address (NAT fronts many). */
-    perDevicePerMinute: env.get('DEVICE_TOKEN_RATE_PER_DEVICE', 30),
-    perAddressPerMinute: env.get('DEVICE_TOKEN_RATE_PER_ADDRESS', 1200),
+    /**
+     * Token requests a minute per address, counted before anything else;
+     * a NAT may front many terminals.
+     */
+    perAddressPerMinute: env.get('DEVICE_TOKEN_RATE_PER_ADDRESS', 6000),
+  },
+
+  auth: {
+    /**
+     * Seconds a signed call's timestamp may differ from the server's clock.
+     * Nonces are remembered for twice as long, so a call cannot be replayed.
+     */
+    maxSkewSeconds: env.get('DEVICE_SIGNATURE_MAX_SKEW', 300),
+    /**
+     * Calls a minute of one authenticated device, every endpoint counted. A
+     * busy door (token, faceIdentify, token, clinetFeedback twice a second)
+     * makes 480.
+     */
+    perDevicePerMinute: env.get('DEVICE_RATE_PER_DEVICE', 600),
+    /** Refused calls a minute from one address before it is answered 8 instead. */
+    refusedPerAddressPerMinute: env.get('DEVICE_REFUSED_RATE_PER_ADDRESS', 30),
+    /** Pending devices that first called from one address, and in all. */
+    pendingPerAddress: env.get('DEVICE_PENDING_PER_ADDRESS', 20),
+    pendingTotal: env.get('DEVICE_PENDING_MAX', 500),
   },
 
   /** Last-seen times are gathered in Redis and written to the database this often. */
@@ -51,8 +72,8 @@ const terminalConfig = {
   storageDir: resolve(app.makePath(), env.get('STORAGE_DIR', 'tmp/storage')),
 
   /**
-   * The access group that people enrolled by regFace join; none by default,
-   * so that an operator decides who may pass.
+   * The access group preselected when an operator reviews a person a
+   * terminal created; such people join no group until approved.
    */
   regFaceAccessGroup: env.get('REGFACE_ACCESS_GROUP') || null,
 

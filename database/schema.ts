@@ -122,7 +122,7 @@ export class AuditLogSchema extends BaseModel {
 }
 
 export class DeviceSchema extends BaseModel {
-  static $columns = ['capabilities', 'config', 'createdAt', 'firmware', 'id', 'lastSeenAddress', 'lastSeenAt', 'location', 'mode', 'name', 'requiredFactors', 'serialNumber', 'site', 'status', 'syncRevision', 'updatedAt'] as const
+  static $columns = ['capabilities', 'config', 'createdAt', 'credentialIssuedAt', 'credentialSecret', 'firmware', 'id', 'lastSeenAddress', 'lastSeenAt', 'legacyMode', 'location', 'mode', 'name', 'permissions', 'pinnedAddress', 'registeredAddress', 'requiredFactors', 'serialNumber', 'site', 'status', 'syncRevision', 'updatedAt'] as const
   $columns = DeviceSchema.$columns
   @column()
   declare capabilities: any | null
@@ -130,6 +130,10 @@ export class DeviceSchema extends BaseModel {
   declare config: any | null
   @column.dateTime({ autoCreate: true })
   declare createdAt: DateTime
+  @column.dateTime()
+  declare credentialIssuedAt: DateTime | null
+  @column()
+  declare credentialSecret: string | null
   @column()
   declare firmware: string | null
   @column({ isPrimary: true })
@@ -139,11 +143,19 @@ export class DeviceSchema extends BaseModel {
   @column.dateTime()
   declare lastSeenAt: DateTime | null
   @column()
+  declare legacyMode: boolean
+  @column()
   declare location: string | null
   @column()
   declare mode: string
   @column()
   declare name: string
+  @column()
+  declare permissions: any | null
+  @column()
+  declare pinnedAddress: string | null
+  @column()
+  declare registeredAddress: string | null
   @column()
   declare requiredFactors: string
   @column()
@@ -156,6 +168,51 @@ export class DeviceSchema extends BaseModel {
   declare syncRevision: bigint | number
   @column.dateTime({ autoCreate: true, autoUpdate: true })
   declare updatedAt: DateTime
+}
+
+export class EnrolmentReviewSchema extends BaseModel {
+  static $columns = ['address', 'box', 'createdAt', 'deviceId', 'deviceLabel', 'dimension', 'embedding', 'engine', 'faceId', 'id', 'imagePath', 'kind', 'landmarks', 'modelId', 'personId', 'quality', 'reasons', 'requestedName', 'score', 'username'] as const
+  $columns = EnrolmentReviewSchema.$columns
+  @column()
+  declare address: string | null
+  @column()
+  declare box: any | null
+  @column.dateTime({ autoCreate: true })
+  declare createdAt: DateTime
+  @column()
+  declare deviceId: number | null
+  @column()
+  declare deviceLabel: string
+  @column()
+  declare dimension: number | null
+  @column()
+  declare embedding: Buffer | null
+  @column()
+  declare engine: string | null
+  @column()
+  declare faceId: number | null
+  @column({ isPrimary: true })
+  declare id: number
+  @column()
+  declare imagePath: string | null
+  @column()
+  declare kind: string
+  @column()
+  declare landmarks: any | null
+  @column()
+  declare modelId: string | null
+  @column()
+  declare personId: number | null
+  @column()
+  declare quality: number | null
+  @column()
+  declare reasons: any
+  @column()
+  declare requestedName: string
+  @column()
+  declare score: number | null
+  @column()
+  declare username: string
 }
 
 export class FaceDbTombstoneSchema extends BaseModel {

@@ -9,7 +9,8 @@ const json = { tsType: 'any', decorator: '@column()' }
 export default {
   tables: {
     faces: { columns: { box: json, landmarks: json } },
-    devices: { columns: { capabilities: json, config: json } },
+    devices: { columns: { capabilities: json, config: json, permissions: json } },
+    enrolment_reviews: { columns: { box: json, landmarks: json, reasons: json } },
     api_keys: { columns: { scopes: json } },
     audit_logs: { columns: { before: json, after: json } },
   },

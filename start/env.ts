@@ -69,8 +69,12 @@ export default await Env.create(new URL('../', import.meta.url), {
   */
   DEVICE_TOKEN_TTL: Env.schema.number.optional(),
   DEVICE_TOKEN_SINGLE_USE: Env.schema.boolean.optional(),
-  DEVICE_TOKEN_RATE_PER_DEVICE: Env.schema.number.optional(),
   DEVICE_TOKEN_RATE_PER_ADDRESS: Env.schema.number.optional(),
+  DEVICE_SIGNATURE_MAX_SKEW: Env.schema.number.optional(),
+  DEVICE_RATE_PER_DEVICE: Env.schema.number.optional(),
+  DEVICE_REFUSED_RATE_PER_ADDRESS: Env.schema.number.optional(),
+  DEVICE_PENDING_PER_ADDRESS: Env.schema.number.optional(),
+  DEVICE_PENDING_MAX: Env.schema.number.optional(),
   DEVICE_PRESENCE_FLUSH_SECONDS: Env.schema.number.optional(),
   FACE_PICTURE_URL_TTL: Env.schema.number.optional(),
   TERMINAL_IMAGE_MAX_BYTES: Env.schema.number.optional(),

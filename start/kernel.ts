@@ -14,6 +14,7 @@ server.errorHandler(() => import('#exceptions/handler'))
 server.use([
   () => import('#middleware/container_bindings_middleware'),
   () => import('@adonisjs/static/static_middleware'),
+  () => import('#middleware/terminal_body_digest_middleware'),
 ])
 
 /**

@@ -1,7 +1,15 @@
 import { inject } from '@adonisjs/core'
 import db from '@adonisjs/lucid/services/db'
-import Device, { type DeviceMode, type DeviceStatus, type RequiredFactors } from '#models/device'
+import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
+import Device, {
+  devicePermissions,
+  type DeviceMode,
+  type DevicePermission,
+  type DeviceStatus,
+  type RequiredFactors,
+} from '#models/device'
 import { AuditTrail, auditSnapshot, changedFields, type Actor } from '#services/audit_trail'
+import { DeviceCredentials } from '#services/device_credentials'
 import { FaceDbRevision } from '#services/face_db_revision'
 import { whereAnyContains } from '#services/text_search'
 
@@ -17,6 +25,23 @@ export type DeviceResult =
   { ok: true; device: Device } | { ok: false; error: { type: 'duplicate_name' } }
 
 /**
+ * How a device proves itself and what it may call. A legacy device sends
+ * name and serial number only, so it is pinned to one address.
+ */
+export type DeviceAccessInput = {
+  permissions: DevicePermission[]
+  legacyMode: boolean
+  pinnedAddress?: string | null
+}
+
+export type DeviceAccessResult =
+  { ok: true; device: Device } | { ok: false; error: { type: 'no_pinned_address' } }
+
+export type ApprovalResult =
+  | { ok: true; device: Device; secret: string | null }
+  | { ok: false; error: { type: 'no_pinned_address' } }
+
+/**
  * Approves, blocks and edits terminals. What an approved device may see
  * depends on its status, so status changes bump the face-database revision.
  */
@@ -24,7 +49,8 @@ export type DeviceResult =
 export class DeviceService {
   constructor(
     private audit: AuditTrail,
-    private revisions: FaceDbRevision
+    private revisions: FaceDbRevision,
+    private credentials: DeviceCredentials
   ) {}
 
   async list(filters: { status?: DeviceStatus; q?: string; page?: number }, perPage = 50) {
@@ -39,9 +65,84 @@ export class DeviceService {
     return Device.findBy('serialNumber', serialNumber)
   }
 
-  async setStatus(actor: Actor, device: Device, status: DeviceStatus) {
-    if (device.status === status) return device
+  /**
+   * Approves a device. One that signs its calls gets a credential, returned
+   * in the clear this once, unless it holds one already (a blocked device
+   * approved again keeps its own). `access` sets its permissions and legacy
+   * mode in the same step, as `node ace device:approve --legacy --allow=…`
+   * does; a legacy device is pinned to the address given, else to the one
+   * it last called from.
+   */
+  async approve(actor: Actor, device: Device, access?: DeviceAccessInput): Promise<ApprovalResult> {
     return db.transaction(async (trx) => {
+      if (access) {
+        const changed = await this.#applyAccess(actor, device, access, trx)
+        if (!changed.ok) return changed
+      }
+      await this.setStatus(actor, device, 'approved', trx)
+      const secret =
+        device.legacyMode || device.hasCredential
+          ? null
+          : await this.credentials.issue(actor, device, trx)
+      return { ok: true, device, secret } as const
+    })
+  }
+
+  async updateAccess(
+    actor: Actor,
+    device: Device,
+    access: DeviceAccessInput
+  ): Promise<DeviceAccessResult> {
+    return db.transaction((trx) => this.#applyAccess(actor, device, access, trx))
+  }
+
+  async #applyAccess(
+    actor: Actor,
+    device: Device,
+    access: DeviceAccessInput,
+    trx: TransactionClientContract
+  ): Promise<DeviceAccessResult> {
+    const pinnedAddress = access.legacyMode
+      ? (access.pinnedAddress ?? device.pinnedAddress ?? device.lastSeenAddress)
+      : null
+    if (access.legacyMode && !pinnedAddress) {
+      return { ok: false, error: { type: 'no_pinned_address' } }
+    }
+    device.useTransaction(trx)
+    const before = {
+      permissions: device.allowed,
+      legacyMode: device.legacyMode,
+      pinnedAddress: device.pinnedAddress,
+    }
+    const permissions = devicePermissions.filter((name) => access.permissions.includes(name))
+    device.merge({ permissions, legacyMode: access.legacyMode, pinnedAddress })
+    const after = { permissions, legacyMode: access.legacyMode, pinnedAddress }
+    if (JSON.stringify(before) === JSON.stringify(after)) return { ok: true, device }
+    await device.save()
+    await this.audit.record(
+      actor,
+      {
+        action: 'device.access',
+        subjectType: 'device',
+        subjectId: device.id,
+        subjectLabel: `${device.name} (${device.serialNumber})`,
+        ...changedFields(before, after),
+      },
+      trx
+    )
+    return { ok: true, device }
+  }
+
+  async setStatus(
+    actor: Actor,
+    device: Device,
+    status: DeviceStatus,
+    outer?: TransactionClientContract
+  ) {
+    if (device.status === status) return device
+    const run = <T>(work: (trx: TransactionClientContract) => Promise<T>) =>
+      outer ? work(outer) : db.transaction(work)
+    return run(async (trx) => {
       device.useTransaction(trx)
       const before = device.status
       device.status = status

@@ -102,6 +102,24 @@ export function decodeFeature(text: string): FeatureDecodeResult {
   return { ok: true, feature: { model, vector } }
 }
 
+/**
+ * The cosine of two unit vectors, divided by their norms as computed here:
+ * a float32 vector is unit-length only to about 1e-7, which the steep top
+ * of a calibration would turn into a visible score below 1 for a feature
+ * compared with itself.
+ */
+export function cosine(x: Float32Array, y: Float32Array) {
+  let dot = 0
+  let xx = 0
+  let yy = 0
+  for (const [i, value] of x.entries()) {
+    dot += value * y[i]
+    xx += value * value
+    yy += y[i] * y[i]
+  }
+  return xx === 0 || yy === 0 ? 0 : dot / Math.sqrt(xx * yy)
+}
+
 function malformed(message: string) {
   return { ok: false as const, error: { type: 'malformed' as const, message } }
 }
@@ -157,8 +175,7 @@ export class FeatureComparator {
     }
     const calibration = this.calibrations[x.model]
     if (!calibration) return { ok: false, error: { type: 'uncalibrated', model: x.model } }
-    let similarity = 0
-    for (let i = 0; i < x.vector.length; i++) similarity += x.vector[i] * y.vector[i]
+    const similarity = cosine(x.vector, y.vector)
     return {
       ok: true,
       score: calibratedScore(calibration, similarity),

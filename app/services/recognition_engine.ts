@@ -18,10 +18,11 @@ export const matchThreshold = 0.6
 
 /**
  * A score as answers carry it: four decimals, rounded down so that a score
- * just under the threshold never reads as a match.
+ * just under the threshold never reads as a match; the 1e-9 keeps floating-
+ * point noise from turning a score of exactly 1 into 0.9999.
  */
 export function answeredScore(score: number) {
-  return Math.floor(score * 10_000) / 10_000
+  return Math.floor(score * 10_000 + 1e-9) / 10_000
 }
 
 export type RecognitionFailure =

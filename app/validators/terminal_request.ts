@@ -3,7 +3,18 @@ import type { HttpRequest } from '@adonisjs/core/http'
 import { MultipartFile } from '@adonisjs/core/bodyparser'
 import { errors as vineErrors, type VineValidator } from '@vinejs/vine'
 import terminalConfig from '#config/terminal'
-import { TerminalException, type TerminalFailure } from '#services/terminal/protocol'
+import {
+  endpointForPath,
+  TerminalException,
+  type TerminalEndpoint,
+  type TerminalFailure,
+} from '#services/terminal/protocol'
+import { requestBodyDigest } from '#services/terminal/request_digest'
+import {
+  decodeSerialHeader,
+  noncePattern,
+  signatureHeaders,
+} from '#services/terminal/request_signing'
 
 type AnyValidator = VineValidator<any, any>
 type Validated<Validator extends AnyValidator> = Awaited<ReturnType<Validator['validate']>>
@@ -133,4 +144,91 @@ export function decodeBase64Image(field: string, text: string) {
     return fail({ type: 'image_too_large', message: `${field} is larger than ${maxBytes} bytes` })
   }
   return Buffer.from(unpadded, 'base64')
+}
+
+/** The proof a signed call carries in its headers, with the digest of the body received. */
+export type SignedProof = {
+  serialNumber: string
+  timestamp: number
+  nonce: string
+  contentSha256: string
+  signature: string
+  receivedSha256: string | null
+}
+
+/** What the device gate needs to know about a call besides its fields. */
+export type TerminalCall = {
+  endpoint: TerminalEndpoint
+  method: string
+  path: string
+  address: string
+  proof: SignedProof | null
+}
+
+const hex64 = /^[0-9a-fA-F]{64}$/
+
+/**
+ * The call's endpoint, address and signature headers. A call is signed
+ * when it has X-Device-Signature; the other signature headers must then
+ * all be there and well-formed (2 otherwise, naming the header).
+ */
+export function readTerminalCall(request: HttpRequest): TerminalCall {
+  const path = request.url()
+  const endpoint = endpointForPath(path)
+  if (!endpoint) throw new Error(`${path} is no terminal endpoint`)
+  const call = {
+    endpoint,
+    method: request.method(),
+    path,
+    address: request.ip(),
+  }
+  const header = (name: string) => {
+    const value = request.header(name)
+    return typeof value === 'string' ? value.trim() : undefined
+  }
+  const signatureValue = header(signatureHeaders.signature)
+  if (signatureValue === undefined) return { ...call, proof: null }
+
+  const invalid = (name: string, hint: string) =>
+    fail({ type: 'invalid_parameter', message: `the ${headerLabel(name)} header must be ${hint}` })
+  const serialText = header(signatureHeaders.serial)
+  const serialNumber = serialText === undefined ? null : decodeSerialHeader(serialText)
+  if (!serialNumber || serialNumber.length > 64) {
+    return invalid(signatureHeaders.serial, "the device's serial number")
+  }
+  const timestamp = header(signatureHeaders.timestamp) ?? ''
+  if (!/^[0-9]{1,12}$/.test(timestamp)) {
+    return invalid(signatureHeaders.timestamp, 'the time of the call in unix seconds')
+  }
+  const nonce = header(signatureHeaders.nonce) ?? ''
+  if (!noncePattern.test(nonce)) {
+    return invalid(
+      signatureHeaders.nonce,
+      '16 to 64 letters, digits, "-" or "_", new for every call'
+    )
+  }
+  const contentSha256 = header(signatureHeaders.contentSha256) ?? ''
+  if (!hex64.test(contentSha256)) {
+    return invalid(signatureHeaders.contentSha256, 'the SHA-256 of the body in hexadecimal')
+  }
+  if (!hex64.test(signatureValue)) {
+    return invalid(signatureHeaders.signature, 'an HMAC-SHA256 in hexadecimal')
+  }
+  return {
+    ...call,
+    proof: {
+      serialNumber,
+      timestamp: Number(timestamp),
+      nonce,
+      contentSha256: contentSha256.toLowerCase(),
+      signature: signatureValue.toLowerCase(),
+      receivedSha256: requestBodyDigest(request.request),
+    },
+  }
+}
+
+function headerLabel(name: string) {
+  return name
+    .replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase())
+    .replace('Sha256', 'SHA256')
 }

@@ -1,5 +1,7 @@
 import factory from '@adonisjs/lucid/factories'
+import { DateTime } from 'luxon'
 import Device from '#models/device'
+import { DeviceCredentials } from '#services/device_credentials'
 
 export const DeviceFactory = factory
   .define(Device, async ({ faker }) => {
@@ -12,6 +14,19 @@ export const DeviceFactory = factory
       location: faker.location.street(),
     }
   })
-  .state('approved', (device) => (device.status = 'approved'))
+  /** Approved with a credential of its own, as the Devices page approves. */
+  .state('approved', (device) => {
+    device.status = 'approved'
+    device.credentialSecret = DeviceCredentials.seal(DeviceCredentials.generate())
+    device.credentialIssuedAt = DateTime.now()
+  })
   .state('blocked', (device) => (device.status = 'blocked'))
+  /** Legacy mode, pinned to the address tests call from. */
+  .state('legacy', (device) => {
+    device.legacyMode = true
+    device.pinnedAddress = '127.0.0.1'
+  })
+  .state('enrolling', (device) => {
+    device.permissions = ['recognition', 'database', 'feedback', 'enrolment']
+  })
   .build()

@@ -18,6 +18,8 @@ import { GalleryIndex } from '#services/gallery_index'
 import { RecognitionEngine } from '#services/recognition_engine'
 import { embeddingBytes } from '#services/terminal/face_data'
 import { FaceEnroller, type EnrolmentOutcome } from '#services/terminal/face_enroller'
+import { DeviceCredentials } from '#services/device_credentials'
+import { encodeBody, signCall, type FacesApiFile } from '#terminal-client/faces_api_client'
 
 /** The body encodings terminals use; every endpoint accepts all three. */
 export const encodings = ['form', 'multipart', 'json'] as const
@@ -25,24 +27,88 @@ export type Encoding = (typeof encodings)[number]
 
 export type Fields = Record<string, string | number | undefined>
 
+/** The files a signed multipart call carries, by field name. */
+export type Files = Record<string, FacesApiFile>
+
 /**
- * A POST to /faces/api/<endpoint> with `fields` in the given encoding.
- * Undefined fields are left out.
+ * A POST to /faces/api/<endpoint> with `fields` in the given encoding,
+ * signed with the device's credential when a device that has one is
+ * given, else unsigned as legacy firmware sends it. Undefined fields are
+ * left out.
  */
-export function post(client: ApiClient, endpoint: string, fields: Fields, encoding: Encoding) {
+export function post(
+  client: ApiClient,
+  endpoint: string,
+  fields: Fields,
+  encoding: Encoding,
+  device?: Device,
+  files?: Files
+) {
+  if (device?.hasCredential) return signedPost(client, endpoint, fields, encoding, device, files)
   const present = Object.fromEntries(
     Object.entries(fields).filter(([, value]) => value !== undefined)
   ) as Record<string, string | number>
   const request = client.post(`/faces/api/${endpoint}`)
   if (encoding === 'json') return request.json(present)
   if (encoding === 'form') return request.form(present)
-  return request.fields(present)
+  request.fields(present)
+  for (const [name, file] of Object.entries(files ?? {})) {
+    request.file(name, Buffer.from(file.data), { filename: file.filename ?? `${name}.jpg` })
+  }
+  return request
 }
 
+/** The credential a device signs with, read back from the database. */
+export function credentialOf(device: Device) {
+  const secret = DeviceCredentials.secretOf(device)
+  if (!secret) throw new Error(`device ${device.serialNumber} has no credential`)
+  return { serialNumber: device.serialNumber, secret }
+}
+
+/**
+ * A call signed as a terminal holding the device's credential signs it
+ * (through the repository's terminal client). `proof` replaces or removes
+ * signature headers, to forge, replay or spoil them.
+ */
+export function signedPost(
+  client: ApiClient,
+  endpoint: string,
+  fields: Fields,
+  encoding: Encoding,
+  device: Device,
+  files?: Files,
+  proof: (headers: Record<string, string>) => Record<string, string> = (headers) => headers
+) {
+  const path = `/faces/api/${endpoint}`
+  const { body, contentType } = encodeBody(fields, encoding, files)
+  const headers = signCall(credentialOf(device), { method: 'POST', path, body })
+  return rawPost(client, path, body, { 'content-type': contentType, ...proof(headers) })
+}
+
+/** A POST of exactly these bytes and headers. */
+export function rawPost(
+  client: ApiClient,
+  path: string,
+  body: Uint8Array,
+  headers: Record<string, string>
+) {
+  const request = client.post(path).headers(headers)
+  request.request.serialize((data: unknown) => data as string).send(Buffer.from(body))
+  return request
+}
+
+/**
+ * A token for the device: a signed request when it has a credential, else
+ * an unsigned one as a legacy device sends it.
+ */
 export async function tokenFor(client: ApiClient, device: Device) {
-  const response = await client
-    .post('/faces/api/token')
-    .form({ deviceName: device.name, sn: device.serialNumber })
+  const response = await post(
+    client,
+    'token',
+    { deviceName: device.name, sn: device.serialNumber },
+    'form',
+    device
+  )
   if (response.body().code !== 0) throw new Error(`no token: ${response.text()}`)
   return response.body().token as string
 }

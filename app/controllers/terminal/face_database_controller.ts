@@ -2,7 +2,7 @@ import { inject } from '@adonisjs/core'
 import type { HttpContext } from '@adonisjs/core/http'
 import { DeviceGate } from '#services/terminal/device_gate'
 import { FaceDatabaseService } from '#services/terminal/face_database_service'
-import { readTerminalFields } from '#validators/terminal_request'
+import { readTerminalCall, readTerminalFields } from '#validators/terminal_request'
 import { getDbsValidator } from '#validators/terminal_validator'
 
 /**
@@ -18,7 +18,7 @@ export default class FaceDatabaseController {
 
   async show({ request }: HttpContext) {
     const input = await readTerminalFields(request, getDbsValidator)
-    const admission = await this.gate.admit(input, request.ip())
+    const admission = await this.gate.admit(input, readTerminalCall(request))
     if (!admission.ok) return admission
     const baseUrl = `${request.protocol()}://${request.host()}`
     return this.faceDb.forDevice(admission.device, { since: input.since, baseUrl })

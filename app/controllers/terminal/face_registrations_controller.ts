@@ -2,7 +2,11 @@ import { inject } from '@adonisjs/core'
 import type { HttpContext } from '@adonisjs/core/http'
 import { DeviceGate } from '#services/terminal/device_gate'
 import { FaceRegistrationService } from '#services/terminal/face_registration_service'
-import { decodeBase64Image, readTerminalFields } from '#validators/terminal_request'
+import {
+  decodeBase64Image,
+  readTerminalCall,
+  readTerminalFields,
+} from '#validators/terminal_request'
 import { regFaceValidator } from '#validators/terminal_validator'
 
 /**
@@ -18,7 +22,7 @@ export default class FaceRegistrationsController {
   async store({ request }: HttpContext) {
     const input = await readTerminalFields(request, regFaceValidator)
     const picture = decodeBase64Image('picBase64', input.picBase64)
-    const admission = await this.gate.admit(input, request.ip())
+    const admission = await this.gate.admit(input, readTerminalCall(request))
     if (!admission.ok) return admission
     return this.registrations.register(admission.device, { ...input, picture }, request.ip())
   }

@@ -3,7 +3,11 @@ import type { HttpContext } from '@adonisjs/core/http'
 import { DeviceGate } from '#services/terminal/device_gate'
 import { FaceAnalysisService } from '#services/terminal/face_analysis_service'
 import { FaceIdentificationService } from '#services/terminal/face_identification_service'
-import { readRequiredTerminalImage, readTerminalFields } from '#validators/terminal_request'
+import {
+  readRequiredTerminalImage,
+  readTerminalCall,
+  readTerminalFields,
+} from '#validators/terminal_request'
 import {
   faceBoxValidator,
   faceDetectValidator,
@@ -26,7 +30,7 @@ export default class RecognitionController {
   async detect({ request }: HttpContext) {
     const { token } = await readTerminalFields(request, faceDetectValidator)
     const image = await readRequiredTerminalImage(request, 'image')
-    const admission = await this.gate.admit({ token }, request.ip())
+    const admission = await this.gate.admit({ token }, readTerminalCall(request))
     if (!admission.ok) return admission
     return this.analysis.detect(image)
   }
@@ -34,7 +38,7 @@ export default class RecognitionController {
   async age({ request }: HttpContext) {
     const { token, ...box } = await readTerminalFields(request, faceBoxValidator)
     const image = await readRequiredTerminalImage(request, 'image')
-    const admission = await this.gate.admit({ token }, request.ip())
+    const admission = await this.gate.admit({ token }, readTerminalCall(request))
     if (!admission.ok) return admission
     return this.analysis.age(image, box)
   }
@@ -42,7 +46,7 @@ export default class RecognitionController {
   async gender({ request }: HttpContext) {
     const { token, ...box } = await readTerminalFields(request, faceBoxValidator)
     const image = await readRequiredTerminalImage(request, 'image')
-    const admission = await this.gate.admit({ token }, request.ip())
+    const admission = await this.gate.admit({ token }, readTerminalCall(request))
     if (!admission.ok) return admission
     return this.analysis.gender(image, box)
   }
@@ -50,14 +54,14 @@ export default class RecognitionController {
   async feature({ request }: HttpContext) {
     const { token, ...box } = await readTerminalFields(request, faceBoxValidator)
     const image = await readRequiredTerminalImage(request, 'image')
-    const admission = await this.gate.admit({ token }, request.ip())
+    const admission = await this.gate.admit({ token }, readTerminalCall(request))
     if (!admission.ok) return admission
     return this.analysis.feature(image, box)
   }
 
   async recognize({ request }: HttpContext) {
     const input = await readTerminalFields(request, faceRecognizeValidator)
-    const admission = await this.gate.admit({ token: input.token }, request.ip())
+    const admission = await this.gate.admit({ token: input.token }, readTerminalCall(request))
     if (!admission.ok) return admission
     return this.analysis.recognize(input.pending, input.original)
   }
@@ -65,7 +69,7 @@ export default class RecognitionController {
   async identify({ request }: HttpContext) {
     const input = await readTerminalFields(request, faceIdentifyValidator)
     const image = await readRequiredTerminalImage(request, 'image')
-    const admission = await this.gate.admit({ token: input.token }, request.ip())
+    const admission = await this.gate.admit({ token: input.token }, readTerminalCall(request))
     if (!admission.ok) return admission
     return this.identification.identify(admission.device, { image, cardNumber: input.cardNumber })
   }

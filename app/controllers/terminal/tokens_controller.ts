@@ -1,7 +1,7 @@
 import { inject } from '@adonisjs/core'
 import type { HttpContext } from '@adonisjs/core/http'
 import { DeviceTokenService } from '#services/terminal/device_token_service'
-import { readTerminalFields } from '#validators/terminal_request'
+import { readTerminalCall, readTerminalFields } from '#validators/terminal_request'
 import { tokenRequestValidator } from '#validators/terminal_validator'
 
 /**
@@ -14,6 +14,6 @@ export default class TokensController {
 
   async store({ request }: HttpContext) {
     const input = await readTerminalFields(request, tokenRequestValidator)
-    return this.tokens.request(input, request.ip())
+    return this.tokens.request(input, readTerminalCall(request))
   }
 }

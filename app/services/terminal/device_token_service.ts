@@ -1,45 +1,47 @@
 import { inject } from '@adonisjs/core'
 import { DeviceDirectory } from '#services/terminal/device_directory'
-import { DevicePresence } from '#services/terminal/device_presence'
+import { DeviceGate } from '#services/terminal/device_gate'
 import { DeviceTokenStore } from '#services/terminal/device_token_store'
-import { notApproved } from '#services/terminal/device_gate'
 import { TokenThrottle } from '#services/terminal/token_throttle'
 import type { TerminalResult } from '#services/terminal/protocol'
+import type { TerminalCall } from '#validators/terminal_request'
 
 /**
- * /faces/api/token: an approved device gets a fresh token. A device never
- * seen before is registered as pending for an operator to approve, and is
- * refused (9001) until then, as are blocked devices.
+ * /faces/api/token: a device that proves who it is gets a fresh token,
+ * bound to that proof. An unsigned call naming a device never seen before
+ * registers it as pending (within the caps on pending devices), for an
+ * operator to approve; it is refused (9001) like every unproven call.
  */
 @inject()
 export class DeviceTokenService {
   constructor(
     private throttle: TokenThrottle,
+    private gate: DeviceGate,
     private directory: DeviceDirectory,
-    private presence: DevicePresence,
     private tokens: DeviceTokenStore
   ) {}
 
   async request(
     input: { deviceName: string; sn: string },
-    address: string
+    call: TerminalCall
   ): Promise<TerminalResult<{ token: string; expiresIn: number }>> {
-    const limited = await this.throttle.check(input.sn, address)
+    const limited = await this.throttle.check(call.address)
     if (limited) {
       const message = `too many token requests; try again in ${limited.retryAfterSeconds} s`
       return { ok: false, error: { type: 'rate_limited', message, ...limited } }
     }
 
-    let lookup = await this.directory.identify(input.deviceName, input.sn)
-    if (!lookup.ok && lookup.error.type === 'unknown_device') {
-      lookup = await this.directory.registerPending(input.deviceName, input.sn, address)
+    const admission = await this.gate.admit(
+      { deviceName: input.deviceName, deviceSN: input.sn },
+      call
+    )
+    if (!admission.ok) {
+      if (admission.unknown) {
+        await this.directory.registerPending(input.deviceName, input.sn, call.address)
+      }
+      return admission
     }
-    if (!lookup.ok) return lookup
-
-    const device = lookup.device
-    await this.presence.seen(device.id, address)
-    if (!device.isApproved) return notApproved(device)
-    const token = await this.tokens.issue(device.id)
+    const token = await this.tokens.issue(admission.device.id, admission.binding)
     return { ok: true, data: token, message: `token valid for ${token.expiresIn} s` }
   }
 }

@@ -1,27 +1,29 @@
 import { Exception } from '@adonisjs/core/exceptions'
+import type { DevicePermission } from '#models/device'
 import { resultCodes, type ResultCode } from '#services/terminal/result_codes'
 
 export const terminalApiPrefix = '/faces/api'
 
 /**
- * Every endpoint of the terminal protocol with the `flag` its answers carry.
- * The keys are the paths under /faces/api and the route names under
- * `terminal.`; the flags keep the original documentation's spelling.
+ * Every endpoint of the terminal protocol with the `flag` its answers carry
+ * and the permission a device needs to call it. The keys are the paths
+ * under /faces/api and the route names under `terminal.`; the flags keep
+ * the original documentation's spelling.
  */
 export const terminalEndpoints = {
-  token: { flag: 'token' },
-  faceDetect: { flag: 'facedetect' },
-  faceAge: { flag: 'faceage' },
-  faceGender: { flag: 'facegender' },
-  faceFeature: { flag: 'facefeature' },
-  faceRecognize: { flag: 'facerecognize' },
-  faceIdentify: { flag: 'faceidentify' },
-  getDbs: { flag: 'getDbs' },
-  regFace: { flag: 'regFace' },
-  clinetFeedback: { flag: 'clinetfeedback' },
-  clinetWebResult: { flag: 'clinetwebresult' },
-  pictures: { flag: 'picture' },
-} as const
+  token: { flag: 'token', permission: null },
+  faceDetect: { flag: 'facedetect', permission: 'recognition' },
+  faceAge: { flag: 'faceage', permission: 'recognition' },
+  faceGender: { flag: 'facegender', permission: 'recognition' },
+  faceFeature: { flag: 'facefeature', permission: 'recognition' },
+  faceRecognize: { flag: 'facerecognize', permission: 'recognition' },
+  faceIdentify: { flag: 'faceidentify', permission: 'recognition' },
+  getDbs: { flag: 'getDbs', permission: 'database' },
+  regFace: { flag: 'regFace', permission: 'enrolment' },
+  clinetFeedback: { flag: 'clinetfeedback', permission: 'feedback' },
+  clinetWebResult: { flag: 'clinetwebresult', permission: 'feedback' },
+  pictures: { flag: 'picture', permission: null },
+} as const satisfies Record<string, { flag: string; permission: DevicePermission | null }>
 
 export type TerminalEndpoint = keyof typeof terminalEndpoints
 
@@ -58,7 +60,10 @@ export type TerminalFailure =
   | { type: 'unknown_device'; message?: string }
   | { type: 'device_mismatch'; message: string }
   | { type: 'device_not_approved'; message: string }
+  | { type: 'permission_denied'; message: string }
   | { type: 'token_expired'; message: string }
+  | { type: 'signature_expired'; message: string }
+  | { type: 'held_for_review'; message: string }
   | { type: 'rate_limited'; message: string; retryAfterSeconds: number }
   | { type: 'unreadable_file'; message: string }
   | { type: 'not_image'; message: string }
@@ -84,7 +89,10 @@ const failureCodes = {
   unknown_device: { code: 9003, status: 200 },
   device_mismatch: { code: 9004, status: 200 },
   device_not_approved: { code: 9001, status: 200 },
+  permission_denied: { code: 9001, status: 200 },
   token_expired: { code: 7, status: 200 },
+  signature_expired: { code: 7, status: 200 },
+  held_for_review: { code: 5, status: 200 },
   rate_limited: { code: 8, status: 429 },
   unreadable_file: { code: 9113, status: 200 },
   not_image: { code: 69640, status: 200 },

@@ -333,7 +333,7 @@ test.group('Terminal protocol: fuzzing', (group) => {
       if (recording && body.code === 0) recorded.push(body.eventId!)
       /** Straight from the store, past the rate limit: a spent token never reaches the engine. */
       if (i % 5 === 0) {
-        const issued = await tokens.issue(device.id)
+        const issued = await tokens.issue(device.id, "signed")
         token = issued.token
       }
     }

@@ -20,7 +20,8 @@ test.group('Terminal protocol: tokens', (group) => {
         client,
         'token',
         { deviceName: device.name, sn: device.serialNumber },
-        encoding
+        encoding,
+        device
       )
       response.assertStatus(200)
       assert.equal(response.header('content-type'), 'application/json; charset=utf-8')
@@ -132,7 +133,6 @@ test.group('Terminal protocol: tokens', (group) => {
       () =>
         new TokenThrottle({
           ...terminalConfig.tokens,
-          perDevicePerMinute: 3,
           perAddressPerMinute: 5,
         })
     )
