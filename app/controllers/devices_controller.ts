@@ -1,7 +1,10 @@
 import { inject } from '@adonisjs/core'
 import type { HttpContext } from '@adonisjs/core/http'
-import Device from '#models/device'
+import { DateTime } from 'luxon'
+import Device, { devicePermissions } from '#models/device'
 import { DeviceService } from '#services/device_service'
+import { DeviceRefusals } from '#services/terminal/device_refusals'
+import { PendingDeviceCap } from '#services/terminal/pending_device_cap'
 import { actorFromRequest } from '#services/audit_trail'
 import { fieldError } from '#validators/field_error'
 import {
@@ -12,38 +15,93 @@ import {
 
 @inject()
 export default class DevicesController {
-  constructor(private devices: DeviceService) {}
+  constructor(
+    private devices: DeviceService,
+    private refusals: DeviceRefusals,
+    private pendingCap: PendingDeviceCap
+  ) {}
 
   async index({ request, view, bouncer }: HttpContext) {
     await bouncer.with('DevicePolicy').authorize('view')
     const filters = await deviceSearchValidator.validate(request.qs())
     const devices = await this.devices.list(filters)
     devices.baseUrl(request.url()).queryString({ q: filters.q, status: filters.status })
-    return view.render('pages/devices/index', { devices, filters })
+    const [refusals, cap] = await Promise.all([
+      this.refusals.counts(devices.all().map((device) => device.id)),
+      this.pendingCap.status(),
+    ])
+    const lastRefusedAt = cap.lastRefusedAt && DateTime.fromJSDate(cap.lastRefusedAt)
+    return view.render('pages/devices/index', {
+      devices,
+      filters,
+      refusals,
+      pendingCap: { ...cap, lastRefusedAt },
+    })
   }
 
   async edit({ params, view, bouncer }: HttpContext) {
     await bouncer.with('DevicePolicy').authorize('manage')
     const device = await Device.findOrFail(params.id)
-    return view.render('pages/devices/edit', { device })
+    const { total, recent } = await this.refusals.of(device.id)
+    const refusals = recent.map((refusal) => ({ ...refusal, at: DateTime.fromMillis(refusal.at) }))
+    return view.render('pages/devices/edit', {
+      device,
+      permissions: devicePermissions,
+      refusals: { total, recent: refusals },
+    })
   }
 
+  /**
+   * Saves the device's fields and its access. Access goes first: a legacy
+   * device with no address to pin it to is refused before anything changes.
+   */
   async update(ctx: HttpContext) {
     await ctx.bouncer.with('DevicePolicy').authorize('manage')
     const device = await Device.findOrFail(ctx.params.id)
-    const input = await ctx.request.validateUsing(updateDeviceValidator)
-    const result = await this.devices.update(actorFromRequest(ctx), device, input)
+    const { permissions, legacyMode, pinnedAddress, ...fields } =
+      await ctx.request.validateUsing(updateDeviceValidator)
+    const actor = actorFromRequest(ctx)
+    const access = await this.devices.updateAccess(actor, device, {
+      permissions: permissions ?? [],
+      legacyMode: legacyMode ?? false,
+      pinnedAddress,
+    })
+    if (!access.ok) throw fieldError('pinnedAddress', ctx.i18n.t('devices.access.no_address'))
+    const result = await this.devices.update(actor, device, fields)
     if (!result.ok) throw fieldError('name', ctx.i18n.t('devices.duplicate_name'))
     ctx.session.flash('success', ctx.i18n.t('devices.updated', { name: device.name }))
     return ctx.response.redirect().toRoute('devices.index')
   }
 
+  /**
+   * Approves or blocks a device. A device approved with a new credential
+   * gets a page that shows it this once, not a redirect: the secret must
+   * never travel in a flash cookie.
+   */
   async status(ctx: HttpContext) {
     await ctx.bouncer.with('DevicePolicy').authorize('manage')
     const device = await Device.findOrFail(ctx.params.id)
     const { status } = await ctx.request.validateUsing(deviceStatusValidator)
+    if (status === 'approved') return this.#approve(ctx, device)
     await this.devices.setStatus(actorFromRequest(ctx), device, status)
-    ctx.session.flash('success', ctx.i18n.t(`devices.${status}_done`, { name: device.name }))
+    ctx.session.flash('success', ctx.i18n.t('devices.blocked_done', { name: device.name }))
+    return ctx.response.redirect().back()
+  }
+
+  /** Without access changes, approving cannot fail. */
+  async #approve(ctx: HttpContext, device: Device) {
+    const result = await this.devices.approve(actorFromRequest(ctx), device)
+    if (result.ok && result.secret) {
+      ctx.response.header('Cache-Control', 'no-store')
+      return ctx.view.render('pages/devices/credential', {
+        device,
+        secret: result.secret,
+        approved: true,
+      })
+    }
+    const message = device.legacyMode ? 'devices.approved_legacy' : 'devices.approved_kept'
+    const values = { name: device.name, address: device.pinnedAddress ?? '' }
+    ctx.session.flash('success', ctx.i18n.t(message, values))
     return ctx.response.redirect().back()
   }
 }

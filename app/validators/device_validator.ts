@@ -1,6 +1,11 @@
 import vine from '@vinejs/vine'
-import { deviceModes, deviceStatuses, requiredFactors } from '#models/device'
+import { deviceModes, devicePermissions, deviceStatuses, requiredFactors } from '#models/device'
 
+/**
+ * The device page's form. Its access checkboxes send nothing when
+ * unchecked, so a missing `permissions` means none and a missing
+ * `legacyMode` means off.
+ */
 export const updateDeviceValidator = vine.create({
   name: vine
     .string()
@@ -12,6 +17,9 @@ export const updateDeviceValidator = vine.create({
   requiredFactors: vine.enum(requiredFactors),
   site: vine.string().trim().maxLength(120).optional(),
   location: vine.string().trim().maxLength(120).optional(),
+  permissions: vine.array(vine.enum(devicePermissions)).distinct().optional(),
+  legacyMode: vine.boolean().optional(),
+  pinnedAddress: vine.string().trim().ipAddress().optional(),
 })
 
 export const deviceStatusValidator = vine.create({

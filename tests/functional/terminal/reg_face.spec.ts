@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import { test } from '@japa/runner'
 import sharp from 'sharp'
 import app from '@adonisjs/core/services/app'
@@ -6,11 +6,14 @@ import testUtils from '@adonisjs/core/services/test_utils'
 import AuditLog from '#models/audit_log'
 import Face from '#models/face'
 import Person from '#models/person'
+import EnrolmentReview from '#models/enrolment_review'
 import AccessGroup from '#models/access_group'
 import { DeviceFactory } from '#database/factories/device_factory'
 import { PersonFactory } from '#database/factories/person_factory'
 import terminalConfig from '#config/terminal'
+import { EnrolmentReviewService } from '#services/enrolment_review_service'
 import { FaceDbRevision } from '#services/face_db_revision'
+import { PersonFacesService } from '#services/person_faces_service'
 import { encodeFeature } from '#services/feature_blob'
 import { RecognitionEngine } from '#services/recognition_engine'
 import { FaceEnroller } from '#services/terminal/face_enroller'
@@ -60,7 +63,7 @@ test.group('Terminal protocol: regFace', (group) => {
   )
     .with([...encodings])
     .run(async ({ client, assert }, encoding) => {
-      const device = await DeviceFactory.apply('approved').create()
+      const device = await DeviceFactory.apply('approved').apply('enrolling').create()
       const picture = await fixture('sheldon.png')
       const fields = {
         deviceName: device.name,
@@ -69,7 +72,7 @@ test.group('Terminal protocol: regFace', (group) => {
         faceName: 'Sheldon Cooper',
         picBase64: picture.toString('base64'),
       }
-      const first = await post(client, 'regFace', fields, encoding)
+      const first = await post(client, 'regFace', fields, encoding, device)
       assert.include(first.body(), { flag: 'regFace', code: 0, created: true })
 
       const [face] = await Face.query().where('id', first.body().faceId)
@@ -82,7 +85,7 @@ test.group('Terminal protocol: regFace', (group) => {
       assert.isAbove(face.quality!, 0)
       assert.isBelow(face.box!.right - face.box!.left, 150)
 
-      const retry = await post(client, 'regFace', fields, encoding)
+      const retry = await post(client, 'regFace', fields, encoding, device)
       assert.include(retry.body(), { code: 0, created: false, faceId: face.id })
       assert.equal(await countRows('faces'), 1)
     })
@@ -91,23 +94,28 @@ test.group('Terminal protocol: regFace', (group) => {
     client,
     assert,
   }) => {
-    const device = await DeviceFactory.apply('approved').create()
+    const device = await DeviceFactory.apply('approved').apply('enrolling').create()
     const featureFrom = async (name: string) => {
-      const response = await client
-        .post('/faces/api/faceFeature')
-        .fields({ token: await tokenFor(client, device) })
-        .file('image', await fixture(name), { filename: name })
+      const response = await post(
+        client,
+        'faceFeature',
+        { token: await tokenFor(client, device) },
+        'multipart',
+        device,
+        { image: { data: await fixture(name), filename: name } }
+      )
       return response.body().feature as string
     }
     const send = async (username: string, faceData: string) => {
-      const response = await client.post('/faces/api/regFace').form({
+      const fields = {
         deviceName: device.name,
         deviceSN: device.serialNumber,
         username,
         faceName: 'Kit',
         picBase64: await base64Fixture('kit_harington.jpg'),
         faceData,
-      })
+      }
+      const response = await post(client, 'regFace', fields, 'form', device)
       return response.body()
     }
 
@@ -122,7 +130,7 @@ test.group('Terminal protocol: regFace', (group) => {
     .with([...encodings])
     .run(async ({ client, assert, cleanup }, encoding) => {
       withoutEngine(cleanup)
-      const device = await DeviceFactory.apply('approved').create()
+      const device = await DeviceFactory.apply('approved').apply('enrolling').create()
       const picture = await fixture('sheldon.png')
       const response = await post(
         client,
@@ -134,7 +142,8 @@ test.group('Terminal protocol: regFace', (group) => {
           faceName: 'Sheldon Cooper',
           picBase64: picture.toString('base64'),
         },
-        encoding
+        encoding,
+        device
       )
       assert.include(response.body(), { flag: 'regFace', code: 3 })
       assert.match(response.body().message, /^Engine unsupported: no recognition engine is running/)
@@ -148,7 +157,7 @@ test.group('Terminal protocol: regFace', (group) => {
     cleanup,
   }) => {
     await useThumbnailEnroller(cleanup)
-    const device = await DeviceFactory.apply('approved').create()
+    const device = await DeviceFactory.apply('approved').apply('enrolling').create()
     const picture = await fixture('sheldon.png')
     const fields = {
       deviceName: device.name,
@@ -158,8 +167,12 @@ test.group('Terminal protocol: regFace', (group) => {
       picBase64: picture.toString('base64'),
     }
 
-    const first = await client.post('/faces/api/regFace').form(fields)
+    const first = await post(client, 'regFace', fields, 'form', device)
     assert.include(first.body(), { flag: 'regFace', code: 0, username: 'sheldon', created: true })
+    assert.match(
+      first.body().message,
+      /sheldon is new and passes no door until an operator approves/
+    )
 
     const person = await Person.findByOrFail('username', 'sheldon')
     assert.equal(person.displayName, 'Sheldon Cooper')
@@ -184,38 +197,115 @@ test.group('Terminal protocol: regFace', (group) => {
       actions.map((entry) => entry.action),
       ['person.create', 'face.enroll']
     )
+    const review = await EnrolmentReview.findByOrFail('person_id', person.id)
+    assert.include(review.$attributes, { kind: 'new_person', faceId: face.id, deviceId: device.id })
 
-    const retry = await client.post('/faces/api/regFace').json(fields)
+    const retry = await post(client, 'regFace', fields, 'json', device)
     assert.include(retry.body(), { code: 0, created: false, faceId: face.id })
     assert.equal(await countRows('people'), 1)
     assert.equal(await countRows('faces'), 1)
     assert.equal(await new FaceDbRevision().current(), revision)
   })
 
-  test('an existing username gets the new name and a second photo', async ({
+  test('a face that matches the person's own is added without a review', async ({
+    client,
+    assert,
+  }) => {
+    const device = await DeviceFactory.apply('approved').apply('enrolling').create()
+    const enrol = async (picture: string) => {
+      const fields = {
+        deviceName: device.name,
+        deviceSN: device.serialNumber,
+        username: 'kit',
+        faceName: 'Kit Harington',
+        picBase64: (await readFile(app.makePath('tests/fixtures/pairs', picture))).toString(
+          'base64'
+        ),
+      }
+      return (await post(client, 'regFace', fields, 'form', device)).body()
+    }
+    assert.include(await enrol('kit_harington_01.jpg'), { code: 0, created: true })
+    const revision = await new FaceDbRevision().current()
+
+    const second = await enrol('kit_harington_02.jpg')
+    assert.include(second, { code: 0, created: true, message: 'face enrolled' })
+    assert.equal(await countRows('faces'), 2)
+    assert.isAbove(await new FaceDbRevision().current(), revision)
+    assert.equal(await countRows('enrolment_reviews'), 1, 'only the new person waits')
+  })
+
+  test('{case} is held for an operator: code 5, no face, no rename, one review')
+    .with([
+      {
+        case: 'a face that does not match',
+        picture: 'rose_leslie.jpg',
+        name: 'Penny',
+        reasons: ['no_match'],
+      },
+      { case: 'a rename', picture: 'penny.png', name: 'Penny Hofstadter', reasons: ['rename'] },
+      {
+        case: 'a rename with another face',
+        picture: 'sheldon.png',
+        name: 'Sheldon',
+        reasons: ['no_match', 'rename'],
+      },
+    ])
+    .run(async ({ client, assert, cleanup }, { picture, name, reasons }) => {
+      await useThumbnailEnroller(cleanup)
+      const device = await DeviceFactory.apply('approved').apply('enrolling').create()
+      const person = await PersonFactory.merge({ username: 'penny', displayName: 'Penny' }).create()
+      await addFaceOf(person, await fixture('penny.png'))
+      const revision = await new FaceDbRevision().current()
+      const bytes = await fixture(picture)
+
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const response = await post(
+          client,
+          'regFace',
+          regFields(device, 'penny', name, bytes),
+          'form',
+          device
+        )
+        assert.include(response.body(), { flag: 'regFace', code: 5 })
+        assert.match(response.body().message, /^Bad state: held for an operator's review/)
+      }
+
+      await person.refresh()
+      assert.equal(person.displayName, 'Penny')
+      assert.equal(await countRows('faces'), 1)
+      assert.equal(await new FaceDbRevision().current(), revision)
+      const held = await EnrolmentReview.query().where('person_id', person.id)
+      assert.lengthOf(held, 1)
+      assert.include(held[0].$attributes, {
+        kind: 'face_change',
+        requestedName: name,
+        deviceId: device.id,
+      })
+      assert.deepEqual(held[0].reasons, reasons)
+      assert.isTrue((await readFile(app.makePath(held[0].imagePath!))).equals(bytes))
+      assert.exists(await AuditLog.findBy('action', 'enrolment.hold'))
+    })
+
+  test('a face for a person with no face yet is held: there is nothing to match it with', async ({
     client,
     assert,
     cleanup,
   }) => {
     await useThumbnailEnroller(cleanup)
-    const device = await DeviceFactory.apply('approved').create()
-    const person = await PersonFactory.merge({ username: 'penny', displayName: 'P.' }).create()
-    for (const [name, picture] of [
-      ['Penny', 'penny.png'],
-      ['Penny Hofstadter', 'rose_leslie.jpg'],
-    ]) {
-      const response = await client.post('/faces/api/regFace').fields({
-        deviceName: device.name,
-        deviceSN: device.serialNumber,
-        username: 'penny',
-        faceName: name,
-        picBase64: await base64Fixture(picture),
-      })
-      assert.include(response.body(), { code: 0, created: true })
-    }
-    await person.refresh()
-    assert.equal(person.displayName, 'Penny Hofstadter')
-    assert.equal(await countRows('faces'), 2)
+    const device = await DeviceFactory.apply('approved').apply('enrolling').create()
+    const person = await PersonFactory.merge({ username: 'amy', displayName: 'Amy' }).create()
+    const response = await post(
+      client,
+      'regFace',
+      regFields(device, 'amy', 'Amy', await fixture('penny.png')),
+      'form',
+      device
+    )
+    assert.include(response.body(), { code: 5 })
+    assert.match(response.body().message, /amy has no enrolled face to compare it with/)
+    const [held] = await EnrolmentReview.query().where('person_id', person.id)
+    assert.deepEqual(held.reasons, ['no_faces'])
+    assert.equal(await countRows('faces'), 0)
   })
 
   test('faceData sent along is checked against the picture, never trusted', async ({
@@ -224,17 +314,11 @@ test.group('Terminal protocol: regFace', (group) => {
     cleanup,
   }) => {
     await useThumbnailEnroller(cleanup)
-    const device = await DeviceFactory.apply('approved').create()
+    const device = await DeviceFactory.apply('approved').apply('enrolling').create()
     const picture = await fixture('kit_harington.jpg')
     const send = async (faceData: string, username: string) => {
-      const response = await client.post('/faces/api/regFace').form({
-        deviceName: device.name,
-        deviceSN: device.serialNumber,
-        username,
-        faceName: 'Kit',
-        picBase64: picture.toString('base64'),
-        faceData,
-      })
+      const fields = { ...regFields(device, username, 'Kit', picture), faceData }
+      const response = await post(client, 'regFace', fields, 'form', device)
       return response.body()
     }
 
@@ -266,7 +350,7 @@ test.group('Terminal protocol: regFace', (group) => {
     ])
     .run(async ({ client, assert, cleanup }, { picBase64, code }) => {
       const enroller = await useThumbnailEnroller(cleanup)
-      const device = await DeviceFactory.apply('approved').create()
+      const device = await DeviceFactory.apply('approved').apply('enrolling').create()
       const pictures: Record<string, () => Promise<Buffer>> = {
         damaged: async () => {
           const whole = await fixture('kit_harington.jpg')
@@ -283,66 +367,108 @@ test.group('Terminal protocol: regFace', (group) => {
       }
       const made = pictures[picBase64] ? await pictures[picBase64]() : null
       const bytes = made ? made.toString('base64') : picBase64
-      const response = await client.post('/faces/api/regFace').json({
+      const fields = {
         deviceName: device.name,
         deviceSN: device.serialNumber,
         username: 'someone',
         faceName: 'Some One',
         picBase64: bytes,
-      })
+      }
+      const response = await post(client, 'regFace', fields, 'json', device)
       assert.include(response.body(), { flag: 'regFace', code })
       assert.equal(enroller.calls, code === 9006 ? 1 : 0)
       assert.equal(await countRows('people'), 0)
     })
 
-  test('the device must be approved, and a token sent along is spent', async ({
+  test('the device must be approved and allowed to enrol, and a token sent along is spent', async ({
     client,
     assert,
     cleanup,
   }) => {
     await useThumbnailEnroller(cleanup)
-    const picBase64 = await base64Fixture('sheldon.png')
+    const picture = await fixture('sheldon.png')
     const pending = await DeviceFactory.create()
-    const fields = { username: 'sheldon', faceName: 'Sheldon', picBase64 }
-    const refused = await client
-      .post('/faces/api/regFace')
-      .form({ deviceName: pending.name, deviceSN: pending.serialNumber, ...fields })
+    const refused = await post(
+      client,
+      'regFace',
+      regFields(pending, 'sheldon', 'S', picture),
+      'form'
+    )
     assert.include(refused.body(), { code: 9001 })
 
-    const device = await DeviceFactory.apply('approved').create()
+    const notAllowed = await DeviceFactory.apply('approved').create()
+    const denied = await post(
+      client,
+      'regFace',
+      regFields(notAllowed, 'sheldon', 'S', picture),
+      'form',
+      notAllowed
+    )
+    assert.include(denied.body(), { code: 9001 })
+    assert.match(denied.body().message, /may not call regFace .*enrolment permission/)
+    assert.equal(await countRows('people'), 0)
+
+    const device = await DeviceFactory.apply('approved').apply('enrolling').create()
     const token = await tokenFor(client, device)
-    const withToken = { deviceName: device.name, deviceSN: device.serialNumber, token, ...fields }
-    const accepted = await client.post('/faces/api/regFace').form(withToken)
+    const withToken = { ...regFields(device, 'sheldon', 'S', picture), token }
+    const accepted = await post(client, 'regFace', withToken, 'form', device)
     assert.include(accepted.body(), { code: 0 })
-    const replayed = await client.post('/faces/api/regFace').form(withToken)
+    const replayed = await post(client, 'regFace', withToken, 'form', device)
     assert.include(replayed.body(), { code: 7 })
   })
 
-  test('new people join the access group REGFACE_ACCESS_GROUP names', async ({
+  test('a new person joins no access group, whatever REGFACE_ACCESS_GROUP says', async ({
     client,
     assert,
     cleanup,
   }) => {
     await useThumbnailEnroller(cleanup)
-    const joined = await AccessGroup.create({ name: 'Enrolled at terminals' })
-    const configured = terminalConfig.regFaceAccessGroup
+    const configured = await AccessGroup.create({ name: 'Enrolled at terminals' })
+    const before = terminalConfig.regFaceAccessGroup
     terminalConfig.regFaceAccessGroup = 'Enrolled at terminals'
     cleanup(() => {
-      terminalConfig.regFaceAccessGroup = configured
+      terminalConfig.regFaceAccessGroup = before
     })
-    const device = await DeviceFactory.apply('approved').create()
-    const response = await client.post('/faces/api/regFace').form({
-      deviceName: device.name,
-      deviceSN: device.serialNumber,
-      username: 'joiner',
-      faceName: 'Joiner',
-      picBase64: await base64Fixture('penny.png'),
-    })
-    assert.equal(response.body().code, 0)
-    await joined.load('people')
-    assert.deepEqual(
-      joined.people.map((person) => person.username),
-      ['joiner']
+    const device = await DeviceFactory.apply('approved').apply('enrolling').create()
+    const response = await post(
+      client,
+      'regFace',
+      regFields(device, 'joiner', 'Joiner', await fixture('penny.png')),
+      'form',
+      device
     )
+    assert.equal(response.body().code, 0)
+    await configured.load('people')
+    assert.lengthOf(configured.people, 0)
+    const review = await EnrolmentReview.findByOrFail('username', 'joiner')
+    assert.equal(review.kind, 'new_person')
+    const preselected = await (await app.container.make(EnrolmentReviewService)).preselectedGroup()
+    assert.equal(preselected?.id, configured.id)
   })
 })
+
+function regFields(
+  device: { name: string; serialNumber: string },
+  username: string,
+  faceName: string,
+  picture: Buffer
+) {
+  return {
+    deviceName: device.name,
+    deviceSN: device.serialNumber,
+    username,
+    faceName,
+    picBase64: picture.toString('base64'),
+  }
+}
+
+/** A face of the person from a photo, as an operator's upload enrols it. */
+async function addFaceOf(person: Person, picture: Buffer) {
+  const actor = { userId: null, label: 'test', ip: null }
+  const service = await app.container.make(PersonFacesService)
+  const path = app.makePath('tmp', `upload-${person.id}.png`)
+  await writeFile(path, picture)
+  const result = await service.addPhoto(actor, person, path).finally(() => rm(path))
+  if (!result.ok) throw new Error(`no face enrolled: ${result.error}`)
+  return result.face
+}

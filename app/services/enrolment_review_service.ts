@@ -1,0 +1,174 @@
+import { inject } from '@adonisjs/core'
+import db from '@adonisjs/lucid/services/db'
+import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
+import terminalConfig from '#config/terminal'
+import AccessGroup from '#models/access_group'
+import EnrolmentReview from '#models/enrolment_review'
+import Face from '#models/face'
+import Person from '#models/person'
+import { AccessGroupService } from '#services/access_group_service'
+import { AuditTrail, type Actor } from '#services/audit_trail'
+import { FaceDbRevision } from '#services/face_db_revision'
+import { GalleryIndex } from '#services/gallery_index'
+import { PeopleService } from '#services/people_service'
+import { storedFeature } from '#services/terminal/face_data'
+import { MediaStore } from '#services/terminal/media_store'
+
+export type ReviewDecision =
+  | { ok: true; review: EnrolmentReview; faceId: number | null }
+  | { ok: false; error: { type: 'person_gone' | 'unknown_group' } }
+
+/**
+ * The operator's side of enrolments from terminals. Approving a held face
+ * enrols it (the face row, the rename if asked, the revision bump that
+ * sends it to devices, the audit entry and every process's gallery), and
+ * approving a new person adds them to the access group the operator picks
+ * (REGFACE_ACCESS_GROUP preselected). Rejecting leaves nothing behind: a
+ * held face's photo is deleted, and a new person is deleted with their
+ * faces and photos.
+ */
+@inject()
+export class EnrolmentReviewService {
+  constructor(
+    private audit: AuditTrail,
+    private revisions: FaceDbRevision,
+    private gallery: GalleryIndex,
+    private media: MediaStore,
+    private people: PeopleService,
+    private groups: AccessGroupService
+  ) {}
+
+  pending(page = 1, perPage = 20) {
+    return EnrolmentReview.query()
+      .preload('person', (person) => person.preload('faces'))
+      .orderBy('created_at', 'asc')
+      .orderBy('id', 'asc')
+      .paginate(page, perPage)
+  }
+
+  async count() {
+    const [row] = await db.from('enrolment_reviews').count('* as total')
+    return Number(row.total)
+  }
+
+  /** The group a reviewer is offered first for a new person. */
+  async preselectedGroup() {
+    const name = terminalConfig.regFaceAccessGroup
+    return name ? AccessGroup.findBy('name', name) : null
+  }
+
+  async approve(
+    actor: Actor,
+    review: EnrolmentReview,
+    options: { groupId?: number | null } = {}
+  ): Promise<ReviewDecision> {
+    const person = review.personId ? await Person.find(review.personId) : null
+    if (!person) return { ok: false, error: { type: 'person_gone' } }
+
+    if (review.kind === 'new_person') {
+      const group = options.groupId ? await AccessGroup.find(options.groupId) : null
+      if (options.groupId && !group) return { ok: false, error: { type: 'unknown_group' } }
+      if (group) await this.groups.addPerson(actor, group, person)
+      await db.transaction(async (trx) => {
+        await review.useTransaction(trx).delete()
+        await this.#record(trx, actor, review, 'enrolment.approve', { group: group?.name ?? null })
+      })
+      return { ok: true, review, faceId: review.faceId }
+    }
+
+    const face = await db.transaction(async (trx) => {
+      person.useTransaction(trx)
+      const before = person.displayName
+      person.displayName = review.requestedName
+      person.revision = await this.revisions.bump(trx)
+      await person.save()
+      const created = await Face.create(
+        {
+          personId: person.id,
+          embedding: review.embedding!,
+          engine: review.engine!,
+          modelId: review.modelId!,
+          dimension: review.dimension!,
+          quality: review.quality,
+          source: 'terminal',
+          imagePath: review.imagePath,
+          box: review.box,
+          landmarks: review.landmarks,
+        },
+        { client: trx }
+      )
+      await review.useTransaction(trx).delete()
+      await this.#record(trx, actor, review, 'enrolment.approve', {
+        faceId: created.id,
+        ...(before === review.requestedName ? {} : { displayName: review.requestedName }),
+      })
+      return created
+    })
+    await this.gallery.faceAdded({
+      faceId: face.id,
+      personId: person.id,
+      feature: storedFeature(face),
+    })
+    return { ok: true, review, faceId: face.id }
+  }
+
+  async reject(actor: Actor, review: EnrolmentReview) {
+    if (review.kind === 'new_person') {
+      const person = review.personId ? await Person.find(review.personId) : null
+      if (person) {
+        const photos = (await Face.query().where('person_id', person.id)).map(
+          (face) => face.imagePath
+        )
+        await this.people.delete(actor, person)
+        for (const path of photos) await this.#removeUnused(path)
+      }
+      await db.transaction(async (trx) => {
+        const pending = await EnrolmentReview.query({ client: trx }).where('id', review.id).first()
+        await pending?.delete()
+        await this.#record(trx, actor, review, 'enrolment.reject', {})
+      })
+      return
+    }
+    await db.transaction(async (trx) => {
+      await review.useTransaction(trx).delete()
+      await this.#record(trx, actor, review, 'enrolment.reject', {})
+    })
+    await this.#removeUnused(review.imagePath)
+  }
+
+  /** Photos are stored by content: one goes only when no face or review still uses it. */
+  async #removeUnused(path: string | null) {
+    if (!path) return
+    const [face, review] = await Promise.all([
+      Face.findBy('image_path', path),
+      EnrolmentReview.findBy('image_path', path),
+    ])
+    if (!face && !review) await this.media.remove(path)
+  }
+
+  #record(
+    trx: TransactionClientContract,
+    actor: Actor,
+    review: EnrolmentReview,
+    action: string,
+    after: Record<string, unknown>
+  ) {
+    return this.audit.record(
+      actor,
+      {
+        action,
+        subjectType: 'person',
+        subjectId: review.personId,
+        subjectLabel: review.username,
+        before: {
+          reviewId: review.id,
+          kind: review.kind,
+          reasons: review.reasons,
+          device: review.deviceLabel,
+        },
+        after,
+      },
+      trx
+    )
+  }
+}
