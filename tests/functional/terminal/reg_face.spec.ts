@@ -207,10 +207,7 @@ test.group('Terminal protocol: regFace', (group) => {
     assert.equal(await new FaceDbRevision().current(), revision)
   })
 
-  test('a face that matches the person's own is added without a review', async ({
-    client,
-    assert,
-  }) => {
+  test('a face that matches the person is added without a review', async ({ client, assert }) => {
     const device = await DeviceFactory.apply('approved').apply('enrolling').create()
     const enrol = async (picture: string) => {
       const fields = {
@@ -218,11 +215,10 @@ test.group('Terminal protocol: regFace', (group) => {
         deviceSN: device.serialNumber,
         username: 'kit',
         faceName: 'Kit Harington',
-        picBase64: (await readFile(app.makePath('tests/fixtures/pairs', picture))).toString(
-          'base64'
-        ),
+        picBase64: await readFile(app.makePath('tests/fixtures/pairs', picture), 'base64'),
       }
-      return (await post(client, 'regFace', fields, 'form', device)).body()
+      const response = await post(client, 'regFace', fields, 'form', device)
+      return response.body()
     }
     assert.include(await enrol('kit_harington_01.jpg'), { code: 0, created: true })
     const revision = await new FaceDbRevision().current()
@@ -282,7 +278,8 @@ test.group('Terminal protocol: regFace', (group) => {
         deviceId: device.id,
       })
       assert.deepEqual(held[0].reasons, reasons)
-      assert.isTrue((await readFile(app.makePath(held[0].imagePath!))).equals(bytes))
+      const stored = await readFile(app.makePath(held[0].imagePath!))
+      assert.isTrue(stored.equals(bytes))
       assert.exists(await AuditLog.findBy('action', 'enrolment.hold'))
     })
 
@@ -442,7 +439,8 @@ test.group('Terminal protocol: regFace', (group) => {
     assert.lengthOf(configured.people, 0)
     const review = await EnrolmentReview.findByOrFail('username', 'joiner')
     assert.equal(review.kind, 'new_person')
-    const preselected = await (await app.container.make(EnrolmentReviewService)).preselectedGroup()
+    const reviews = await app.container.make(EnrolmentReviewService)
+    const preselected = await reviews.preselectedGroup()
     assert.equal(preselected?.id, configured.id)
   })
 })
