@@ -297,9 +297,11 @@ export class DeviceGate {
     return { ok: false, error: refused.error, unknown: refused.unknown }
   }
 
-  async #consume(key: string, requests: number): Promise<TerminalFailure | null> {
+  async #consume(key: string, perMinute: number): Promise<TerminalFailure | null> {
+    const window = terminalConfig.auth.rateWindowSeconds
+    const requests = Math.max(1, Math.round((perMinute * window) / 60))
     try {
-      await limiter.use({ requests, duration: '1 minute' }).consume(key)
+      await limiter.use({ requests, duration: window }).consume(key)
       return null
     } catch (error) {
       if (!(error instanceof limiterErrors.E_TOO_MANY_REQUESTS)) throw error
