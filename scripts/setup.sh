@@ -15,8 +15,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # redis-server: queues, presence, rate limits; chromium: browser tests;
 # udev: udevadm, which serialport's list() runs; socat: pty pairs for
 # RS-485 simulators; ffmpeg: camera streams; python3-pymodbus: a reference
-# Modbus peer for the plugin tests.
-setup_packages=(redis-server chromium udev socat ffmpeg python3-pymodbus)
+# Modbus peer for the plugin tests; curl and openssl: the documented way to
+# sign a terminal call by hand, which a test runs.
+setup_packages=(redis-server chromium udev socat ffmpeg python3-pymodbus curl openssl)
 for setup_arg in "$@"; do
   case "$setup_arg" in
     --with-postgresql) setup_packages+=(postgresql) ;;

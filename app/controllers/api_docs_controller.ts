@@ -6,6 +6,7 @@ import { resultCodes } from '#services/terminal/result_codes'
 import {
   codeMeanings,
   curlExample,
+  deviceAuthentication,
   descriptionHtml,
   terminalEndpointReference,
 } from '#services/terminal/terminal_api_reference'
@@ -23,7 +24,16 @@ export default class ApiDocsController {
       curl: curlExample(endpoint, origin),
       descriptionHtml: descriptionHtml(endpoint.description),
     }))
-    return view.render('pages/docs/terminal_api', { endpoints, resultCodes, codeMeanings })
+    const authentication = {
+      ...deviceAuthentication,
+      summaryHtml: descriptionHtml(deviceAuthentication.summary),
+    }
+    return view.render('pages/docs/terminal_api', {
+      endpoints,
+      resultCodes,
+      codeMeanings,
+      authentication,
+    })
   }
 
   async json({ response }: HttpContext) {

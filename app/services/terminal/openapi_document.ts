@@ -3,6 +3,7 @@ import { resultCodes, type ResultCode } from '#services/terminal/result_codes'
 import { terminalEndpoints } from '#services/terminal/protocol'
 import {
   codeMeanings,
+  deviceAuthentication,
   terminalEndpointReference,
   type EndpointReference,
   type Field,
@@ -134,6 +135,14 @@ function operation(endpoint: EndpointReference): Schema {
   }
   return {
     ...base,
+    security: [{ deviceSignature: [] }, {}],
+    parameters: deviceAuthentication.headers.map((header) => ({
+      name: header.name,
+      in: 'header',
+      required: false,
+      description: `${header.description} Required on every call of a device that is not in legacy mode.`,
+      schema: { type: 'string', examples: [header.example] },
+    })),
     requestBody: {
       required: true,
       content: {
@@ -169,6 +178,7 @@ export function terminalOpenApiDocument() {
         'The protocol face terminals speak to the server, with the paths, flags and field names of the original terminal documentation.',
         "Every call is a POST with its fields as `application/x-www-form-urlencoded`, `multipart/form-data` (files as the `image` part) or `application/json`. Every answer is JSON with the endpoint's `flag`, a numeric `code` (0 = success) and a readable `message`, then the endpoint's fields; also for errors and for paths that name no endpoint, which answer 404 with code 12. Answers are HTTP 200 unless noted.",
         `Tokens come from /faces/api/token, live ${terminalConfig.tokens.ttlSeconds} seconds and serve one call each.`,
+        deviceAuthentication.summary,
       ].join('\n\n'),
     },
     'servers': [{ url: '/', description: 'This server' }],
@@ -179,6 +189,20 @@ export function terminalOpenApiDocument() {
     paths,
     'x-unknown-paths': { code: 12, status: 404, flag: 'unknown' },
     'components': {
+      securitySchemes: {
+        deviceSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-Device-Signature',
+          description: [
+            deviceAuthentication.summary,
+            `Headers: ${deviceAuthentication.headers.map((header) => `\`${header.name}\` (${header.description})`).join('; ')}.`,
+            `The string to sign, lines joined by \\n:\n\n    ${deviceAuthentication.stringToSign.split('\n').join('\n    ')}`,
+            `With curl and openssl:\n\n    ${deviceAuthentication.shellExample.split('\n').join('\n    ')}`,
+            'The security requirement `{}` stands for a legacy device at its pinned address.',
+          ].join('\n\n'),
+        },
+      },
       schemas: {
         Answer: {
           type: 'object',

@@ -38,15 +38,15 @@ export type EndpointReference = {
 /** What each code means when this server answers it. */
 export const codeMeanings: Partial<Record<ResultCode, string>> = {
   0: 'The call succeeded.',
-  2: 'A field has the wrong type or shape (the message names it); the body is not a set of fields (invalid JSON, an array); base64 or a feature blob is malformed; a face box is empty; a faceData sent to regFace does not describe the picture.',
+  2: 'A field has the wrong type or shape (the message names it); the body is not a set of fields (invalid JSON, an array); base64 or a feature blob is malformed; a face box is empty; a faceData sent to regFace does not describe the picture; a signature header is malformed, or X-Device-Content-SHA256 is not the digest of the body that arrived.',
   3: 'No recognition engine serves this call on this server.',
-  7: 'The token is unknown, expired, already used or issued to another device: ask /faces/api/token for a new one. For picture links: the link expired or was altered (HTTP 403).',
-  8: 'Too many token requests from this device or address; retry after the Retry-After header (HTTP 429).',
+  5: "regFace: the face is held for an operator's review (it does not match the person's enrolled faces, the person has none, or the call renames them); nothing is enrolled until an operator approves it.",
+  7: 'The token is unknown, expired, already used or issued to another device (or to it under another proof): ask /faces/api/token for a new one. A signed call whose X-Device-Timestamp is too far from the server clock (the message gives the server time). For picture links: the link expired or was altered (HTTP 403).',
+  8: 'Too many calls from this device, too many token requests from this address, or too many refused calls from this address; retry after the Retry-After header (HTTP 429).',
   12: 'No such endpoint (HTTP 404), or the picture a link names is gone.',
-  9001: 'The device waits for an operator to approve it, or is blocked.',
+  9001: "The call does not prove it comes from an approved device: it is not signed with the device's credential (or the signature does not verify, or was used already), or it is an unsigned call from a device that is not in legacy mode or not at its pinned address. The answer is the same whether the name and serial number exist, so it tells a guesser nothing; a device never seen before is registered as pending by /faces/api/token. To a device that proved itself: it is blocked or waits for approval, or it lacks the permission the endpoint needs (the message names it).",
   9002: 'The request carries no fields at all, or used GET on a POST endpoint (HTTP 405, Allow: POST).',
-  9003: 'No device has this name and serial number (ask /faces/api/token to register).',
-  9004: 'The name and the serial number belong to different devices, or the serial number is registered under another name.',
+  9004: 'A signed call whose deviceName or deviceSN (sn) names another device than the one that signed it.',
   9005: 'A required field is missing or empty, or a face box lacks some of its four edges; the message names them.',
   9006: 'The picture shows no face.',
   9007: 'The server failed unexpectedly; its log has the details under the request id in the message (HTTP 500).',
@@ -55,6 +55,68 @@ export const codeMeanings: Partial<Record<ResultCode, string>> = {
   69642: `The upload is too large: more than ${terminalConfig.images.maxBytes} bytes, more than ${terminalConfig.images.maxPixels} pixels (read from the header, before decoding), or a request body past the server's limit.`,
   73733:
     'The features come from different models and cannot be compared (each feature blob names its model), or from a model this server has no score calibration for.',
+}
+
+/**
+ * How a device proves every call: the headers of a signed call, the string
+ * it signs, and a shell example. Rendered on /docs and in the OpenAPI
+ * document's security scheme.
+ */
+export const deviceAuthentication = {
+  summary:
+    "A device's name and serial number identify it; they are printed on its label and prove nothing. When an operator approves a device (Devices page, or `node ace device:approve <serial>`) the server shows its credential once, a secret like `fa1_…`; the terminal signs every call with it, the token request included, and tokens serve only calls signed by the device they were issued to. Firmware that cannot sign runs in legacy mode, which an operator turns on per device: its unsigned calls are accepted only from the address it is pinned to. Each device may call only the endpoint groups it is allowed: recognition (faceDetect … faceIdentify), database (getDbs), feedback (clinetFeedback, clinetWebResult) and enrolment (regFace, off unless allowed).",
+  headers: [
+    {
+      name: 'X-Device-Serial',
+      description:
+        "The device's serial number (characters outside ASCII percent-encoded as UTF-8).",
+      example: 'FT2024A00017',
+    },
+    {
+      name: 'X-Device-Timestamp',
+      description: `The time of the call in unix seconds; at most ${terminalConfig.auth.maxSkewSeconds} s from the server's clock.`,
+      example: '1767225600',
+    },
+    {
+      name: 'X-Device-Nonce',
+      description:
+        '16 to 64 letters, digits, "-" or "_", new for every call: a call is accepted once.',
+      example: '9f1c0e7a5b3d2c4e6f8a1b3c5d7e9f0a',
+    },
+    {
+      name: 'X-Device-Content-SHA256',
+      description:
+        'The SHA-256 of the request body exactly as sent (form, multipart or JSON), in hexadecimal; of the empty string when there is no body.',
+      example: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    },
+    {
+      name: 'X-Device-Signature',
+      description:
+        'The HMAC-SHA256 of the string to sign, keyed with the credential (its characters as UTF-8 bytes), in lowercase hexadecimal.',
+      example: '5d1f…',
+    },
+  ],
+  stringToSign: [
+    'FA1-HMAC-SHA256',
+    'POST',
+    '/faces/api/token',
+    '<X-Device-Timestamp>',
+    '<X-Device-Nonce>',
+    '<X-Device-Serial, decoded>',
+    '<X-Device-Content-SHA256>',
+  ].join('\n'),
+  shellExample: [
+    "SECRET='fa1_…'  SN=FT2024A00017  SERVER=http://10.0.0.5:3333",
+    'BODY="deviceName=Lobby%20east&sn=$SN"  PATH_=/faces/api/token',
+    'TS=$(date +%s)  NONCE=$(openssl rand -hex 16)',
+    "DIGEST=$(printf '%s' \"$BODY\" | openssl dgst -sha256 -r | cut -d' ' -f1)",
+    'SIG=$(printf \'FA1-HMAC-SHA256\\nPOST\\n%s\\n%s\\n%s\\n%s\\n%s\' "$PATH_" "$TS" "$NONCE" "$SN" "$DIGEST" \\',
+    '  | openssl dgst -sha256 -hmac "$SECRET" -r | cut -d\' \' -f1)',
+    'curl -s "$SERVER$PATH_" --data-binary "$BODY" \\',
+    "  -H 'Content-Type: application/x-www-form-urlencoded' \\",
+    '  -H "X-Device-Serial: $SN" -H "X-Device-Timestamp: $TS" -H "X-Device-Nonce: $NONCE" \\',
+    '  -H "X-Device-Content-SHA256: $DIGEST" -H "X-Device-Signature: $SIG"',
+  ].join('\n'),
 }
 
 const device = {
@@ -115,7 +177,8 @@ const feature = (name: string, description: string): Field => ({
   example: 'RkFGVAEBE2ZhY2VhcGktcmVjb2duaXRpb26AAA…',
 })
 
-const commonFailures: ResultCode[] = [2, 9002, 9005, 9007]
+/** Every POST endpoint may answer these: malformed fields or signature headers, a rate limit, no body, a missing field, a server fault. */
+const commonFailures: ResultCode[] = [2, 8, 9002, 9005, 9007]
 const imageFailures: ResultCode[] = [9006, 9113, 69640, 69642]
 
 export const terminalEndpointReference: EndpointReference[] = [
@@ -125,14 +188,14 @@ export const terminalEndpointReference: EndpointReference[] = [
     path: '/faces/api/token',
     summary: 'A token for the next call',
     description:
-      'An approved device gets a token of 40 hexadecimal characters. It is valid for `expiresIn` seconds and, as the original documentation says, "every time you post to server need to get a new token": it serves one call. A device never seen before is registered as pending and appears on the Devices page for an operator to approve; until then, and while blocked, it gets 9001. Requests are limited per serial number and per address.',
+      'An approved device that proves itself (a signed call, or a legacy device at its pinned address) gets a token of 40 hexadecimal characters. It is valid for `expiresIn` seconds and, as the original documentation says, "every time you post to server need to get a new token": it serves one call, which must prove itself the same way. An unsigned call naming a device never seen before registers it as pending (at most a capped number per address and in all), and it appears on the Devices page for an operator to approve; every unproven call gets 9001. Requests are limited per address, and each device\'s calls per minute once it has proved itself.',
     needsEngine: false,
     fields: [device.deviceName, device.sn],
     answer: [
       { name: 'token', type: 'string', description: '40 hexadecimal characters.' },
       { name: 'expiresIn', type: 'integer', description: 'Seconds the token stays valid.' },
     ],
-    codes: [0, 8, 9001, 9004, ...commonFailures],
+    codes: [0, 7, 9001, 9004, ...commonFailures],
     example: {
       request: { deviceName: 'Lobby east', sn: 'FT2024A00017' },
       answer: {
@@ -343,7 +406,7 @@ export const terminalEndpointReference: EndpointReference[] = [
       { name: 'revision', type: 'integer', description: 'Send it as `since` next time.' },
       { name: 'full', type: 'boolean', description: 'Whether this answer is everything.' },
     ],
-    codes: [0, 7, 9001, 9003, 9004, ...commonFailures],
+    codes: [0, 7, 9001, 9004, ...commonFailures],
     example: {
       request: {
         deviceName: 'Lobby east',
@@ -372,7 +435,7 @@ export const terminalEndpointReference: EndpointReference[] = [
     path: '/faces/api/regFace',
     summary: 'Enrol a face from the terminal',
     description:
-      'Creates the person by `username` (unique), or gives an existing one the new `faceName`, and adds the face of `picBase64`. The server computes the feature itself; a `faceData` sent along is checked against the picture and its model (2 or 73733 when it does not match) and never stored. Sending the same photo again adds nothing. New people join no access group unless the server names one (REGFACE_ACCESS_GROUP): an operator decides who may pass.',
+      "Needs the device's enrolment permission (off unless an operator allows it). Creates the person by `username` (unique) and enrols the face of `picBase64`; such a new person joins no access group until an operator approves them. For an existing person, the face is added only when it matches their enrolled faces at the 1:1 threshold and `faceName` is their name: a face that does not match, a person with no face yet, or a new name is held for an operator's review and answered 5, with nothing enrolled. The server computes the feature itself; a `faceData` sent along is checked against the picture and its model (2 or 73733 when it does not match) and never stored. Sending the same photo again adds nothing (and holds it once).",
     needsEngine: true,
     fields: [
       device.deviceName,
@@ -414,7 +477,7 @@ export const terminalEndpointReference: EndpointReference[] = [
         description: 'False when the photo was already enrolled.',
       },
     ],
-    codes: [0, 3, 7, 9001, 9003, 9004, 73733, ...imageFailures, ...commonFailures],
+    codes: [0, 3, 5, 7, 9001, 9004, 73733, ...imageFailures, ...commonFailures],
     example: {
       request: {
         deviceName: 'Lobby east',
@@ -471,7 +534,7 @@ export const terminalEndpointReference: EndpointReference[] = [
       { name: 'decision', type: 'string', description: '"granted" or "denied".' },
       { name: 'reason', type: 'string', description: 'Why, as in faceIdentify.' },
     ],
-    codes: [0, 7, 9001, 9003, 9004, 9113, 69640, 69642, ...commonFailures],
+    codes: [0, 7, 9001, 9004, 9113, 69640, 69642, ...commonFailures],
     example: {
       request: {
         deviceName: 'Lobby east',
@@ -499,7 +562,7 @@ export const terminalEndpointReference: EndpointReference[] = [
       { name: 'reason', type: 'string', description: 'Why.' },
       { name: 'score', type: 'number', description: 'The match score, or null.' },
     ],
-    codes: [0, 7, 9001, 9003, 9004, ...commonFailures],
+    codes: [0, 7, 9001, 9004, ...commonFailures],
     example: {
       request: { deviceName: 'Lobby east', deviceSN: 'FT2024A00017' },
       answer: {

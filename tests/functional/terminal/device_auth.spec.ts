@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process'
 import { request as httpRequest } from 'node:http'
+import { promisify } from 'node:util'
 import { readFile } from 'node:fs/promises'
 import { test } from '@japa/runner'
 import app from '@adonisjs/core/services/app'
@@ -12,6 +14,7 @@ import { commandLineActor } from '#services/audit_trail'
 import { DeviceCredentials } from '#services/device_credentials'
 import { DeviceRefusals } from '#services/terminal/device_refusals'
 import { PendingDeviceCap } from '#services/terminal/pending_device_cap'
+import { deviceAuthentication } from '#services/terminal/terminal_api_reference'
 import { encodeBody, FacesApiClient, signCall } from '#terminal-client/faces_api_client'
 import {
   addFace,
@@ -25,6 +28,8 @@ import {
   signedPost,
   tokenFor,
 } from '#tests/helpers/terminal'
+
+const run = promisify(execFile)
 
 const photo = (name: string) => readFile(app.makePath('tests/fixtures/faces', name))
 
@@ -341,6 +346,17 @@ test.group('Terminal protocol: signed calls', (group) => {
       assert.include(response.body(), { flag: 'token', code })
       assert.notProperty(response.body(), 'token')
     })
+
+  test('the curl and openssl example of the docs gets a token', async ({ assert }) => {
+    const lobby = await DeviceFactory.apply('approved')
+      .merge({ name: 'Lobby east', serialNumber: 'FT2024A00017' })
+      .create()
+    const script = deviceAuthentication.shellExample
+      .replace("SECRET='fa1_…'", `SECRET='${credentialOf(lobby).secret}'`)
+      .replace('SERVER=http://10.0.0.5:3333', `SERVER=${serverUrl}`)
+    const { stdout } = await run('bash', ['-c', script])
+    assert.include(JSON.parse(stdout), { flag: 'token', code: 0 })
+  })
 
   test('a replayed call is refused even within the time window', async ({ client, assert }) => {
     const lobby = await DeviceFactory.apply('approved').create()
