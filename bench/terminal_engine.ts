@@ -4,7 +4,8 @@
  *
  * The recognition endpoints under load, over HTTP on loopback. For each
  * gallery size it makes a fresh SQLite database (tmp/bench_engine_<n>.sqlite3)
- * with an approved device and n - 1 people of one synthetic face each
+ * with an approved device (in legacy mode, pinned to 127.0.0.1, allowed to
+ * enrol) and n - 1 people of one synthetic face each
  * (random unit vectors of the default model, inserted straight into the
  * `faces` table before the server starts, so the server loads them as it
  * would a site's), starts the server (bin/server.ts) on it with the token
@@ -23,9 +24,15 @@
  * the gallery and is reported on its own. Needs Redis (REDIS_* as for the
  * server) and the models (node ace models:build); SQLite only.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFile, rm } from 'node:fs/promises'
+import {
+  migrate,
+  residentMegabytes,
+  sqliteNow,
+  startServer,
+  stopServer,
+} from './support/bench_server.js'
 import { availableParallelism, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { DatabaseSync } from 'node:sqlite'
@@ -82,24 +89,16 @@ function randomUnitVector() {
   return bytes
 }
 
-function migrate(dbFile: string) {
-  const env = { ...process.env, DB_FILE: dbFile }
-  const result = spawnSync(
-    process.execPath,
-    ['ace', 'migration:run', '--force', '--compact-output', '--no-schema-generate'],
-    { env, stdio: 'inherit' }
-  )
-  if (result.status !== 0) throw new Error('migrations failed')
-}
-
 function seed(dbFile: string, synthetic: number) {
   const sqlite = new DatabaseSync(`tmp/${dbFile}`)
-  const now = new Date().toISOString().replace('T', ' ').slice(0, 19)
+  const now = sqliteNow()
   sqlite.exec('begin')
   sqlite
     .prepare(
-      `insert into devices (name, serial_number, status, mode, required_factors, sync_revision, created_at, updated_at)
-         values (?, ?, 'approved', 'online', 'face', 0, ?, ?)`
+      `insert into devices (name, serial_number, status, mode, required_factors, sync_revision,
+         legacy_mode, pinned_address, permissions, created_at, updated_at)
+       values (?, ?, 'approved', 'online', 'face', 0, 1, '127.0.0.1',
+         '["recognition","database","feedback","enrolment"]', ?, ?)`
     )
     .run(device.deviceName, device.sn, now, now)
   const person = sqlite.prepare(
@@ -120,7 +119,7 @@ function seed(dbFile: string, synthetic: number) {
 
 function grant(dbFile: string, username: string) {
   const sqlite = new DatabaseSync(`tmp/${dbFile}`)
-  const now = new Date().toISOString().replace('T', ' ').slice(0, 19)
+  const now = sqliteNow()
   const group = sqlite
     .prepare(`insert into access_groups (name, created_at, updated_at) values ('Bench', ?, ?)`)
     .run(now, now).lastInsertRowid
@@ -137,48 +136,6 @@ function grant(dbFile: string, username: string) {
     )
     .run(group, device.sn)
   sqlite.close()
-}
-
-async function startServer(dbFile: string) {
-  const server = spawn(process.execPath, ['--import=@poppinss/ts-exec', 'bin/server.ts'], {
-    env: {
-      ...process.env,
-      PORT: values.port,
-      HOST: '127.0.0.1',
-      DB_FILE: dbFile,
-      LOG_LEVEL: 'warn',
-      QUEUE_WORKER: 'false',
-      STORAGE_DIR: storageDir,
-      DEVICE_TOKEN_RATE_PER_DEVICE: '100000000',
-      DEVICE_TOKEN_RATE_PER_ADDRESS: '100000000',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  })
-  for (let waited = 0; waited < 120_000; waited += 250) {
-    if (server.exitCode !== null) throw new Error(`the server exited with ${server.exitCode}`)
-    const health = await fetch(`${origin}/health`).then(
-      (response) => response.json() as Promise<{ checks: { meta?: { instances?: Row[] } }[] }>,
-      () => null
-    )
-    const instances = health?.checks.flatMap((check) => check.meta?.instances ?? []) ?? []
-    if (instances.some((instance) => instance.id === 'engine' && instance.state === 'running')) {
-      return server
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
-  throw new Error('the engine did not start within two minutes')
-}
-
-async function stopServer(server: ChildProcess) {
-  const exited = new Promise((resolve) => server.once('exit', resolve))
-  server.kill('SIGTERM')
-  await exited
-}
-
-async function residentMegabytes(pid: number) {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8')
-  const kilobytes = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
-  return Math.round(kilobytes / 1024)
 }
 
 async function measure(
@@ -243,7 +200,16 @@ for (const [index, size] of galleries.entries()) {
   const seeding = performance.now()
   seed(dbFile, size - 1)
   const seeded = ((performance.now() - seeding) / 1000).toFixed(1)
-  const server = await startServer(dbFile)
+  const server = await startServer({
+    port: values.port,
+    dbFile,
+    engine: 'engine',
+    env: {
+      STORAGE_DIR: storageDir,
+      DEVICE_RATE_PER_DEVICE: '100000000',
+      DEVICE_TOKEN_RATE_PER_ADDRESS: '100000000',
+    },
+  })
   try {
     const enrolled = await call(
       'regFace',

@@ -37,7 +37,7 @@ export default class DeviceApprove extends BaseCommand {
   @inject()
   async run(devices: DeviceService) {
     const permissions = this.#permissions()
-    if (!permissions) return
+    if (permissions === null) return
     const device = await devices.findBySerial(this.serial)
     if (!device) {
       this.logger.error(`No device has the serial number "${this.serial}"`)

@@ -125,9 +125,9 @@ export class DeviceGate {
     }
 
     if (credentials.token !== undefined) {
-      const issued = await this.tokens.peek(credentials.token)
-      if (!issued) return { ok: false, error: spentToken }
-      if (issued.deviceId !== device.id || issued.binding !== binding) {
+      const redeemed = await this.tokens.redeemFor(credentials.token, device.id, binding)
+      if (redeemed === 'unknown') return { ok: false, error: spentToken }
+      if (redeemed === 'other') {
         return {
           ok: false,
           error: {
@@ -136,7 +136,6 @@ export class DeviceGate {
           },
         }
       }
-      if (!(await this.tokens.redeem(credentials.token))) return { ok: false, error: spentToken }
     }
 
     const limited = await this.#consume(
@@ -251,9 +250,11 @@ export class DeviceGate {
         }
       }
     } else {
-      const issued = await this.tokens.peek(credentials.token)
-      if (!issued) return { ok: false, device: null, reason: 'an unknown token', error: spentToken }
-      device = await Device.find(issued.deviceId)
+      const owner = await this.tokens.ownerOf(credentials.token)
+      if (owner === null) {
+        return { ok: false, device: null, reason: 'an unknown token', error: spentToken }
+      }
+      device = await Device.find(owner)
     }
 
     if (!device) return { ok: false, device: null, reason: 'an unknown device', error: notProven }

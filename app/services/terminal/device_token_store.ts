@@ -9,8 +9,6 @@ import terminalConfig from '#config/terminal'
  */
 export type TokenBinding = 'signed' | 'legacy'
 
-export type IssuedToken = { deviceId: number; binding: TokenBinding }
-
 /**
  * Device tokens, kept in Redis so that every server process accepts the
  * tokens any of them issued. A key holds the token's hash, not the token,
@@ -25,18 +23,32 @@ export class DeviceTokenStore {
     return { token, expiresIn: this.config.ttlSeconds }
   }
 
-  /** Whom a token was issued to, without spending it; null when unknown or expired. */
-  async peek(token: string): Promise<IssuedToken | null> {
-    return parse(await redis.get(this.#key(token)))
+  /** The device a token was issued to, without spending it; null when unknown or expired. */
+  async ownerOf(token: string): Promise<number | null> {
+    const value = await redis.get(this.#key(token))
+    return value === null ? null : Number(value.split('|')[0])
   }
 
   /**
-   * Spends the token unless tokens may be reused; null when it is unknown,
-   * expired or was spent meanwhile.
+   * Spends the token if it was issued to this device under this proof (in
+   * one Redis round trip), unless tokens may be reused. Otherwise nothing
+   * is spent: 'unknown' when it is unknown, expired or was spent, 'other'
+   * when it belongs to another device or proof.
    */
-  async redeem(token: string): Promise<IssuedToken | null> {
-    const key = this.#key(token)
-    return parse(this.config.singleUse ? await redis.getdel(key) : await redis.get(key))
+  async redeemFor(
+    token: string,
+    deviceId: number,
+    binding: TokenBinding
+  ): Promise<'redeemed' | 'unknown' | 'other'> {
+    const value = (await redis.eval(
+      redeemScript,
+      1,
+      this.#key(token),
+      `${deviceId}|${binding}`,
+      this.config.singleUse ? '1' : '0'
+    )) as string | null
+    if (value === null) return 'unknown'
+    return value === 'ok' ? 'redeemed' : 'other'
   }
 
   #key(token: string) {
@@ -45,8 +57,10 @@ export class DeviceTokenStore {
   }
 }
 
-function parse(value: string | null): IssuedToken | null {
-  if (value === null) return null
-  const [id, binding] = value.split('|')
-  return { deviceId: Number(id), binding: binding === 'signed' ? 'signed' : 'legacy' }
-}
+/** Compare-and-spend: nil for no such token, 'ok' when spent (or valid), else 'other'. */
+const redeemScript = `
+local value = redis.call('GET', KEYS[1])
+if not value then return nil end
+if value ~= ARGV[1] then return 'other' end
+if ARGV[2] == '1' then redis.call('DEL', KEYS[1]) end
+return 'ok'`

@@ -1,0 +1,90 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+
+/**
+ * What the benchmarks share: a fresh SQLite database migrated by the app's
+ * own migrations, and the server (bin/server.ts) started on it and stopped.
+ */
+
+/** The time as SQLite columns of the app hold it. */
+export function sqliteNow() {
+  return new Date().toISOString().replace('T', ' ').slice(0, 19)
+}
+
+export function migrate(dbFile: string) {
+  const result = spawnSync(
+    process.execPath,
+    ['ace', 'migration:run', '--force', '--compact-output', '--no-schema-generate'],
+    { env: { ...process.env, DB_FILE: dbFile }, stdio: 'inherit' }
+  )
+  if (result.status !== 0) throw new Error('migrations failed')
+}
+
+/** Runs an ace command against the bench database and returns what it printed. */
+export function ace(dbFile: string, args: string[]) {
+  const result = spawnSync(process.execPath, ['ace', ...args], {
+    env: { ...process.env, DB_FILE: dbFile },
+    encoding: 'utf8',
+  })
+  if (result.status !== 0) throw new Error(`node ace ${args.join(' ')}: ${result.stderr}`)
+  return result.stdout
+}
+
+type Health = { checks: { meta?: { instances?: { id: string; state: string }[] } }[] }
+
+/**
+ * Starts the server on `port` and `dbFile` with `env` added, and waits
+ * until it answers /health (and, with `engine`, until that engine
+ * instance runs).
+ */
+export async function startServer(options: {
+  port: string
+  dbFile: string
+  env?: Record<string, string>
+  engine?: string
+}) {
+  const origin = `http://127.0.0.1:${options.port}`
+  const server = spawn(process.execPath, ['--import=@poppinss/ts-exec', 'bin/server.ts'], {
+    env: {
+      ...process.env,
+      PORT: options.port,
+      HOST: '127.0.0.1',
+      DB_FILE: options.dbFile,
+      LOG_LEVEL: 'warn',
+      QUEUE_WORKER: 'false',
+      ...options.env,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+  for (let waited = 0; waited < 120_000; waited += 250) {
+    if (server.exitCode !== null) throw new Error(`the server exited with ${server.exitCode}`)
+    const health = await fetch(`${origin}/health`).then(
+      (response) => response.json() as Promise<Health>,
+      () => null
+    )
+    const instances = health?.checks.flatMap((check) => check.meta?.instances ?? []) ?? []
+    const ready = options.engine
+      ? instances.some((instance) => instance.id === options.engine && instance.state === 'running')
+      : health !== null
+    if (ready) return server
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  throw new Error('the server did not get ready within two minutes')
+}
+
+export async function stopServer(server: ChildProcess) {
+  const exited = new Promise((resolve) => server.once('exit', resolve))
+  server.kill('SIGTERM')
+  await exited
+}
+
+export async function residentMegabytes(pid: number) {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  const kilobytes = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
+  return Math.round(kilobytes / 1024)
+}
+
+/** Percentiles of latencies in milliseconds, as the tables print them. */
+export function percentile(sorted: number[], share: number) {
+  return sorted[Math.floor(share * (sorted.length - 1))].toFixed(1)
+}
