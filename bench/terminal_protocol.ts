@@ -134,10 +134,8 @@ try {
     signed: new FacesApiClient(origin, { ...signed, secret }),
     legacy: new FacesApiClient(origin, legacy),
   }
-  const revisions = {
-    signed: Number((await terminals.signed.getDbs()).revision),
-    legacy: Number((await terminals.legacy.getDbs()).revision),
-  }
+  const [signedDbs, legacyDbs] = [await terminals.signed.getDbs(), await terminals.legacy.getDbs()]
+  const revisions = { signed: Number(signedDbs.revision), legacy: Number(legacyDbs.revision) }
   for (const concurrency of concurrencies) {
     for (const kind of ['signed', 'legacy'] as const) {
       const terminal = terminals[kind]
