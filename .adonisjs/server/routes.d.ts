@@ -37,10 +37,17 @@ export type ScannedRoutes = {
     'people.faces.photo': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'people.faces.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
+    'enrolment_reviews.index': { paramsTuple?: []; params?: {} }
+    'enrolment_reviews.photo': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'enrolment_reviews.approve': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'enrolment_reviews.reject': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.index': { paramsTuple?: []; params?: {} }
     'devices.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.credential.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.credential.revoke': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.credential.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.index': { paramsTuple?: []; params?: {} }
     'operators.create': { paramsTuple?: []; params?: {} }
     'operators.store': { paramsTuple?: []; params?: {} }
@@ -91,8 +98,11 @@ export type ScannedRoutes = {
     'people.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.photo': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
+    'enrolment_reviews.index': { paramsTuple?: []; params?: {} }
+    'enrolment_reviews.photo': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.index': { paramsTuple?: []; params?: {} }
     'devices.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.credential.revoke': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.index': { paramsTuple?: []; params?: {} }
     'operators.create': { paramsTuple?: []; params?: {} }
     'operators.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -126,8 +136,11 @@ export type ScannedRoutes = {
     'people.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.photo': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
+    'enrolment_reviews.index': { paramsTuple?: []; params?: {} }
+    'enrolment_reviews.photo': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.index': { paramsTuple?: []; params?: {} }
     'devices.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.credential.revoke': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.index': { paramsTuple?: []; params?: {} }
     'operators.create': { paramsTuple?: []; params?: {} }
     'operators.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -166,7 +179,10 @@ export type ScannedRoutes = {
     'people.store': { paramsTuple?: []; params?: {} }
     'people.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'enrolment_reviews.approve': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'enrolment_reviews.reject': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.credential.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.store': { paramsTuple?: []; params?: {} }
     'access_groups.store': { paramsTuple?: []; params?: {} }
     'access_groups.people.store': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'personId': ParamValue} }
@@ -194,6 +210,7 @@ export type ScannedRoutes = {
     'terminal.fallback': { paramsTuple: [...ParamValue[]]; params: {'*': ParamValue[]} }
     'people.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
+    'devices.credential.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'access_groups.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'access_groups.people.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'personId': ParamValue} }
     'access_groups.devices.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'deviceId': ParamValue} }

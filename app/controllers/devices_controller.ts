@@ -51,23 +51,19 @@ export default class DevicesController {
     })
   }
 
-  /**
-   * Saves the device's fields and its access. Access goes first: a legacy
-   * device with no address to pin it to is refused before anything changes.
-   */
   async update(ctx: HttpContext) {
     await ctx.bouncer.with('DevicePolicy').authorize('manage')
     const device = await Device.findOrFail(ctx.params.id)
     const { permissions, legacyMode, pinnedAddress, ...fields } =
       await ctx.request.validateUsing(updateDeviceValidator)
-    const actor = actorFromRequest(ctx)
-    const access = await this.devices.updateAccess(actor, device, {
+    const result = await this.devices.update(actorFromRequest(ctx), device, fields, {
       permissions: permissions ?? [],
       legacyMode: legacyMode ?? false,
       pinnedAddress,
     })
-    if (!access.ok) throw fieldError('pinnedAddress', ctx.i18n.t('devices.access.no_address'))
-    const result = await this.devices.update(actor, device, fields)
+    if (!result.ok && result.error.type === 'no_pinned_address') {
+      throw fieldError('pinnedAddress', ctx.i18n.t('devices.access.no_address'))
+    }
     if (!result.ok) throw fieldError('name', ctx.i18n.t('devices.duplicate_name'))
     ctx.session.flash('success', ctx.i18n.t('devices.updated', { name: device.name }))
     return ctx.response.redirect().toRoute('devices.index')

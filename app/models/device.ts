@@ -58,7 +58,7 @@ export default class Device extends DeviceSchema {
   }
 
   get hasCredential() {
-    return this.credentialSecret !== null
+    return Boolean(this.credentialSecret)
   }
 
   get allowed(): DevicePermission[] {

@@ -11,4 +11,5 @@ export const policies = {
   AccessGroupPolicy: () => import('#policies/access_group_policy'),
   AccessEventPolicy: () => import('#policies/access_event_policy'),
   SettingsPolicy: () => import('#policies/settings_policy'),
+  EnrolmentReviewPolicy: () => import('#policies/enrolment_review_policy'),
 }

@@ -22,7 +22,8 @@ export type DeviceInput = {
 }
 
 export type DeviceResult =
-  { ok: true; device: Device } | { ok: false; error: { type: 'duplicate_name' } }
+  | { ok: true; device: Device }
+  | { ok: false; error: { type: 'duplicate_name' | 'no_pinned_address' } }
 
 /**
  * How a device proves itself and what it may call. A legacy device sends
@@ -169,13 +170,27 @@ export class DeviceService {
     })
   }
 
-  async update(actor: Actor, device: Device, input: DeviceInput): Promise<DeviceResult> {
+  /**
+   * Saves the device's fields and, when given, its access, together: a
+   * taken name or a legacy device with no address to pin it to changes
+   * nothing.
+   */
+  async update(
+    actor: Actor,
+    device: Device,
+    input: DeviceInput,
+    access?: DeviceAccessInput
+  ): Promise<DeviceResult> {
     return db.transaction(async (trx) => {
       const taken = await Device.query({ client: trx })
         .where('name', input.name)
         .whereNot('id', device.id)
         .first()
       if (taken) return { ok: false, error: { type: 'duplicate_name' } } as const
+      if (access) {
+        const changed = await this.#applyAccess(actor, device, access, trx)
+        if (!changed.ok) return changed
+      }
 
       device.useTransaction(trx)
       const before = auditSnapshot(device)!

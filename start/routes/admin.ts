@@ -50,10 +50,32 @@ router
           .as('people.faces.destroy')
           .where('faceId', router.matchers.number())
 
+        router
+          .get('/reviews', [controllers.EnrolmentReviews, 'index'])
+          .as('enrolment_reviews.index')
+        router
+          .get('/reviews/:id/photo', [controllers.EnrolmentReviews, 'photo'])
+          .as('enrolment_reviews.photo')
+        router
+          .post('/reviews/:id/approve', [controllers.EnrolmentReviews, 'approve'])
+          .as('enrolment_reviews.approve')
+        router
+          .post('/reviews/:id/reject', [controllers.EnrolmentReviews, 'reject'])
+          .as('enrolment_reviews.reject')
+
         router.get('/devices', [controllers.Devices, 'index']).as('devices.index')
         router.get('/devices/:id/edit', [controllers.Devices, 'edit']).as('devices.edit')
         router.put('/devices/:id', [controllers.Devices, 'update']).as('devices.update')
         router.post('/devices/:id/status', [controllers.Devices, 'status']).as('devices.status')
+        router
+          .post('/devices/:id/credential', [controllers.DeviceCredentials, 'store'])
+          .as('devices.credential.store')
+        router
+          .get('/devices/:id/credential/revoke', [controllers.DeviceCredentials, 'confirmDestroy'])
+          .as('devices.credential.revoke')
+        router
+          .delete('/devices/:id/credential', [controllers.DeviceCredentials, 'destroy'])
+          .as('devices.credential.destroy')
 
         router.get('/operators', [controllers.Operators, 'index']).as('operators.index')
         router.get('/operators/new', [controllers.Operators, 'create']).as('operators.create')

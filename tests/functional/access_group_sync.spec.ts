@@ -7,7 +7,7 @@ import type User from '#models/user'
 import { DeviceFactory } from '#database/factories/device_factory'
 import { PersonFactory } from '#database/factories/person_factory'
 import { UserFactory } from '#database/factories/user_factory'
-import { addFace, resetTerminalState, tokenFor } from '#tests/helpers/terminal'
+import { addFace, credentialOf, post, resetTerminalState, tokenFor } from '#tests/helpers/terminal'
 
 type FaceDbAnswer = {
   code: number
@@ -19,9 +19,13 @@ type FaceDbAnswer = {
 
 async function getDbs(client: ApiClient, device: Device, since?: number) {
   const token = await tokenFor(client, device)
-  const response = await client
-    .post('/faces/api/getDbs')
-    .form({ deviceName: device.name, deviceSN: device.serialNumber, token, since })
+  const response = await post(
+    client,
+    'getDbs',
+    { deviceName: device.name, deviceSN: device.serialNumber, token, since },
+    'form',
+    device
+  )
   response.assertStatus(200)
   return response.body() as FaceDbAnswer
 }
@@ -40,8 +44,19 @@ function pages(client: ApiClient, operator: User) {
     return response
   }
   return {
-    approve: (device: Device) =>
-      send('post', `/admin/devices/${device.id}/status`, { status: 'approved' }),
+    /** Approving shows the new credential, which the terminal is then given. */
+    approve: async (device: Device) => {
+      const response = await client
+        .post(`/admin/devices/${device.id}/status`)
+        .loginAs(operator)
+        .withCsrfToken()
+        .form({ status: 'approved' })
+        .redirects(0)
+      response.assertStatus(200)
+      await device.refresh()
+      response.assertTextIncludes(credentialOf(device).secret)
+      return response
+    },
     createGroup: (name: string) => send('post', '/admin/access-groups', { name }),
     deleteGroup: (group: AccessGroup) => send('delete', `/admin/access-groups/${group.id}`),
     addPerson: (group: AccessGroup, personId: number) =>

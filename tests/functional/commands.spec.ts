@@ -6,6 +6,7 @@ import User from '#models/user'
 import AuditLog from '#models/audit_log'
 import { UserFactory } from '#database/factories/user_factory'
 import { DeviceFactory } from '#database/factories/device_factory'
+import { DeviceCredentials } from '#services/device_credentials'
 
 /**
  * The kernel from the container runs commands in this process, against the
@@ -25,20 +26,117 @@ test.group('Ace commands', (group) => {
     ace.ui.logger.flushLogs()
   })
 
-  test('device:approve approves a device and records the command-line user', async ({ assert }) => {
-    const device = await DeviceFactory.merge({ serialNumber: 'SN-CLI-1' }).create()
+  test('device:approve approves a device, prints its credential and records the command-line user', async ({
+    assert,
+  }) => {
+    const device = await DeviceFactory.merge({ name: 'Lobby', serialNumber: 'SN-CLI-1' }).create()
     const ace = await aceKernel()
 
     const command = await ace.exec('device:approve', ['SN-CLI-1'])
 
     command.assertSucceeded()
-    command.assertLogMatches(/SN-CLI-1\) is now approved/)
+    command.assertLogMatches(
+      /Lobby \(SN-CLI-1\) is approved; it may call: recognition, database, feedback/
+    )
     await device.refresh()
     assert.equal(device.status, 'approved')
+    const secret = DeviceCredentials.secretOf(device)
+    assert.match(secret!, /^fa1_/)
+    command.assertLog(secret!)
     const entry = await AuditLog.findByOrFail('action', 'device.approve')
     assert.isNull(entry.userId)
     assert.match(entry.actor, /^cli:/)
     assert.deepEqual(entry.after, { status: 'approved' })
+    assert.exists(await AuditLog.findBy('action', 'device.credential.issue'))
+  })
+
+  test('device:approve --legacy --allow pins the device to its last address and prints no secret', async ({
+    assert,
+  }) => {
+    const device = await DeviceFactory.merge({
+      serialNumber: 'SN-CLI-OLD',
+      lastSeenAddress: '10.0.0.5',
+    }).create()
+    const ace = await aceKernel()
+
+    const command = await ace.exec('device:approve', [
+      'SN-CLI-OLD',
+      '--legacy',
+      '--allow=recognition,feedback',
+    ])
+
+    command.assertSucceeded()
+    command.assertLogMatches(/is approved; it may call: recognition, feedback/)
+    command.assertLogMatches(/only from 10\.0\.0\.5/)
+    await device.refresh()
+    assert.equal(device.status, 'approved')
+    assert.isTrue(device.legacyMode)
+    assert.equal(device.pinnedAddress, '10.0.0.5')
+    assert.deepEqual(device.permissions, ['recognition', 'feedback'])
+    assert.isFalse(device.hasCredential)
+    const logs = command.logger.getLogs().map((log) => log.message)
+    assert.notMatch(logs.join('\n'), /fa1_/)
+    assert.exists(await AuditLog.findBy('action', 'device.access'))
+  })
+
+  test('device:approve --legacy needs an address for a device that never called', async ({
+    assert,
+  }) => {
+    const device = await DeviceFactory.merge({ serialNumber: 'SN-CLI-NEW' }).create()
+    const ace = await aceKernel()
+
+    const command = await ace.exec('device:approve', ['SN-CLI-NEW', '--legacy'])
+
+    command.assertExitCode(1)
+    command.assertLogMatches(/has never called, so there is no address to pin it to/, 'stderr')
+    await device.refresh()
+    assert.equal(device.status, 'pending')
+    assert.isFalse(device.legacyMode)
+    assert.isNull(device.pinnedAddress)
+    assert.isNull(device.permissions)
+    assert.isFalse(device.hasCredential)
+    assert.isNull(await AuditLog.query().first())
+  })
+
+  test('device:approve --address pins a legacy device to that address', async ({ assert }) => {
+    const fresh = await DeviceFactory.merge({ serialNumber: 'SN-CLI-PIN' }).create()
+    const legacy = await DeviceFactory.apply('legacy')
+      .merge({ serialNumber: 'SN-CLI-MOVED' })
+      .create()
+    const ace = await aceKernel()
+
+    const pinned = await ace.exec('device:approve', [
+      'SN-CLI-PIN',
+      '--legacy',
+      '--address=10.0.0.9',
+    ])
+    const moved = await ace.exec('device:approve', ['SN-CLI-MOVED', '--address=10.0.0.9'])
+
+    pinned.assertSucceeded()
+    moved.assertSucceeded()
+    pinned.assertLogMatches(/only from 10\.0\.0\.9/)
+    for (const device of [fresh, legacy]) {
+      await device.refresh()
+      assert.equal(device.status, 'approved')
+      assert.isTrue(device.legacyMode)
+      assert.equal(device.pinnedAddress, '10.0.0.9')
+      assert.deepEqual(device.allowed, ['recognition', 'database', 'feedback'])
+      assert.isFalse(device.hasCredential)
+    }
+  })
+
+  test('device:approve refuses a permission it does not know', async ({ assert }) => {
+    const device = await DeviceFactory.merge({ serialNumber: 'SN-CLI-BOGUS' }).create()
+    const ace = await aceKernel()
+
+    const command = await ace.exec('device:approve', ['SN-CLI-BOGUS', '--allow=bogus'])
+
+    command.assertExitCode(1)
+    command.assertLogMatches(/Unknown permission bogus/, 'stderr')
+    await device.refresh()
+    assert.equal(device.status, 'pending')
+    assert.isNull(device.permissions)
+    assert.isNull(await AuditLog.query().first())
   })
 
   test('device:block blocks an approved device', async ({ assert }) => {

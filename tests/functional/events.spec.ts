@@ -10,7 +10,7 @@ import { UserFactory } from '#database/factories/user_factory'
 import { DeviceFactory } from '#database/factories/device_factory'
 import { PersonFactory } from '#database/factories/person_factory'
 import { MediaStore } from '#services/terminal/media_store'
-import { resetTerminalState, serverUrl } from '#tests/helpers/terminal'
+import { post, resetTerminalState, serverUrl } from '#tests/helpers/terminal'
 
 function eventAt(
   minutesAgo: number,
@@ -233,9 +233,13 @@ test.group('Events page', (group) => {
     assert.equal(stream.response.status, 200)
     assert.equal(stream.response.headers.get('content-type'), 'text/event-stream; charset=utf-8')
 
-    const feedback = await client
-      .post('/faces/api/clinetFeedback')
-      .form({ deviceName: device.name, deviceSN: device.serialNumber, faceName: 'Live Visitor' })
+    const feedback = await post(
+      client,
+      'clinetFeedback',
+      { deviceName: device.name, deviceSN: device.serialNumber, faceName: 'Live Visitor' },
+      'form',
+      device
+    )
     const [event] = await readEvents(stream.response, 1)
     assert.equal(event.event, 'access')
     assert.equal(Number(event.id), feedback.body().eventId)
@@ -270,9 +274,14 @@ test.group('Events page', (group) => {
 
     const grantedOnly = await openStream(cookie, '?decision=granted')
     cleanup(() => grantedOnly.close())
-    await client
-      .post('/faces/api/clinetFeedback')
-      .form({ deviceName: device.name, deviceSN: device.serialNumber, faceName: 'Stranger' })
+    const stranger = await post(
+      client,
+      'clinetFeedback',
+      { deviceName: device.name, deviceSN: device.serialNumber, faceName: 'Stranger' },
+      'form',
+      device
+    )
+    assert.include(stranger.body(), { code: 0, decision: 'denied' })
     assert.deepEqual(await readEvents(grantedOnly.response, 1, 800), [])
   })
 })

@@ -58,6 +58,15 @@ export function post(
   return request
 }
 
+/**
+ * The one message of every caller that did not prove it is the device it
+ * names (code 9001): the same whether the device is unknown, another one,
+ * pending, or known but called unsigned.
+ */
+export const notProven =
+  "Device permission denied: the call is not signed with this device's credential (see /docs); " +
+  "a device the server does not know yet is registered by /faces/api/token and waits for an operator's approval"
+
 /** The credential a device signs with, read back from the database. */
 export function credentialOf(device: Device) {
   const secret = DeviceCredentials.secretOf(device)
@@ -83,6 +92,23 @@ export function signedPost(
   const { body, contentType } = encodeBody(fields, encoding, files)
   const headers = signCall(credentialOf(device), { method: 'POST', path, body })
   return rawPost(client, path, body, { 'content-type': contentType, ...proof(headers) })
+}
+
+/**
+ * A body no encoder would produce (a form whose "+" went unescaped), sent
+ * as these bytes and signed with the device's credential.
+ */
+export function signedBytesPost(
+  client: ApiClient,
+  endpoint: string,
+  body: Uint8Array | string,
+  contentType: string,
+  device: Device
+) {
+  const path = `/faces/api/${endpoint}`
+  const bytes = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body)
+  const headers = signCall(credentialOf(device), { method: 'POST', path, body: bytes })
+  return rawPost(client, path, bytes, { 'content-type': contentType, ...headers })
 }
 
 /** A POST of exactly these bytes and headers. */

@@ -124,6 +124,11 @@ export class DeviceGate {
       })
     }
 
+    const limited = await this.#consume(
+      `terminal_device_${device.id}`,
+      terminalConfig.auth.perDevicePerMinute
+    )
+    if (limited) return { ok: false, error: limited }
     if (credentials.token !== undefined) {
       const redeemed = await this.tokens.redeemFor(credentials.token, device.id, binding)
       if (redeemed === 'unknown') return { ok: false, error: spentToken }
@@ -138,11 +143,6 @@ export class DeviceGate {
       }
     }
 
-    const limited = await this.#consume(
-      `terminal_device_${device.id}`,
-      terminalConfig.auth.perDevicePerMinute
-    )
-    if (limited) return { ok: false, error: limited }
     return { ok: true, device, binding }
   }
 

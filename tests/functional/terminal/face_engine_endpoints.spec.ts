@@ -13,6 +13,7 @@ import {
   countRows,
   post,
   resetTerminalState,
+  signedBytesPost,
   tokenFor,
   unitVector,
   type Fields,
@@ -33,12 +34,15 @@ function postImage(
   endpoint: string,
   fields: Fields,
   image: Buffer,
-  encoding: ImageEncoding
+  encoding: ImageEncoding,
+  device: Device
 ) {
   if (encoding === 'multipart') {
-    return post(client, endpoint, fields, 'multipart').file('image', image, { filename: 'photo' })
+    return post(client, endpoint, fields, 'multipart', device, {
+      image: { data: image, filename: 'photo' },
+    })
   }
-  return post(client, endpoint, { ...fields, image: image.toString('base64') }, encoding)
+  return post(client, endpoint, { ...fields, image: image.toString('base64') }, encoding, device)
 }
 
 /** A PNG whose header claims 20000×20000 pixels: 400 megapixels from a few dozen bytes. */
@@ -76,7 +80,8 @@ async function featureOf(client: ApiClient, device: Device, name: string) {
     'faceFeature',
     { token: await tokenFor(client, device) },
     await photo(name),
-    'multipart'
+    'multipart',
+    device
   )
   if (response.body().code !== 0) throw new Error(`no feature for ${name}: ${response.text()}`)
   return response.body().feature as string
@@ -95,7 +100,8 @@ test.group('Terminal protocol: faceDetect, faceAge, faceGender, faceFeature', (g
         'faceDetect',
         { token: await tokenFor(client, device) },
         await photo('kit_harington_02.jpg'),
-        encoding
+        encoding,
+        device
       )
       assert.include(response.body(), { flag: 'facedetect', code: 0, message: 'Success', faces: 1 })
       const [face] = response.body().faceContent
@@ -121,7 +127,8 @@ test.group('Terminal protocol: faceDetect, faceAge, faceGender, faceFeature', (g
         'faceDetect',
         { token: await tokenFor(client, device) },
         await photo(file),
-        'multipart'
+        'multipart',
+        device
       )
       assert.include(response.body(), { code: 0, faces: 1 })
       assert.equal(response.body().faceContent[0].angle, angle)
@@ -134,7 +141,8 @@ test.group('Terminal protocol: faceDetect, faceAge, faceGender, faceFeature', (g
       'faceDetect',
       { token: await tokenFor(client, device) },
       await photo('scenes/kit_with_rose.jpg'),
-      'json'
+      'json',
+      device
     )
     assert.include(response.body(), { code: 0, faces: 2 })
     const [first, second] = response.body().faceContent
@@ -154,7 +162,8 @@ test.group('Terminal protocol: faceDetect, faceAge, faceGender, faceFeature', (g
           endpoint,
           { token: await tokenFor(client, device) },
           await photo(name),
-          encoding
+          encoding,
+          device
         )
         return response.body()
       }
@@ -178,7 +187,8 @@ test.group('Terminal protocol: faceDetect, faceAge, faceGender, faceFeature', (g
       'faceDetect',
       { token: await tokenFor(client, device) },
       scene,
-      'multipart'
+      'multipart',
+      device
     )
     const genders = []
     for (const face of detected.body().faceContent) {
@@ -188,7 +198,8 @@ test.group('Terminal protocol: faceDetect, faceAge, faceGender, faceFeature', (g
         'faceGender',
         { token: await tokenFor(client, device), left, top, right, bottom },
         scene,
-        'form'
+        'form',
+        device
       )
       assert.equal(response.body().code, 0)
       genders.push(response.body().gender)
@@ -204,7 +215,8 @@ test.group('Terminal protocol: faceDetect, faceAge, faceGender, faceFeature', (g
       'faceAge',
       { token: await tokenFor(client, device), left: 10, top: 10 },
       image,
-      'multipart'
+      'multipart',
+      device
     )
     assert.include(half.body(), { flag: 'faceage', code: 9005 })
     assert.match(half.body().message, /missing right, bottom/)
@@ -213,7 +225,8 @@ test.group('Terminal protocol: faceDetect, faceAge, faceGender, faceFeature', (g
       'faceFeature',
       { token: await tokenFor(client, device), left: 50, top: 50, right: 50, bottom: 90 },
       image,
-      'json'
+      'json',
+      device
     )
     assert.include(empty.body(), { flag: 'facefeature', code: 2 })
     const decimals = await postImage(
@@ -221,7 +234,8 @@ test.group('Terminal protocol: faceDetect, faceAge, faceGender, faceFeature', (g
       'faceGender',
       { token: await tokenFor(client, device), left: 1.5, top: 1, right: 90, bottom: 90 },
       image,
-      'form'
+      'form',
+      device
     )
     assert.include(decimals.body(), { code: 2 })
     assert.match(decimals.body().message, /left must be a whole number of pixels/)
@@ -236,7 +250,8 @@ test.group('Terminal protocol: faceDetect, faceAge, faceGender, faceFeature', (g
         'faceFeature',
         { token: await tokenFor(client, device) },
         await photo('jim_parsons_sheldon1.png'),
-        encoding
+        encoding,
+        device
       )
       assert.include(response.body(), { flag: 'facefeature', code: 0, featureSize: 540 })
       const decoded = decodeFeature(response.body().feature)
@@ -256,7 +271,8 @@ test.group('Terminal protocol: faceDetect, faceAge, faceGender, faceFeature', (g
         endpoint,
         { token: await tokenFor(client, device) },
         await photo('scenes/rocket.jpg'),
-        'multipart'
+        'multipart',
+        device
       )
       assert.include(response.body(), { flag, code: 9006 })
       assert.match(response.body().message, /^No faces detected: image shows no face$/)
@@ -291,8 +307,8 @@ test.group('Terminal protocol: faceDetect, faceAge, faceGender, faceFeature', (g
       }
       const response =
         make === 'none'
-          ? await post(client, endpoint, { token }, 'form')
-          : await postImage(client, endpoint, { token }, bytes[make](), 'multipart')
+          ? await post(client, endpoint, { token }, 'form', device)
+          : await postImage(client, endpoint, { token }, bytes[make](), 'multipart', device)
       assert.include(response.body(), { flag, code }, response.text())
     })
 
@@ -300,9 +316,13 @@ test.group('Terminal protocol: faceDetect, faceAge, faceGender, faceFeature', (g
     .with(imageEndpoints.map(([endpoint, flag]) => ({ endpoint, flag })))
     .run(async ({ client, assert }, { endpoint, flag }) => {
       const device = await DeviceFactory.apply('approved').create()
-      const response = await client
-        .post(`/faces/api/${endpoint}`)
-        .json({ token: await tokenFor(client, device), image: '%%% not base64 %%%' })
+      const response = await post(
+        client,
+        endpoint,
+        { token: await tokenFor(client, device), image: '%%% not base64 %%%' },
+        'json',
+        device
+      )
       assert.include(response.body(), { flag, code: 2 })
     })
 
@@ -312,9 +332,9 @@ test.group('Terminal protocol: faceDetect, faceAge, faceGender, faceFeature', (g
       const device = await DeviceFactory.apply('approved').create()
       const image = await photo('jim_parsons_sheldon1.png')
       const token = await tokenFor(client, device)
-      const first = await postImage(client, endpoint, { token }, image, 'multipart')
+      const first = await postImage(client, endpoint, { token }, image, 'multipart', device)
       assert.include(first.body(), { flag, code: 0 })
-      const replayed = await postImage(client, endpoint, { token }, image, 'multipart')
+      const replayed = await postImage(client, endpoint, { token }, image, 'multipart', device)
       assert.include(replayed.body(), { flag, code: 7 })
       assert.match(replayed.body().message, /^Expired: .*new one/)
 
@@ -325,14 +345,28 @@ test.group('Terminal protocol: faceDetect, faceAge, faceGender, faceFeature', (g
       cleanup(() => app.container.restore(DeviceTokenStore))
       const shortLived = await tokenFor(client, device)
       await new Promise((resolve) => setTimeout(resolve, 1500))
-      const expired = await postImage(client, endpoint, { token: shortLived }, image, 'form')
+      const expired = await postImage(
+        client,
+        endpoint,
+        { token: shortLived },
+        image,
+        'form',
+        device
+      )
       assert.include(expired.body(), { flag, code: 7 })
 
-      const madeUp = await postImage(client, endpoint, { token: 'b'.repeat(40) }, image, 'json')
+      const madeUp = await postImage(
+        client,
+        endpoint,
+        { token: 'b'.repeat(40) },
+        image,
+        'json',
+        device
+      )
       assert.include(madeUp.body(), { flag, code: 7 })
-      const malformed = await postImage(client, endpoint, { token: 'xyz' }, image, 'json')
+      const malformed = await postImage(client, endpoint, { token: 'xyz' }, image, 'json', device)
       assert.include(malformed.body(), { flag, code: 2 })
-      const missing = await postImage(client, endpoint, {}, image, 'multipart')
+      const missing = await postImage(client, endpoint, {}, image, 'multipart', device)
       assert.include(missing.body(), { flag, code: 9005 })
       assert.match(missing.body().message, /missing token/)
     })
@@ -350,9 +384,11 @@ test.group('Terminal protocol: faceDetect, faceAge, faceGender, faceFeature', (g
       'faceDetect',
       { token },
       await photo('jim_parsons_sheldon1.png'),
-      'multipart'
+      'multipart',
+      device
     )
     assert.include(response.body(), { flag: 'facedetect', code: 9001 })
+    assert.match(response.body().message, /blocked/)
     assert.equal(await countRows('access_events'), 0)
   })
 })
@@ -388,7 +424,8 @@ test.group('Terminal protocol: faceRecognize', (group) => {
               pending: features.get(names[i]),
               original: features.get(names[j]),
             },
-            encoding
+            encoding,
+            device
           )
           const { code, score } = response.body()
           assert.include(response.body(), { flag: 'facerecognize', code: 0 })
@@ -410,7 +447,13 @@ test.group('Terminal protocol: faceRecognize', (group) => {
     const feature = await featureOf(client, device, 'rose_leslie_01.jpg')
     assert.include(feature, '+')
     const body = `token=${await tokenFor(client, device)}&pending=${feature}&original=${encodeURIComponent(feature)}`
-    const response = await client.post('/faces/api/faceRecognize').unsafeForm(body)
+    const response = await signedBytesPost(
+      client,
+      'faceRecognize',
+      body,
+      'application/x-www-form-urlencoded',
+      device
+    )
     assert.include(response.body(), { code: 0, score: 1 })
   })
 
@@ -428,11 +471,13 @@ test.group('Terminal protocol: faceRecognize', (group) => {
     .run(async ({ client, assert }, { other }) => {
       const device = await DeviceFactory.apply('approved').create()
       const feature = await featureOf(client, device, 'kit_harington_01.jpg')
-      const response = await client.post('/faces/api/faceRecognize').json({
-        token: await tokenFor(client, device),
-        pending: feature,
-        original: other(),
-      })
+      const response = await post(
+        client,
+        'faceRecognize',
+        { token: await tokenFor(client, device), pending: feature, original: other() },
+        'json',
+        device
+      )
       assert.include(response.body(), { flag: 'facerecognize', code: 73733 })
       assert.notProperty(response.body(), 'score')
       assert.match(response.body().message, /^Feature level mismatched: /)
@@ -441,11 +486,13 @@ test.group('Terminal protocol: faceRecognize', (group) => {
   test('a model this server has no calibration for is 73733', async ({ client, assert }) => {
     const device = await DeviceFactory.apply('approved').create()
     const blob = encodeFeature({ model: 'other-model', vector: unitVector(4) })
-    const response = await client.post('/faces/api/faceRecognize').form({
-      token: await tokenFor(client, device),
-      pending: blob,
-      original: blob,
-    })
+    const response = await post(
+      client,
+      'faceRecognize',
+      { token: await tokenFor(client, device), pending: blob, original: blob },
+      'form',
+      device
+    )
     assert.include(response.body(), { code: 73733 })
     assert.match(response.body().message, /no calibration for model other-model/)
   })
@@ -473,11 +520,13 @@ test.group('Terminal protocol: faceRecognize', (group) => {
     .run(async ({ client, assert }, { value }) => {
       const device = await DeviceFactory.apply('approved').create()
       const good = encodeFeature({ model: 'faceapi-recognition', vector: unitVector(6) })
-      const response = await client.post('/faces/api/faceRecognize').json({
-        token: await tokenFor(client, device),
-        pending: good,
-        original: value(),
-      })
+      const response = await post(
+        client,
+        'faceRecognize',
+        { token: await tokenFor(client, device), pending: good, original: value() },
+        'json',
+        device
+      )
       assert.include(response.body(), { flag: 'facerecognize', code: 2 })
       assert.match(response.body().message, /^Invalid parameter: original: /)
     })
@@ -487,18 +536,26 @@ test.group('Terminal protocol: faceRecognize', (group) => {
     const blob = encodeFeature({ model: 'faceapi-recognition', vector: unitVector(7) })
     const token = await tokenFor(client, device)
     const fields = { token, pending: blob, original: blob }
-    const first = await client.post('/faces/api/faceRecognize').form(fields)
+    const first = await post(client, 'faceRecognize', fields, 'form', device)
     assert.include(first.body(), { code: 0 })
-    const replayed = await client.post('/faces/api/faceRecognize').form(fields)
+    const replayed = await post(client, 'faceRecognize', fields, 'form', device)
     assert.include(replayed.body(), { flag: 'facerecognize', code: 7 })
-    const missing = await client
-      .post('/faces/api/faceRecognize')
-      .form({ token: await tokenFor(client, device), pending: blob })
+    const missing = await post(
+      client,
+      'faceRecognize',
+      { token: await tokenFor(client, device), pending: blob },
+      'form',
+      device
+    )
     assert.include(missing.body(), { code: 9005 })
     assert.match(missing.body().message, /missing original/)
-    const empty = await client
-      .post('/faces/api/faceRecognize')
-      .json({ token: await tokenFor(client, device), pending: '', original: blob })
+    const empty = await post(
+      client,
+      'faceRecognize',
+      { token: await tokenFor(client, device), pending: '', original: blob },
+      'json',
+      device
+    )
     assert.include(empty.body(), { code: 9005 })
     assert.match(empty.body().message, /missing pending/)
   })

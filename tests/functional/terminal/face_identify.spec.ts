@@ -27,13 +27,19 @@ const photo = (name: string) => readFile(app.makePath('tests/fixtures/pairs', na
 
 async function enrol(client: ApiClient, device: Device, username: string, file: string) {
   const picture = await photo(file)
-  const response = await client.post('/faces/api/regFace').form({
-    deviceName: device.name,
-    deviceSN: device.serialNumber,
-    username,
-    faceName: username.replace('.', ' '),
-    picBase64: picture.toString('base64'),
-  })
+  const response = await post(
+    client,
+    'regFace',
+    {
+      deviceName: device.name,
+      deviceSN: device.serialNumber,
+      username,
+      faceName: username.replace('.', ' '),
+      picBase64: picture.toString('base64'),
+    },
+    'form',
+    device
+  )
   if (response.body().code !== 0) throw new Error(`not enrolled: ${response.text()}`)
   return Person.findByOrFail('username', username)
 }
@@ -49,10 +55,16 @@ async function identify(
   const encoding = options.encoding ?? 'multipart'
   const response =
     encoding === 'multipart'
-      ? await post(client, 'faceIdentify', fields, 'multipart').file('image', image, {
-          filename: file,
+      ? await post(client, 'faceIdentify', fields, 'multipart', device, {
+          image: { data: image, filename: file },
         })
-      : await post(client, 'faceIdentify', { ...fields, image: image.toString('base64') }, encoding)
+      : await post(
+          client,
+          'faceIdentify',
+          { ...fields, image: image.toString('base64') },
+          encoding,
+          device
+        )
   return response.body()
 }
 
@@ -86,7 +98,7 @@ test.group('Terminal protocol: faceIdentify', (group) => {
   test('a person enrolled by regFace is granted at a device of their group ({$self})')
     .with(['multipart', 'form', 'json'] as const)
     .run(async ({ client, assert }, encoding) => {
-      const device = await DeviceFactory.apply('approved').create()
+      const device = await DeviceFactory.apply('approved').apply('enrolling').create()
       const person = await enrol(client, device, 'barack.obama', 'barack_obama_01.jpg')
       await grant([person], [device])
 
@@ -121,7 +133,7 @@ test.group('Terminal protocol: faceIdentify', (group) => {
     client,
     assert,
   }) => {
-    const device = await DeviceFactory.apply('approved').create()
+    const device = await DeviceFactory.apply('approved').apply('enrolling').create()
     const person = await enrol(client, device, 'barack.obama', 'barack_obama_01.jpg')
     await grant([person], [device])
 
@@ -145,7 +157,7 @@ test.group('Terminal protocol: faceIdentify', (group) => {
   test('a recognised person is refused with the reason: {$self}')
     .with(['suspended', 'expired', 'not_authorized', 'outside_schedule', 'holiday'] as const)
     .run(async ({ client, assert }, situation) => {
-      const device = await DeviceFactory.apply('approved').create()
+      const device = await DeviceFactory.apply('approved').apply('enrolling').create()
       const person = await enrol(client, device, 'kit.harington', 'kit_harington_01.jpg')
       const now = DateTime.now()
       if (situation === 'suspended') person.status = 'suspended'
@@ -178,7 +190,7 @@ test.group('Terminal protocol: faceIdentify', (group) => {
     })
 
   test('a schedule window that covers now grants', async ({ client, assert }) => {
-    const device = await DeviceFactory.apply('approved').create()
+    const device = await DeviceFactory.apply('approved').apply('enrolling').create()
     const person = await enrol(client, device, 'kit.harington', 'kit_harington_01.jpg')
     const schedule = await Schedule.create({ name: 'All of today' })
     const now = DateTime.now()
@@ -198,6 +210,7 @@ test.group('Terminal protocol: faceIdentify', (group) => {
     assert,
   }) => {
     const device = await DeviceFactory.apply('approved')
+      .apply('enrolling')
       .merge({ requiredFactors: 'face_card' })
       .create()
     const person = await enrol(client, device, 'rose.leslie', 'rose_leslie_01.jpg')
@@ -244,27 +257,25 @@ test.group('Terminal protocol: faceIdentify', (group) => {
       const device = await DeviceFactory.apply('approved').create()
       const token = await tokenFor(client, device)
       const rocket = await photo('scenes/rocket.jpg')
+      const withRocket = () =>
+        post(client, 'faceIdentify', { token }, 'multipart', device, {
+          image: { data: rocket, filename: 'rocket.jpg' },
+        })
       const answers = {
-        9006: () =>
-          client
-            .post('/faces/api/faceIdentify')
-            .fields({ token })
-            .file('image', rocket, { filename: 'rocket.jpg' }),
+        9006: withRocket,
         7: async () => {
-          await client
-            .post('/faces/api/faceIdentify')
-            .fields({ token })
-            .file('image', rocket, { filename: 'rocket.jpg' })
-          return client
-            .post('/faces/api/faceIdentify')
-            .fields({ token })
-            .file('image', rocket, { filename: 'rocket.jpg' })
+          await withRocket()
+          return withRocket()
         },
-        9005: () => client.post('/faces/api/faceIdentify').form({ token }),
+        9005: () => post(client, 'faceIdentify', { token }, 'form', device),
         2: () =>
-          client
-            .post('/faces/api/faceIdentify')
-            .json({ token, cardNumber: 'not a card', image: rocket.toString('base64') }),
+          post(
+            client,
+            'faceIdentify',
+            { token, cardNumber: 'not a card', image: rocket.toString('base64') },
+            'json',
+            device
+          ),
       }
       const response = await answers[code as keyof typeof answers]()
       assert.include(response.body(), { flag: 'faceidentify', code })
@@ -281,7 +292,7 @@ test.group('Gallery index', (group) => {
     assert,
   }) => {
     const gallery = await app.container.make(GalleryIndex)
-    const device = await DeviceFactory.apply('approved').create()
+    const device = await DeviceFactory.apply('approved').apply('enrolling').create()
     const first = await identify(client, device, 'kit_harington_02.jpg')
     assert.include(first, { reason: 'unknown_face', score: null })
     const loads = gallery.status().loads
@@ -314,7 +325,7 @@ test.group('Gallery index', (group) => {
     if (!loaded.ok) throw new Error('no calibrations')
     const other = new GalleryIndex()
     cleanup(() => other.close())
-    const device = await DeviceFactory.apply('approved').create()
+    const device = await DeviceFactory.apply('approved').apply('enrolling').create()
 
     const probeOf = async (file: string) => {
       const opened = await recognition.open(await photo(file), 'image')
@@ -370,7 +381,7 @@ test.group('Gallery index', (group) => {
     const loaded = await recognition.comparator()
     if (!loaded.ok) throw new Error('no calibrations')
     const gallery = await app.container.make(GalleryIndex)
-    const device = await DeviceFactory.apply('approved').create()
+    const device = await DeviceFactory.apply('approved').apply('enrolling').create()
     await enrol(client, device, 'joe.biden', 'joe_biden_01.jpg')
     const probe = { model: 'faceapi-recognition', vector: new Float32Array(128).fill(128 ** -0.5) }
     const search = () => gallery.search(probe, loaded.comparator)

@@ -38,7 +38,8 @@ test.group('Terminal protocol: clinetFeedback and clinetWebResult', (group) => {
           time,
           score: 0.87,
         },
-        encoding
+        encoding,
+        device
       )
       assert.include(response.body(), {
         flag: 'clinetfeedback',
@@ -89,12 +90,18 @@ test.group('Terminal protocol: clinetFeedback and clinetWebResult', (group) => {
         await grant([person], [device])
       }
 
-      const response = await client.post('/faces/api/clinetFeedback').form({
-        deviceName: device.name,
-        deviceSN: device.serialNumber,
-        faceName: person.displayName,
-        username: situation === 'unknown_face' ? 'nobody-here' : person.username,
-      })
+      const response = await post(
+        client,
+        'clinetFeedback',
+        {
+          deviceName: device.name,
+          deviceSN: device.serialNumber,
+          faceName: person.displayName,
+          username: situation === 'unknown_face' ? 'nobody-here' : person.username,
+        },
+        'form',
+        device
+      )
       const reason = situation === 'holiday' ? 'outside_schedule' : situation
       assert.include(response.body(), { code: 0, decision: 'denied', reason })
       const event = await AccessEvent.findOrFail(response.body().eventId)
@@ -116,15 +123,12 @@ test.group('Terminal protocol: clinetFeedback and clinetWebResult', (group) => {
       endsAtMinute: 1440,
     })
     await grant([person], [device], schedule.id)
-    const response = await client
-      .post('/faces/api/clinetFeedback')
-      .json({ deviceName: device.name, deviceSN: device.serialNumber, faceName: 'Only One' })
+    const fields = { deviceName: device.name, deviceSN: device.serialNumber, faceName: 'Only One' }
+    const response = await post(client, 'clinetFeedback', fields, 'json', device)
     assert.include(response.body(), { decision: 'granted' })
 
     await PersonFactory.merge({ displayName: 'Only One' }).create()
-    const ambiguous = await client
-      .post('/faces/api/clinetFeedback')
-      .json({ deviceName: device.name, deviceSN: device.serialNumber, faceName: 'Only One' })
+    const ambiguous = await post(client, 'clinetFeedback', fields, 'json', device)
     assert.include(ambiguous.body(), { decision: 'denied', reason: 'unknown_face' })
   })
 
@@ -136,14 +140,17 @@ test.group('Terminal protocol: clinetFeedback and clinetWebResult', (group) => {
     const bytes = await photo()
     const fields = { deviceName: device.name, deviceSN: device.serialNumber, faceName: 'Visitor' }
 
-    const multipart = await client
-      .post('/faces/api/clinetFeedback')
-      .fields(fields)
-      .file('image', bytes, { filename: 'snap.png', contentType: 'image/png' })
+    const multipart = await post(client, 'clinetFeedback', fields, 'multipart', device, {
+      image: { data: bytes, filename: 'snap.png', contentType: 'image/png' },
+    })
     assert.equal(multipart.body().code, 0)
-    const json = await client
-      .post('/faces/api/clinetFeedback')
-      .json({ ...fields, image: bytes.toString('base64') })
+    const json = await post(
+      client,
+      'clinetFeedback',
+      { ...fields, image: bytes.toString('base64') },
+      'json',
+      device
+    )
     assert.equal(json.body().code, 0)
 
     for (const response of [multipart, json]) {
@@ -161,31 +168,41 @@ test.group('Terminal protocol: clinetFeedback and clinetWebResult', (group) => {
     const device = await DeviceFactory.apply('approved').create()
     const fields = { deviceName: device.name, deviceSN: device.serialNumber, faceName: 'Visitor' }
 
-    const text = await client
-      .post('/faces/api/clinetFeedback')
-      .fields(fields)
-      .file('image', Buffer.from('just some text, not a photo'), { filename: 'snap.jpg' })
+    const text = await post(client, 'clinetFeedback', fields, 'multipart', device, {
+      image: { data: Buffer.from('just some text, not a photo'), filename: 'snap.jpg' },
+    })
     assert.include(text.body(), { code: 69640 })
 
     const huge = 'A'.repeat(Math.ceil((terminalConfig.images.maxBytes * 4) / 3) + 8)
-    const tooLarge = await client.post('/faces/api/clinetFeedback').form({ ...fields, image: huge })
+    const tooLarge = await post(
+      client,
+      'clinetFeedback',
+      { ...fields, image: huge },
+      'form',
+      device
+    )
     assert.include(tooLarge.body(), { code: 69642 })
 
-    const notBase64 = await client
-      .post('/faces/api/clinetFeedback')
-      .json({ ...fields, image: '%%% not base64 %%%' })
+    const notBase64 = await post(
+      client,
+      'clinetFeedback',
+      { ...fields, image: '%%% not base64 %%%' },
+      'json',
+      device
+    )
     assert.include(notBase64.body(), { code: 2 })
     assert.equal(await countRows('access_events'), 0)
   })
 
   test('an unset terminal clock is replaced by the time of arrival', async ({ client, assert }) => {
     const device = await DeviceFactory.apply('approved').create()
-    const response = await client.post('/faces/api/clinetFeedback').form({
-      deviceName: device.name,
-      deviceSN: device.serialNumber,
-      faceName: 'Someone',
-      time: 12,
-    })
+    const response = await post(
+      client,
+      'clinetFeedback',
+      { deviceName: device.name, deviceSN: device.serialNumber, faceName: 'Someone', time: 12 },
+      'form',
+      device
+    )
     const event = await AccessEvent.findOrFail(response.body().eventId)
     assert.isBelow(Math.abs(event.occurredAt.diffNow('seconds').seconds), 5)
   })
@@ -193,18 +210,26 @@ test.group('Terminal protocol: clinetFeedback and clinetWebResult', (group) => {
   test('bad fields are refused before anything is recorded', async ({ client, assert }) => {
     const device = await DeviceFactory.apply('approved').create()
     const base = { deviceName: device.name, deviceSN: device.serialNumber }
-    const missing = await client.post('/faces/api/clinetFeedback').form(base)
+    const missing = await post(client, 'clinetFeedback', base, 'form', device)
     assert.include(missing.body(), {
       code: 9005,
       message: 'Incomplete parameters: missing faceName',
     })
-    const score = await client
-      .post('/faces/api/clinetFeedback')
-      .form({ ...base, faceName: 'X', score: '1.5' })
+    const score = await post(
+      client,
+      'clinetFeedback',
+      { ...base, faceName: 'X', score: '1.5' },
+      'form',
+      device
+    )
     assert.include(score.body(), { code: 2 })
-    const time = await client
-      .post('/faces/api/clinetFeedback')
-      .form({ ...base, faceName: 'X', time: 'noon' })
+    const time = await post(
+      client,
+      'clinetFeedback',
+      { ...base, faceName: 'X', time: 'noon' },
+      'form',
+      device
+    )
     assert.include(time.body(), { code: 2 })
     const pending = await DeviceFactory.create()
     const refused = await client
@@ -224,9 +249,13 @@ test.group('Terminal protocol: clinetFeedback and clinetWebResult', (group) => {
         await unsubscribe()
       })
     })
-    const response = await client
-      .post('/faces/api/clinetFeedback')
-      .form({ deviceName: device.name, deviceSN: device.serialNumber, faceName: 'Announced' })
+    const response = await post(
+      client,
+      'clinetFeedback',
+      { deviceName: device.name, deviceSN: device.serialNumber, faceName: 'Announced' },
+      'form',
+      device
+    )
     const deadline = Date.now() + 2000
     while (notices.length === 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20))
@@ -240,9 +269,13 @@ test.group('Terminal protocol: clinetFeedback and clinetWebResult', (group) => {
     const person = await PersonFactory.merge({ displayName: 'Latest Person' }).create()
     await grant([person], [device])
     const ask = async () => {
-      const response = await client
-        .post('/faces/api/clinetWebResult')
-        .form({ deviceName: device.name, deviceSN: device.serialNumber })
+      const response = await post(
+        client,
+        'clinetWebResult',
+        { deviceName: device.name, deviceSN: device.serialNumber },
+        'form',
+        device
+      )
       return response.body()
     }
 
@@ -250,13 +283,13 @@ test.group('Terminal protocol: clinetFeedback and clinetWebResult', (group) => {
 
     const base = Math.floor(DateTime.now().toSeconds()) - 60
     const report = (target: typeof device, faceName: string, time: number, username?: string) =>
-      client.post('/faces/api/clinetFeedback').form({
-        deviceName: target.name,
-        deviceSN: target.serialNumber,
-        faceName,
-        time,
-        ...(username ? { username } : {}),
-      })
+      post(
+        client,
+        'clinetFeedback',
+        { deviceName: target.name, deviceSN: target.serialNumber, faceName, time, username },
+        'form',
+        target
+      )
     await report(device, 'Earlier Visitor', base)
     await report(device, 'Latest Person', base + 30, person.username)
     await report(other, 'Elsewhere', base + 50)

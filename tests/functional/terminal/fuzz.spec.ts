@@ -7,14 +7,18 @@ import testUtils from '@adonisjs/core/services/test_utils'
 import AccessEvent from '#models/access_event'
 import AuditLog from '#models/audit_log'
 import Device from '#models/device'
+import EnrolmentReview from '#models/enrolment_review'
+import Person from '#models/person'
 import { DeviceFactory } from '#database/factories/device_factory'
 import terminalConfig from '#config/terminal'
 import { encodeFeature } from '#services/feature_blob'
 import { resultCodes } from '#services/terminal/result_codes'
+import { DeviceGate } from '#services/terminal/device_gate'
 import { DeviceTokenStore } from '#services/terminal/device_token_store'
 import { MediaStore } from '#services/terminal/media_store'
+import { signCall } from '#terminal-client/faces_api_client'
 import {
-  countRows,
+  credentialOf,
   resetTerminalState,
   serverUrl,
   tokenFor,
@@ -23,7 +27,8 @@ import {
 
 /**
  * A thousand malformed requests to the terminal endpoints, the recognition
- * ones included. Seeded, so a failure can be replayed:
+ * ones included, most of them signed as terminals sign, the rest with a
+ * proof that must fail. Seeded, so a failure can be replayed:
  * FUZZ_SEED=<seed> node ace test ...
  */
 const seed = Number(process.env.FUZZ_SEED ?? 20_261_129)
@@ -39,6 +44,9 @@ function random(seedValue: number) {
     return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
   }
 }
+
+/** The usernames regFace calls enrol, new the first time and existing after. */
+const enrolledNames = ['fuzz.one', 'fuzz.two']
 
 const recognitionEndpoints = [
   'faceDetect',
@@ -127,7 +135,62 @@ type Fuzzed = {
   method: string
   path: string
   headers: Record<string, string>
-  body?: RequestInit['body']
+  body?: string | Buffer | FormData
+}
+
+/** A request as the bytes it sends, so that they can be signed. */
+type Sendable = { method: string; path: string; headers: Record<string, string>; body?: Buffer }
+
+async function asBytes(request: Fuzzed): Promise<Sendable> {
+  const { body, ...rest } = request
+  if (body === undefined) return rest
+  if (typeof body === 'string' || Buffer.isBuffer(body)) return { ...rest, body: Buffer.from(body) }
+  const built = new Request(`${serverUrl}${request.path}`, { method: 'POST', body })
+  return {
+    ...rest,
+    headers: { ...rest.headers, 'content-type': built.headers.get('content-type')! },
+    body: Buffer.from(await built.arrayBuffer()),
+  }
+}
+
+/**
+ * How a request proves where it comes from: most are signed by the fuzz
+ * device, as terminals do; the rest are unsigned, signed with a spoiled
+ * signature, a stale timestamp, or over another body than the one sent,
+ * replay an earlier signed request, or are signed by another device.
+ */
+const proofs = ['unsigned', 'spoiled', 'stale', 'digest', 'replayed', 'another device'] as const
+type Proof = 'signed' | (typeof proofs)[number]
+
+function prove(
+  request: Sendable,
+  proof: Proof,
+  signers: {
+    fuzz: { serialNumber: string; secret: string }
+    other: { serialNumber: string; secret: string }
+  }
+): Sendable {
+  if (proof === 'unsigned') return request
+  const path = request.path.split('?')[0]
+  const body = request.body ?? Buffer.alloc(0)
+  const sign = (signer = signers.fuzz, signed = body, options = {}) => ({
+    ...request,
+    headers: {
+      ...request.headers,
+      ...signCall(signer, { method: request.method, path, body: signed }, options),
+    },
+  })
+  if (proof === 'another device') return sign(signers.other)
+  if (proof === 'digest') return sign(signers.fuzz, Buffer.concat([body, Buffer.from('x')]))
+  if (proof === 'stale') {
+    return sign(signers.fuzz, body, { timestamp: Math.floor(Date.now() / 1000) - 3600 })
+  }
+  const signed = sign()
+  if (proof === 'spoiled') {
+    const signature = signed.headers['x-device-signature']
+    signed.headers['x-device-signature'] = (signature[0] === 'f' ? '0' : 'f') + signature.slice(1)
+  }
+  return signed
 }
 
 function makeRequest(
@@ -170,29 +233,47 @@ function makeRequest(
       () => picture().toString('base64'),
       () => Math.floor(next() * 400) - 50,
     ])()
+  const named = { deviceName: device.name, deviceSN: device.serialNumber }
+  /** A call each endpoint serves, for the fuzz to spoil a field or two of. */
+  const validCalls: Record<string, () => Record<string, unknown>> = {
+    token: () => ({ deviceName: device.name, sn: device.serialNumber }),
+    getDbs: () => ({ ...named, token }),
+    regFace: () => ({
+      ...named,
+      username: pick(enrolledNames),
+      faceName: pick(['Fuzz One', 'Fuzz Two']),
+      picBase64: picture().toString('base64'),
+    }),
+    clinetFeedback: () => ({
+      ...named,
+      faceName: 'Fuzz visitor',
+      image: picture().toString('base64'),
+    }),
+    clinetWebResult: () => named,
+    ...Object.fromEntries(
+      recognitionEndpoints.map((name) => [
+        name,
+        () => ({
+          token,
+          image: picture().toString('base64'),
+          pending: pick(features),
+          original: pick(features),
+        }),
+      ])
+    ),
+  }
   /**
-   * Random fields; for the recognition endpoints, often a valid call with
-   * one or two fields spoiled, which is what gets past the readers to the
-   * engine.
+   * Random fields; often a valid call with one or two fields spoiled,
+   * which is what gets past the readers to the device gate and the engine.
    */
   const fields = (endpoint: string): Record<string, unknown> => {
     const chosen: Record<string, unknown> = {}
-    if ((recognitionEndpoints as readonly string[]).includes(endpoint) && next() < 0.5) {
-      Object.assign(chosen, {
-        token,
-        image: picture().toString('base64'),
-        pending: pick(features),
-        original: pick(features),
-      })
+    if (Object.hasOwn(validCalls, endpoint) && next() < 0.5) {
+      Object.assign(chosen, validCalls[endpoint]())
       for (let i = Math.floor(next() * 3); i > 0; i--) chosen[pick(fieldNames)] = value()
       return chosen
     }
-    if (next() < 0.7)
-      Object.assign(chosen, {
-        deviceName: device.name,
-        sn: device.serialNumber,
-        deviceSN: device.serialNumber,
-      })
+    if (next() < 0.7) Object.assign(chosen, { ...named, sn: device.serialNumber })
     for (const name of fieldNames) if (next() < 0.45) chosen[name] = value()
     return chosen
   }
@@ -293,52 +374,95 @@ test.group('Terminal protocol: fuzzing', (group) => {
   test(`${requestCount} malformed requests get documented JSON answers and write nothing half-way`, async ({
     client,
     assert,
+    cleanup,
   }) => {
+    /**
+     * Past the rate limits, so that every request reaches the code it is
+     * meant for rather than a Pause (8): the limits have tests of their own.
+     */
+    const limits = { ...terminalConfig.auth }
+    terminalConfig.auth.perDevicePerMinute = 100_000
+    terminalConfig.auth.refusedPerAddressPerMinute = 100_000
+    cleanup(() => {
+      Object.assign(terminalConfig.auth, limits)
+    })
+
+    /** The device gate as it is, noting the endpoints it let a call through to. */
+    const gate = await app.container.make(DeviceGate)
+    const admitted = new Set<string>()
+    const admit = gate.admit.bind(gate)
+    gate.admit = async (claim, call) => {
+      const admission = await admit(claim, call)
+      if (admission.ok) admitted.add(call.endpoint)
+      return admission
+    }
+    app.container.swap(DeviceGate, () => gate)
+    cleanup(() => app.container.restore(DeviceGate))
+
     const next = random(seed)
     const device = await DeviceFactory.apply('approved')
+      .apply('enrolling')
       .merge({ name: 'Fuzz gate', serialNumber: 'SN-FUZZ' })
       .create()
+    const other = await DeviceFactory.apply('approved').create()
+    const signers = { fuzz: credentialOf(device), other: credentialOf(other) }
     const tokens = new DeviceTokenStore()
     const fuel = await material()
     let token = await tokenFor(client, device)
     const codes = new Map<number, number>()
     const recorded: number[] = []
+    const enrolled = { usernames: new Set<string>(), faceIds: new Set<number>(), held: 0 }
+    let lastSigned: Sendable | null = null
 
     const warmUp = 100
     let heapAfterWarmUp = 0
     for (let i = 0; i < requestCount; i++) {
       if (i === warmUp) heapAfterWarmUp = settledHeap()
-      const request = makeRequest(next, device, token, fuel)
+      const fuzzed = await asBytes(makeRequest(next, device, token, fuel))
+      let proof: Proof = next() < 0.7 ? 'signed' : proofs[Math.floor(next() * proofs.length)]
+      if (proof === 'replayed' && !lastSigned) proof = 'signed'
+      const request: Sendable = proof === 'replayed' ? lastSigned! : prove(fuzzed, proof, signers)
+      if (proof === 'signed') lastSigned = request
       const response = await fetch(`${serverUrl}${request.path}`, {
         method: request.method,
         headers: request.headers,
         body: request.body,
       })
       const text = await response.text()
-      const where = `request ${i} (seed ${seed}): ${request.method} ${request.path.slice(0, 80)} → ${response.status} ${text.slice(0, 200)}`
+      const where = `request ${i} (seed ${seed}, ${proof}): ${request.method} ${request.path.slice(0, 80)} → ${response.status} ${text.slice(0, 200)}`
       assert.match(response.headers.get('content-type') ?? '', /^application\/json/, where)
       const body = JSON.parse(text) as {
         flag: unknown
         code: unknown
         message: unknown
         eventId?: number
+        username?: string
+        faceId?: number
+        created?: boolean
       }
       assert.isString(body.flag, where)
       assert.isString(body.message, where)
       assert.property(resultCodes, String(body.code), where)
       assert.notEqual(body.code, 9007, where)
       assert.notEqual(response.status, 500, where)
+      if (proof !== 'signed') assert.notEqual(body.code, 0, `unproven, yet served: ${where}`)
       codes.set(body.code as number, (codes.get(body.code as number) ?? 0) + 1)
       const recording = ['clinetfeedback', 'faceidentify'].includes(body.flag as string)
       if (recording && body.code === 0) recorded.push(body.eventId!)
+      if (body.flag === 'regFace' && body.code === 0) {
+        enrolled.usernames.add(body.username!)
+        if (body.created) enrolled.faceIds.add(body.faceId!)
+      }
+      if (body.flag === 'regFace' && body.code === 5) enrolled.held++
       /** Straight from the store, past the rate limit: a spent token never reaches the engine. */
       if (i % 5 === 0) {
-        const issued = await tokens.issue(device.id, "signed")
+        const issued = await tokens.issue(device.id, 'signed')
         token = issued.token
       }
     }
 
     assert.isAbove(codes.get(9006) ?? 0, 0, 'no call reached the engine')
+    assert.sameMembers([...admitted], [...endpoints], 'every endpoint admits signed calls')
     const heapGrowth = settledHeap() - heapAfterWarmUp
     assert.isBelow(heapGrowth, 32 * 1024 * 1024, `heap grew by ${heapGrowth} bytes`)
 
@@ -347,8 +471,27 @@ test.group('Terminal protocol: fuzzing', (group) => {
       .form({ deviceName: 'After fuzz', sn: 'SN-AFTER' })
     assert.equal(fresh.body().code, 9001)
 
-    assert.equal(await countRows('people'), 0)
-    assert.equal(await countRows('faces'), 0)
+    const people = await Person.query().preload('faces')
+    assert.sameMembers(
+      people.map((person) => person.username),
+      [...enrolled.usernames]
+    )
+    assert.sameMembers(
+      people.flatMap((person) => person.faces.map((face) => face.id)),
+      [...enrolled.faceIds]
+    )
+    for (const face of people.flatMap((person) => person.faces)) {
+      assert.isNotNull(await new MediaStore().locate(face.imagePath!))
+    }
+    const reviews = await EnrolmentReview.all()
+    assert.equal(
+      reviews.filter((review) => review.kind === 'new_person').length,
+      enrolled.usernames.size
+    )
+    assert.equal(reviews.filter((review) => review.kind === 'face_change').length, enrolled.held)
+    for (const review of reviews) {
+      if (review.imagePath) assert.isNotNull(await new MediaStore().locate(review.imagePath))
+    }
     const events = await AccessEvent.all()
     assert.sameMembers(
       events.map((event) => event.id),
@@ -358,7 +501,7 @@ test.group('Terminal protocol: fuzzing', (group) => {
       assert.equal(event.deviceId, device.id)
       if (event.snapshotPath) assert.isNotNull(await new MediaStore().locate(event.snapshotPath))
     }
-    const registered = await Device.query().whereNot('id', device.id)
+    const registered = await Device.query().whereNotIn('id', [device.id, other.id])
     for (const created of registered) {
       assert.equal(created.status, 'pending')
       assert.match(created.name, /^[\p{L}\p{N} ._-]{1,64}$/u)

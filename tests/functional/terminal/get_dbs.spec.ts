@@ -18,20 +18,26 @@ import { MediaStore } from '#services/terminal/media_store'
 import {
   addFace,
   grant,
+  post,
   resetTerminalState,
   serverUrl,
   tokenFor,
   touchPerson,
+  type Fields,
 } from '#tests/helpers/terminal'
 
-async function getDbs(client: ApiClient, device: Device, extra: Record<string, unknown> = {}) {
+async function getDbs(client: ApiClient, device: Device, extra: Fields = {}) {
   const token = await tokenFor(client, device)
-  return client
-    .post('/faces/api/getDbs')
-    .json({ deviceName: device.name, deviceSN: device.serialNumber, token, ...extra })
+  return post(
+    client,
+    'getDbs',
+    { deviceName: device.name, deviceSN: device.serialNumber, token, ...extra },
+    'json',
+    device
+  )
 }
 
-async function answer(client: ApiClient, device: Device, extra: Record<string, unknown> = {}) {
+async function answer(client: ApiClient, device: Device, extra: Fields = {}) {
   const response = await getDbs(client, device, extra)
   return response.body()
 }
@@ -261,18 +267,24 @@ test.group('Terminal protocol: getDbs', (group) => {
 
     for (const encoding of ['gzip', 'br']) {
       const token = await tokenFor(client, device)
-      const response = await client
-        .post('/faces/api/getDbs')
-        .header('accept-encoding', encoding)
-        .form({ deviceName: device.name, deviceSN: device.serialNumber, token })
+      const response = await post(
+        client,
+        'getDbs',
+        { deviceName: device.name, deviceSN: device.serialNumber, token },
+        'form',
+        device
+      ).header('accept-encoding', encoding)
       assert.equal(response.header('content-encoding'), encoding)
       assert.lengthOf(response.body().names, 30)
     }
     const token = await tokenFor(client, device)
-    const plain = await client
-      .post('/faces/api/getDbs')
-      .header('accept-encoding', 'identity')
-      .form({ deviceName: device.name, deviceSN: device.serialNumber, token })
+    const plain = await post(
+      client,
+      'getDbs',
+      { deviceName: device.name, deviceSN: device.serialNumber, token },
+      'form',
+      device
+    ).header('accept-encoding', 'identity')
     assert.isUndefined(plain.header('content-encoding'))
     assert.lengthOf(plain.body().names, 30)
   })

@@ -7,6 +7,7 @@ import { encodeFeature } from '#services/feature_blob'
 import { DeviceTokenService } from '#services/terminal/device_token_service'
 import {
   countRows,
+  post,
   resetTerminalState,
   serverUrl,
   tokenFor,
@@ -61,10 +62,14 @@ test.group('Terminal protocol: answers for everything', (group) => {
       ['faceRecognize', 'facerecognize'],
       ['faceIdentify', 'faceidentify'],
     ]) {
-      const response = await client
-        .post(`/faces/api/${endpoint}`)
-        .fields({ token: await tokenFor(client, device), pending: feature, original: feature })
-        .file('image', image, { filename: 'sheldon.png' })
+      const response = await post(
+        client,
+        endpoint,
+        { token: await tokenFor(client, device), pending: feature, original: feature },
+        'multipart',
+        device,
+        { image: { data: image, filename: 'sheldon.png', contentType: 'image/png' } }
+      )
       assert.equal(response.status(), 200)
       assert.include(response.body(), { flag, code: 3 }, endpoint)
       assert.match(response.body().message, /no recognition engine is running/)
