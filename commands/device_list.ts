@@ -13,13 +13,21 @@ export default class DeviceList extends BaseCommand {
       this.logger.info('No device has connected yet')
       return
     }
-    const table = this.ui.table().head(['Name', 'Serial', 'Status', 'Mode', 'Last seen'])
+    const table = this.ui
+      .table()
+      .head(['Name', 'Serial', 'Status', 'Mode', 'Proof', 'May call', 'Last seen'])
     for (const device of devices) {
       table.row([
         device.name,
         device.serialNumber,
         device.status,
         device.mode,
+        device.legacyMode
+          ? `legacy from ${device.pinnedAddress}`
+          : device.hasCredential
+            ? 'signed'
+            : 'none yet',
+        device.allowed.join(', '),
         device.lastSeenAt?.toFormat('yyyy-MM-dd HH:mm:ss ZZZZ') ?? 'never',
       ])
     }

@@ -165,16 +165,23 @@ test.group('Ace commands', (group) => {
     assert.isNull(await AuditLog.query().first())
   })
 
-  test('device:list shows every device with its status and mode', async () => {
+  test('device:list shows every device with its status, mode, proof and permissions', async () => {
     await DeviceFactory.merge({ name: 'Lobby', serialNumber: 'SN-LOBBY' }).create()
     await DeviceFactory.apply('blocked').merge({ name: 'Dock', serialNumber: 'SN-DOCK' }).create()
+    await DeviceFactory.apply('approved').merge({ name: 'Gate', serialNumber: 'SN-GATE' }).create()
+    await DeviceFactory.apply('approved')
+      .apply('legacy')
+      .merge({ name: 'Old', serialNumber: 'SN-OLD', permissions: ['recognition'] })
+      .create()
     const ace = await aceKernel()
 
     const command = await ace.exec('device:list', [])
 
     command.assertSucceeded()
-    command.assertLogMatches(/Lobby.*SN-LOBBY.*pending.*online.*never/)
+    command.assertLogMatches(/Lobby.*SN-LOBBY.*pending.*online.*none yet.*never/)
     command.assertLogMatches(/Dock.*SN-DOCK.*blocked/)
+    command.assertLogMatches(/Gate.*SN-GATE.*approved.*signed.*recognition, database, feedback/)
+    command.assertLogMatches(/Old.*SN-OLD.*approved.*legacy from 127\.0\.0\.1.*recognition\b(?!,)/)
   })
 
   test('operator:create makes an account that signs in with its hashed password', async ({
