@@ -15,7 +15,7 @@ import { storedFeature } from '#services/terminal/face_data'
 import { MediaStore } from '#services/terminal/media_store'
 
 export type ReviewDecision =
-  | { ok: true; review: EnrolmentReview; faceId: number | null }
+  | { ok: true; review: EnrolmentReview; faceId: number | null; group: AccessGroup | null }
   | { ok: false; error: { type: 'person_gone' | 'unknown_group' } }
 
 /**
@@ -46,6 +46,17 @@ export class EnrolmentReviewService {
       .paginate(page, perPage)
   }
 
+  /**
+   * What the review page shows: a page of pending reviews, the access
+   * groups a new person may be approved into, and the one offered first.
+   */
+  async overview(page = 1) {
+    const reviews = await this.pending(page)
+    const groups = await AccessGroup.query().select('id', 'name').orderBy('name', 'asc')
+    const preselected = await this.preselectedGroup()
+    return { reviews, groups, preselected }
+  }
+
   async count() {
     const [row] = await db.from('enrolment_reviews').count('* as total')
     return Number(row.total)
@@ -73,7 +84,7 @@ export class EnrolmentReviewService {
         await review.useTransaction(trx).delete()
         await this.#record(trx, actor, review, 'enrolment.approve', { group: group?.name ?? null })
       })
-      return { ok: true, review, faceId: review.faceId }
+      return { ok: true, review, faceId: review.faceId, group }
     }
 
     const face = await db.transaction(async (trx) => {
@@ -109,16 +120,15 @@ export class EnrolmentReviewService {
       personId: person.id,
       feature: storedFeature(face),
     })
-    return { ok: true, review, faceId: face.id }
+    return { ok: true, review, faceId: face.id, group: null }
   }
 
   async reject(actor: Actor, review: EnrolmentReview) {
     if (review.kind === 'new_person') {
       const person = review.personId ? await Person.find(review.personId) : null
       if (person) {
-        const photos = (await Face.query().where('person_id', person.id)).map(
-          (face) => face.imagePath
-        )
+        const faces = await Face.query().where('person_id', person.id)
+        const photos = faces.map((face) => face.imagePath)
         await this.people.delete(actor, person)
         for (const path of photos) await this.#removeUnused(path)
       }

@@ -1,0 +1,139 @@
+import { readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { test } from '@japa/runner'
+import app from '@adonisjs/core/services/app'
+import testUtils from '@adonisjs/core/services/test_utils'
+import type { ApiClient } from '@japa/api-client'
+import type { Page } from 'playwright'
+import type Device from '#models/device'
+import EnrolmentReview from '#models/enrolment_review'
+import Face from '#models/face'
+import type Person from '#models/person'
+import { DeviceFactory } from '#database/factories/device_factory'
+import { PersonFactory } from '#database/factories/person_factory'
+import { UserFactory } from '#database/factories/user_factory'
+import { PersonFacesService } from '#services/person_faces_service'
+import { RecognitionEngine } from '#services/recognition_engine'
+import { FaceEnroller } from '#services/terminal/face_enroller'
+import { post, resetTerminalState, ThumbnailEnroller } from '#tests/helpers/terminal'
+
+const fixture = (name: string) => readFile(app.makePath('tests/fixtures/faces', name))
+
+const exists = (path: string) =>
+  stat(app.makePath(path)).then(
+    () => true,
+    () => false
+  )
+
+/** A face of the person from a photo, as an operator's upload enrols it. */
+async function addFaceOf(person: Person, picture: Buffer) {
+  const actor = { userId: null, label: 'test', ip: null }
+  const service = await app.container.make(PersonFacesService)
+  const path = app.makePath('tmp', `upload-${person.id}.png`)
+  await writeFile(path, picture)
+  const result = await service.addPhoto(actor, person, path).finally(() => rm(path))
+  if (!result.ok) throw new Error(`no face enrolled: ${result.error}`)
+  return result.face
+}
+
+/** A photo of someone else sent for the person from the terminal: held for review. */
+async function sendFor(client: ApiClient, device: Device, person: Person, photo: string) {
+  const fields = {
+    deviceName: device.name,
+    deviceSN: device.serialNumber,
+    username: person.username,
+    faceName: person.displayName,
+    picBase64: await readFile(app.makePath('tests/fixtures/faces', photo), 'base64'),
+  }
+  const response = await post(client, 'regFace', fields, 'form', device)
+  if (response.body().code !== 5) throw new Error(`not held: ${response.text()}`)
+  return EnrolmentReview.query().where('person_id', person.id).orderBy('id', 'desc').firstOrFail()
+}
+
+/** Images as the page's script sees them; the suite compiles without the DOM types. */
+type Image = { complete: boolean; naturalWidth: number }
+
+/** Whether every image in the review's card was served and decoded. */
+function photosShown(page: Page, review: EnrolmentReview) {
+  return page
+    .locator(`[data-test="review"][data-review-id="${review.id}"] img`)
+    .evaluateAll((images) =>
+      images.map(
+        (image) =>
+          (image as unknown as Image).complete && (image as unknown as Image).naturalWidth > 0
+      )
+    )
+}
+
+test.group('Enrolment reviews in the browser', (group) => {
+  group.each.setup(() => testUtils.db().withGlobalTransaction())
+  group.each.setup(() => resetTerminalState())
+  group.each.setup(async () => {
+    const enroller = new ThumbnailEnroller(await app.container.make(RecognitionEngine))
+    app.container.swap(FaceEnroller, () => enroller)
+    return () => app.container.restore(FaceEnroller)
+  })
+
+  test('an operator approves one held face and rejects another', async ({
+    browserContext,
+    visit,
+    client,
+    assert,
+  }) => {
+    const operator = await UserFactory.create()
+    await browserContext.loginAs(operator)
+    const device = await DeviceFactory.apply('approved')
+      .apply('enrolling')
+      .merge({ name: 'Lobby east' })
+      .create()
+    const penny = await PersonFactory.merge({ username: 'penny', displayName: 'Penny' }).create()
+    const enrolled = await addFaceOf(penny, await fixture('penny.png'))
+    const approved = await sendFor(client, device, penny, 'rose_leslie.jpg')
+    const rejected = await sendFor(client, device, penny, 'sheldon.png')
+
+    const page = await visit('/admin')
+    await page.assertTextContains('[data-test="nav-count-enrolment_reviews"]', '2')
+    await page.getByRole('link', { name: /^Enrolment reviews/ }).click()
+    await page.assertPath('/admin/reviews')
+    await page.assertElementsCount('[data-test="review"]', 2)
+
+    const card = page.locator(`[data-test="review"][data-review-id="${approved.id}"]`)
+    await page.assertTextContains(
+      `[data-review-id="${approved.id}"] [data-test="review-reasons"]`,
+      "does not match Penny's enrolled faces"
+    )
+    await page.assertTextContains(`[data-review-id="${approved.id}"]`, 'Lobby east')
+    await page.assertExists(
+      `[data-review-id="${approved.id}"] [data-test="enrolled-photo"][data-face-id="${enrolled.id}"] img`
+    )
+    assert.deepEqual(await photosShown(page, approved), [true, true])
+
+    await card.getByRole('button', { name: 'Approve' }).click()
+    await page.assertPath('/admin/reviews')
+    await page.assertTextContains('.flash.success', 'The face was added to Penny')
+    await page.assertElementsCount('[data-test="review"]', 1)
+    await page.assertNotExists(`[data-review-id="${approved.id}"]`)
+
+    const added = await Face.query()
+      .where('person_id', penny.id)
+      .where('image_path', approved.imagePath!)
+      .firstOrFail()
+    await page.getByRole('link', { name: 'People', exact: true }).click()
+    await page.getByRole('link', { name: 'Edit' }).click()
+    await page.assertPath(`/admin/people/${penny.id}/edit`)
+    await page.assertElementsCount('[data-test="face-row"]', 2)
+    await page.assertExists(`[data-test="face-row"][data-face-id="${added.id}"] img`)
+
+    await page.getByRole('link', { name: /^Enrolment reviews/ }).click()
+    await page
+      .locator(`[data-test="review"][data-review-id="${rejected.id}"]`)
+      .getByRole('button', { name: 'Reject' })
+      .click()
+    await page.assertTextContains('.flash.success', 'The face sent for penny was discarded.')
+    await page.assertNotExists('[data-test="review"]')
+    await page.assertTextContains('[data-test="no-reviews"]', 'No enrolment is waiting')
+    await page.assertNotExists('[data-test="nav-count-enrolment_reviews"]')
+    assert.isFalse(await exists(rejected.imagePath!))
+    assert.isTrue(await exists(approved.imagePath!))
+    assert.lengthOf(await Face.query().where('person_id', penny.id), 2)
+  })
+})
