@@ -16,7 +16,7 @@ import { MediaStore } from '#services/terminal/media_store'
 
 export type ReviewDecision =
   | { ok: true; review: EnrolmentReview; faceId: number | null; group: AccessGroup | null }
-  | { ok: false; error: { type: 'person_gone' | 'unknown_group' } }
+  | { ok: false; error: { type: 'person_gone' | 'unknown_group' | 'already_decided' } }
 
 /**
  * The operator's side of enrolments from terminals. Approving a held face
@@ -77,6 +77,9 @@ export class EnrolmentReviewService {
     if (!person) return { ok: false, error: { type: 'person_gone' } }
 
     if (review.kind === 'new_person') {
+      if (!(await EnrolmentReview.find(review.id))) {
+        return { ok: false, error: { type: 'already_decided' } }
+      }
       const group = options.groupId ? await AccessGroup.find(options.groupId) : null
       if (options.groupId && !group) return { ok: false, error: { type: 'unknown_group' } }
       if (group) await this.groups.addPerson(actor, group, person)
@@ -87,40 +90,62 @@ export class EnrolmentReviewService {
       return { ok: true, review, faceId: review.faceId, group }
     }
 
-    const face = await db.transaction(async (trx) => {
+    const outcome = await db.transaction(async (trx) => {
+      if (!(await this.#stillPending(trx, review))) return null
       person.useTransaction(trx)
       const before = person.displayName
       person.displayName = review.requestedName
       person.revision = await this.revisions.bump(trx)
       await person.save()
-      const created = await Face.create(
-        {
-          personId: person.id,
-          embedding: review.embedding!,
-          engine: review.engine!,
-          modelId: review.modelId!,
-          dimension: review.dimension!,
-          quality: review.quality,
-          source: 'terminal',
-          imagePath: review.imagePath,
-          box: review.box,
-          landmarks: review.landmarks,
-        },
-        { client: trx }
-      )
+      // A rename sent with a photo the person already has adds no second face.
+      const same = await Face.query({ client: trx })
+        .where('person_id', person.id)
+        .where('image_path', review.imagePath ?? '')
+        .first()
+      const face =
+        same ??
+        (await Face.create(
+          {
+            personId: person.id,
+            embedding: review.embedding!,
+            engine: review.engine!,
+            modelId: review.modelId!,
+            dimension: review.dimension!,
+            quality: review.quality,
+            source: 'terminal',
+            imagePath: review.imagePath,
+            box: review.box,
+            landmarks: review.landmarks,
+          },
+          { client: trx }
+        ))
       await review.useTransaction(trx).delete()
       await this.#record(trx, actor, review, 'enrolment.approve', {
-        faceId: created.id,
+        faceId: face.id,
         ...(before === review.requestedName ? {} : { displayName: review.requestedName }),
       })
-      return created
+      return { face, created: !same }
     })
-    await this.gallery.faceAdded({
-      faceId: face.id,
-      personId: person.id,
-      feature: storedFeature(face),
-    })
-    return { ok: true, review, faceId: face.id, group: null }
+    if (!outcome) return { ok: false, error: { type: 'already_decided' } }
+    if (outcome.created) {
+      await this.gallery.faceAdded({
+        faceId: outcome.face.id,
+        personId: person.id,
+        feature: storedFeature(outcome.face),
+      })
+    }
+    return { ok: true, review, faceId: outcome.face.id, group: null }
+  }
+
+  /**
+   * Whether nobody decided the review meanwhile; on PostgreSQL its row is
+   * locked until the decision commits (SQLite runs one transaction at a
+   * time), so that two operators approving at once enrol the face once.
+   */
+  async #stillPending(trx: TransactionClientContract, review: EnrolmentReview) {
+    const query = EnrolmentReview.query({ client: trx }).where('id', review.id)
+    if (trx.dialect.name === 'postgres') query.forUpdate()
+    return Boolean(await query.first())
   }
 
   async reject(actor: Actor, review: EnrolmentReview) {

@@ -1,4 +1,4 @@
-import { readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { test } from '@japa/runner'
 import app from '@adonisjs/core/services/app'
 import testUtils from '@adonisjs/core/services/test_utils'
@@ -11,10 +11,12 @@ import type Person from '#models/person'
 import { DeviceFactory } from '#database/factories/device_factory'
 import { PersonFactory } from '#database/factories/person_factory'
 import { UserFactory } from '#database/factories/user_factory'
-import { PersonFacesService } from '#services/person_faces_service'
-import { RecognitionEngine } from '#services/recognition_engine'
-import { FaceEnroller } from '#services/terminal/face_enroller'
-import { post, resetTerminalState, ThumbnailEnroller } from '#tests/helpers/terminal'
+import {
+  enrolPhotoOf,
+  post,
+  resetTerminalState,
+  useThumbnailEnroller,
+} from '#tests/helpers/terminal'
 
 const fixture = (name: string) => readFile(app.makePath('tests/fixtures/faces', name))
 
@@ -23,17 +25,6 @@ const exists = (path: string) =>
     () => true,
     () => false
   )
-
-/** A face of the person from a photo, as an operator's upload enrols it. */
-async function addFaceOf(person: Person, picture: Buffer) {
-  const actor = { userId: null, label: 'test', ip: null }
-  const service = await app.container.make(PersonFacesService)
-  const path = app.makePath('tmp', `upload-${person.id}.png`)
-  await writeFile(path, picture)
-  const result = await service.addPhoto(actor, person, path).finally(() => rm(path))
-  if (!result.ok) throw new Error(`no face enrolled: ${result.error}`)
-  return result.face
-}
 
 /** A photo of someone else sent for the person from the terminal: held for review. */
 async function sendFor(client: ApiClient, device: Device, person: Person, photo: string) {
@@ -68,9 +59,8 @@ test.group('Enrolment reviews in the browser', (group) => {
   group.each.setup(() => testUtils.db().withGlobalTransaction())
   group.each.setup(() => resetTerminalState())
   group.each.setup(async () => {
-    const enroller = new ThumbnailEnroller(await app.container.make(RecognitionEngine))
-    app.container.swap(FaceEnroller, () => enroller)
-    return () => app.container.restore(FaceEnroller)
+    const { restore } = await useThumbnailEnroller()
+    return restore
   })
 
   test('an operator approves one held face and rejects another', async ({
@@ -86,7 +76,7 @@ test.group('Enrolment reviews in the browser', (group) => {
       .merge({ name: 'Lobby east' })
       .create()
     const penny = await PersonFactory.merge({ username: 'penny', displayName: 'Penny' }).create()
-    const enrolled = await addFaceOf(penny, await fixture('penny.png'))
+    const enrolled = await enrolPhotoOf(penny, await fixture('penny.png'))
     const approved = await sendFor(client, device, penny, 'rose_leslie.jpg')
     const rejected = await sendFor(client, device, penny, 'sheldon.png')
 

@@ -1,4 +1,4 @@
-import { readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { test } from '@japa/runner'
 import app from '@adonisjs/core/services/app'
 import testUtils from '@adonisjs/core/services/test_utils'
@@ -14,16 +14,15 @@ import type User from '#models/user'
 import { DeviceFactory } from '#database/factories/device_factory'
 import { PersonFactory } from '#database/factories/person_factory'
 import { UserFactory } from '#database/factories/user_factory'
+import { EnrolmentReviewService } from '#services/enrolment_review_service'
 import { FaceDbRevision } from '#services/face_db_revision'
-import { PersonFacesService } from '#services/person_faces_service'
-import { RecognitionEngine } from '#services/recognition_engine'
-import { FaceEnroller } from '#services/terminal/face_enroller'
 import {
   countRows,
   grant,
   post,
   resetTerminalState,
-  ThumbnailEnroller,
+  enrolPhotoOf,
+  useThumbnailEnroller,
   tokenFor,
 } from '#tests/helpers/terminal'
 
@@ -34,24 +33,6 @@ const exists = (path: string) =>
     () => true,
     () => false
   )
-
-/** The engine stand-in of the regFace spec: the same picture always gives the same feature. */
-async function useThumbnailEnroller() {
-  const enroller = new ThumbnailEnroller(await app.container.make(RecognitionEngine))
-  app.container.swap(FaceEnroller, () => enroller)
-  return () => app.container.restore(FaceEnroller)
-}
-
-/** A face of the person from a photo, as an operator's upload enrols it. */
-async function addFaceOf(person: Person, picture: Buffer) {
-  const actor = { userId: null, label: 'test', ip: null }
-  const service = await app.container.make(PersonFacesService)
-  const path = app.makePath('tmp', `upload-${person.id}.png`)
-  await writeFile(path, picture)
-  const result = await service.addPhoto(actor, person, path).finally(() => rm(path))
-  if (!result.ok) throw new Error(`no face enrolled: ${result.error}`)
-  return result.face
-}
 
 /** regFace from the device, as a terminal sends it. */
 async function regFace(
@@ -79,7 +60,7 @@ async function regFace(
 async function heldFaceForPenny(client: ApiClient, photo = 'rose_leslie.jpg', name = 'Penny') {
   const device = await DeviceFactory.apply('approved').apply('enrolling').create()
   const person = await PersonFactory.merge({ username: 'penny', displayName: 'Penny' }).create()
-  const enrolled = await addFaceOf(person, await fixture('penny.png'))
+  const enrolled = await enrolPhotoOf(person, await fixture('penny.png'))
   const answer = await regFace(client, device, 'penny', name, photo)
   if (answer.code !== 5) throw new Error(`not held: ${JSON.stringify(answer)}`)
   const review = await EnrolmentReview.findByOrFail('person_id', person.id)
@@ -120,7 +101,10 @@ async function auditActions(prefix: string) {
 test.group('Enrolment reviews', (group) => {
   group.each.setup(() => testUtils.db().withGlobalTransaction())
   group.each.setup(() => resetTerminalState())
-  group.each.setup(() => useThumbnailEnroller())
+  group.each.setup(async () => {
+    const { restore } = await useThumbnailEnroller()
+    return restore
+  })
 
   test('a held face is listed with the reason, the held photo and the enrolled ones', async ({
     client,
@@ -372,6 +356,33 @@ test.group('Enrolment reviews', (group) => {
       response.assertStatus(404)
       response.assertTextIncludes('</html>')
     }
+  })
+
+  test('a rename sent with a photo the person has is approved without a second face', async ({
+    client,
+    assert,
+  }) => {
+    const operator = await UserFactory.create()
+    const { person, review } = await heldFaceForPenny(client, 'penny.png', 'Penny Hofstadter')
+    assert.deepEqual(review.reasons, ['rename'])
+
+    const response = await decide(client, operator, review, 'approve')
+    response.assertStatus(302)
+    await person.refresh()
+    assert.equal(person.displayName, 'Penny Hofstadter')
+    assert.equal(await countRows('faces'), 1)
+  })
+
+  test('a review decided already is not decided twice', async ({ client, assert }) => {
+    const operator = await UserFactory.create()
+    const { review } = await heldFaceForPenny(client)
+    const stale = await EnrolmentReview.findOrFail(review.id)
+
+    await decide(client, operator, review, 'approve')
+    const service = await app.container.make(EnrolmentReviewService)
+    const again = await service.approve({ userId: operator.id, label: 'x', ip: null }, stale)
+    assert.deepEqual(again, { ok: false, error: { type: 'already_decided' } })
+    assert.equal(await countRows('faces'), 2)
   })
 
   test('an empty queue says so, in English and in Chinese', async ({ client }) => {

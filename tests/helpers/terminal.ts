@@ -1,3 +1,4 @@
+import { rm, writeFile } from 'node:fs/promises'
 import type { ApiClient } from '@japa/api-client'
 import app from '@adonisjs/core/services/app'
 import logger from '@adonisjs/core/services/logger'
@@ -11,6 +12,7 @@ import type Device from '#models/device'
 import AccessGroup from '#models/access_group'
 import Face from '#models/face'
 import type Person from '#models/person'
+import { PersonFacesService } from '#services/person_faces_service'
 import { PluginHost } from '#plugin-host/plugin_host'
 import type { DecodedImage } from '#plugin-sdk'
 import { FaceDbRevision } from '#services/face_db_revision'
@@ -255,4 +257,30 @@ export class ThumbnailEnroller extends FaceEnroller {
       quality: 0.9,
     }
   }
+}
+
+/**
+ * A face of the person from a photo, enrolled as an operator's upload on
+ * the person page enrols it.
+ */
+export async function enrolPhotoOf(person: Person, picture: Buffer) {
+  const actor = { userId: null, label: 'test', ip: null }
+  const service = await app.container.make(PersonFacesService)
+  const path = app.makePath('tmp', `upload-${person.id}-${Date.now()}.img`)
+  await writeFile(path, picture)
+  const result = await service.addPhoto(actor, person, path).finally(() => rm(path))
+  if (!result.ok) throw new Error(`no face enrolled: ${result.error}`)
+  return result.face
+}
+
+/**
+ * The thumbnail enroller in the engine-backed enroller's place, until
+ * `restore` runs (given to `cleanup` when there is one).
+ */
+export async function useThumbnailEnroller(cleanup?: (handler: () => void) => void) {
+  const enroller = new ThumbnailEnroller(await app.container.make(RecognitionEngine))
+  app.container.swap(FaceEnroller, () => enroller)
+  const restore = () => app.container.restore(FaceEnroller)
+  cleanup?.(restore)
+  return { enroller, restore }
 }

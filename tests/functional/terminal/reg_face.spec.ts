@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { test } from '@japa/runner'
 import sharp from 'sharp'
 import app from '@adonisjs/core/services/app'
@@ -13,17 +13,17 @@ import { PersonFactory } from '#database/factories/person_factory'
 import terminalConfig from '#config/terminal'
 import { EnrolmentReviewService } from '#services/enrolment_review_service'
 import { FaceDbRevision } from '#services/face_db_revision'
-import { PersonFacesService } from '#services/person_faces_service'
 import { encodeFeature } from '#services/feature_blob'
 import { RecognitionEngine } from '#services/recognition_engine'
-import { FaceEnroller } from '#services/terminal/face_enroller'
 import { decodeTerminalImage } from '#services/terminal/terminal_images'
 import {
   countRows,
   encodings,
   post,
   resetTerminalState,
+  enrolPhotoOf,
   ThumbnailEnroller,
+  useThumbnailEnroller,
   tokenFor,
   unitVector,
   withoutEngine,
@@ -34,13 +34,6 @@ const fixture = (name: string) => readFile(app.makePath('tests/fixtures/faces', 
 async function base64Fixture(name: string) {
   const bytes = await fixture(name)
   return bytes.toString('base64')
-}
-
-async function useThumbnailEnroller(cleanup: (handler: () => void) => void) {
-  const enroller = new ThumbnailEnroller(await app.container.make(RecognitionEngine))
-  app.container.swap(FaceEnroller, () => enroller)
-  cleanup(() => app.container.restore(FaceEnroller))
-  return enroller
 }
 
 /** The feature the thumbnail enroller computes for a picture, as a terminal would send it. */
@@ -250,7 +243,7 @@ test.group('Terminal protocol: regFace', (group) => {
       await useThumbnailEnroller(cleanup)
       const device = await DeviceFactory.apply('approved').apply('enrolling').create()
       const person = await PersonFactory.merge({ username: 'penny', displayName: 'Penny' }).create()
-      await addFaceOf(person, await fixture('penny.png'))
+      await enrolPhotoOf(person, await fixture('penny.png'))
       const revision = await new FaceDbRevision().current()
       const bytes = await fixture(picture)
 
@@ -346,7 +339,7 @@ test.group('Terminal protocol: regFace', (group) => {
       { case: 'no face', picBase64: 'flat', code: 9006 },
     ])
     .run(async ({ client, assert, cleanup }, { picBase64, code }) => {
-      const enroller = await useThumbnailEnroller(cleanup)
+      const { enroller } = await useThumbnailEnroller(cleanup)
       const device = await DeviceFactory.apply('approved').apply('enrolling').create()
       const pictures: Record<string, () => Promise<Buffer>> = {
         damaged: async () => {
@@ -458,15 +451,4 @@ function regFields(
     faceName,
     picBase64: picture.toString('base64'),
   }
-}
-
-/** A face of the person from a photo, as an operator's upload enrols it. */
-async function addFaceOf(person: Person, picture: Buffer) {
-  const actor = { userId: null, label: 'test', ip: null }
-  const service = await app.container.make(PersonFacesService)
-  const path = app.makePath('tmp', `upload-${person.id}.png`)
-  await writeFile(path, picture)
-  const result = await service.addPhoto(actor, person, path).finally(() => rm(path))
-  if (!result.ok) throw new Error(`no face enrolled: ${result.error}`)
-  return result.face
 }
