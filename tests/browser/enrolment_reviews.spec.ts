@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { test } from '@japa/runner'
 import app from '@adonisjs/core/services/app'
 import testUtils from '@adonisjs/core/services/test_utils'
@@ -15,16 +15,11 @@ import {
   enrolPhotoOf,
   post,
   resetTerminalState,
+  storedFileExists,
   useThumbnailEnroller,
 } from '#tests/helpers/terminal'
 
 const fixture = (name: string) => readFile(app.makePath('tests/fixtures/faces', name))
-
-const exists = (path: string) =>
-  stat(app.makePath(path)).then(
-    () => true,
-    () => false
-  )
 
 /** A photo of someone else sent for the person from the terminal: held for review. */
 async function sendFor(client: ApiClient, device: Device, person: Person, photo: string) {
@@ -122,8 +117,8 @@ test.group('Enrolment reviews in the browser', (group) => {
     await page.assertNotExists('[data-test="review"]')
     await page.assertTextContains('[data-test="no-reviews"]', 'No enrolment is waiting')
     await page.assertNotExists('[data-test="nav-count-enrolment_reviews"]')
-    assert.isFalse(await exists(rejected.imagePath!))
-    assert.isTrue(await exists(approved.imagePath!))
+    assert.isFalse(await storedFileExists(rejected.imagePath!))
+    assert.isTrue(await storedFileExists(approved.imagePath!))
     assert.lengthOf(await Face.query().where('person_id', penny.id), 2)
   })
 })

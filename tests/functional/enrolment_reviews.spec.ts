@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { test } from '@japa/runner'
 import app from '@adonisjs/core/services/app'
 import testUtils from '@adonisjs/core/services/test_utils'
@@ -21,18 +21,13 @@ import {
   grant,
   post,
   resetTerminalState,
+  storedFileExists,
   enrolPhotoOf,
   useThumbnailEnroller,
   tokenFor,
 } from '#tests/helpers/terminal'
 
 const fixture = (name: string) => readFile(app.makePath('tests/fixtures/faces', name))
-
-const exists = (path: string) =>
-  stat(app.makePath(path)).then(
-    () => true,
-    () => false
-  )
 
 /** regFace from the device, as a terminal sends it. */
 async function regFace(
@@ -174,7 +169,7 @@ test.group('Enrolment reviews', (group) => {
     assert.equal(entry.userId, operator.id)
     assert.equal(entry.subjectId, String(person.id))
     assert.include(entry.after as Record<string, unknown>, { faceId: faces[1].id })
-    assert.isTrue(await exists(review.imagePath!))
+    assert.isTrue(await storedFileExists(review.imagePath!))
 
     const next = await getDbs(client, device, { since: synced.revision })
     assert.deepEqual(
@@ -204,7 +199,7 @@ test.group('Enrolment reviews', (group) => {
     const { person, enrolled, review } = await heldFaceForPenny(client)
     await person.refresh()
     const revision = Number(person.revision)
-    assert.isTrue(await exists(review.imagePath!))
+    assert.isTrue(await storedFileExists(review.imagePath!))
 
     const response = await decide(client, operator, review, 'reject')
     response.assertStatus(302)
@@ -217,8 +212,8 @@ test.group('Enrolment reviews', (group) => {
       [enrolled.id]
     )
     assert.equal(await countRows('enrolment_reviews'), 0)
-    assert.isFalse(await exists(review.imagePath!))
-    assert.isTrue(await exists(enrolled.imagePath!))
+    assert.isFalse(await storedFileExists(review.imagePath!))
+    assert.isTrue(await storedFileExists(enrolled.imagePath!))
     await person.refresh()
     assert.equal(Number(person.revision), revision)
     assert.deepEqual(await auditActions('enrolment.'), ['enrolment.hold', 'enrolment.reject'])
@@ -302,7 +297,7 @@ test.group('Enrolment reviews', (group) => {
   }) => {
     const operator = await UserFactory.create()
     const { person, review } = await newPersonFromTerminal(client)
-    assert.isTrue(await exists(review.imagePath!))
+    assert.isTrue(await storedFileExists(review.imagePath!))
 
     const response = await decide(client, operator, review, 'reject')
     response.assertStatus(302)
@@ -313,7 +308,7 @@ test.group('Enrolment reviews', (group) => {
     assert.isNull(await Person.find(person.id))
     assert.equal(await countRows('faces'), 0)
     assert.equal(await countRows('enrolment_reviews'), 0)
-    assert.isFalse(await exists(review.imagePath!))
+    assert.isFalse(await storedFileExists(review.imagePath!))
     assert.includeMembers(await auditActions('enrolment.'), ['enrolment.reject'])
   })
 
@@ -334,7 +329,7 @@ test.group('Enrolment reviews', (group) => {
     }
     assert.exists(await EnrolmentReview.find(review.id))
     assert.equal(await countRows('faces'), 1)
-    assert.isTrue(await exists(review.imagePath!))
+    assert.isTrue(await storedFileExists(review.imagePath!))
     assert.deepEqual(await auditActions('enrolment.'), ['enrolment.hold'])
   })
 

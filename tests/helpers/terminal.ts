@@ -1,4 +1,4 @@
-import { rm, writeFile } from 'node:fs/promises'
+import { rm, stat, writeFile } from 'node:fs/promises'
 import type { ApiClient } from '@japa/api-client'
 import app from '@adonisjs/core/services/app'
 import logger from '@adonisjs/core/services/logger'
@@ -283,4 +283,12 @@ export async function useThumbnailEnroller(cleanup?: (handler: () => void) => vo
   const restore = () => app.container.restore(FaceEnroller)
   cleanup?.(restore)
   return { enroller, restore }
+}
+
+/** Whether a stored file (a path relative to the app root, as the database keeps it) is on disk. */
+export function storedFileExists(path: string) {
+  return stat(app.makePath(path)).then(
+    () => true,
+    () => false
+  )
 }
