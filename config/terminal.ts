@@ -55,6 +55,16 @@ const terminalConfig = {
     pendingTotal: env.get('DEVICE_PENDING_MAX', 500),
   },
 
+  /**
+   * faceIdentify's 1:N decision: the false-positive identification rate
+   * to hold whatever the number of enrolled faces (a device may set its
+   * own), and how far the best person must lead the next one.
+   */
+  identification: {
+    targetFpir: env.get('IDENTIFY_TARGET_FPIR', 0.01),
+    margin: env.get('IDENTIFY_MARGIN', 0.03),
+  },
+
   /** Last-seen times are gathered in Redis and written to the database this often. */
   presenceFlushSeconds: env.get('DEVICE_PRESENCE_FLUSH_SECONDS', 15),
 

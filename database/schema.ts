@@ -8,7 +8,7 @@ import { BaseModel, column } from '@adonisjs/lucid/orm'
 import { DateTime } from 'luxon'
 
 export class AccessEventSchema extends BaseModel {
-  static $columns = ['decision', 'deviceId', 'id', 'method', 'occurredAt', 'personId', 'reason', 'receivedAt', 'reportedName', 'score', 'snapshotPath'] as const
+  static $columns = ['decision', 'deviceId', 'id', 'method', 'occurredAt', 'personId', 'reason', 'receivedAt', 'reportedName', 'runnerUpScore', 'score', 'snapshotPath', 'threshold'] as const
   $columns = AccessEventSchema.$columns
   @column()
   declare decision: string
@@ -29,9 +29,13 @@ export class AccessEventSchema extends BaseModel {
   @column()
   declare reportedName: string | null
   @column()
+  declare runnerUpScore: number | null
+  @column()
   declare score: number | null
   @column()
   declare snapshotPath: string | null
+  @column()
+  declare threshold: number | null
 }
 
 export class AccessGroupDeviceSchema extends BaseModel {

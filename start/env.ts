@@ -81,4 +81,6 @@ export default await Env.create(new URL('../', import.meta.url), {
   TERMINAL_IMAGE_MAX_PIXELS: Env.schema.number.optional(),
   STORAGE_DIR: Env.schema.string.optional(),
   REGFACE_ACCESS_GROUP: Env.schema.string.optional(),
+  IDENTIFY_TARGET_FPIR: Env.schema.number.optional(),
+  IDENTIFY_MARGIN: Env.schema.number.optional(),
 })

@@ -12,6 +12,8 @@ export type AccessEventInput = {
   /** The name the terminal reported, kept when it matches nobody. */
   reportedName: string | null
   score: number | null
+  /** A 1:N search's next person's score and the threshold then in force. */
+  identification?: { runnerUpScore: number | null; threshold: number }
   verdict: AccessVerdict
   method: AccessMethod
   occurredAt: DateTime
@@ -31,6 +33,8 @@ export class AccessEventRecorder {
       personId: input.person?.id ?? null,
       reportedName: input.reportedName,
       score: input.score,
+      runnerUpScore: input.identification?.runnerUpScore ?? null,
+      threshold: input.identification?.threshold ?? null,
       decision: input.verdict.decision,
       reason: input.verdict.reason,
       method: input.method,

@@ -10,7 +10,7 @@ import { embeddingBytes } from '#services/terminal/face_data'
 export type GalleryMatch = { faceId: number; personId: number; similarity: number; score: number }
 
 export type GallerySearch =
-  | { ok: true; matches: GalleryMatch[] }
+  | { ok: true; matches: GalleryMatch[]; galleryFaces: number }
   | { ok: false; error: Extract<FeatureError, { type: 'uncalibrated' }> }
 
 /** A change to the faces, as announced to every process. */
@@ -103,7 +103,7 @@ export class GalleryIndex {
         score: compared.score,
       })
     }
-    return { ok: true, matches }
+    return { ok: true, matches, galleryFaces: this.#rows }
   }
 
   /** A face stored (and committed): this process sees it at once, the others when announced. */

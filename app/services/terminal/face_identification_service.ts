@@ -5,7 +5,13 @@ import Person from '#models/person'
 import { AccessDecisionService } from '#services/access_decision_service'
 import { AccessEventRecorder } from '#services/access_event_recorder'
 import { GalleryIndex, type GalleryMatch } from '#services/gallery_index'
-import { answeredScore, matchThreshold, RecognitionEngine } from '#services/recognition_engine'
+import { answeredScore, RecognitionEngine } from '#services/recognition_engine'
+import {
+  decideOpenSet,
+  identificationThreshold,
+  type OpenSetPolicy,
+} from '#services/open_set_identification'
+import terminalConfig from '#config/terminal'
 import { MediaStore } from '#services/terminal/media_store'
 import type { TerminalResult } from '#services/terminal/protocol'
 
@@ -18,6 +24,9 @@ export type IdentifyInput = {
 type Identified = {
   person: { username: string; name: string } | null
   score: number | null
+  /** The best score of anyone else, and the score that names someone at this gallery size. */
+  runnerUpScore: number | null
+  threshold: number
   decision: string
   reason: string
   eventId: number
@@ -48,15 +57,16 @@ export class FaceIdentificationService {
     const embedded = await opened.picture.embed()
     if (!embedded.ok) return embedded
 
-    const search = await this.gallery.search(embedded.feature, loaded.comparator)
+    const search = await this.gallery.search(embedded.feature, loaded.comparator, 16)
     if (!search.ok) {
       const message = `this server has no calibration for model ${search.error.model}`
       return { ok: false, error: { type: 'feature_model_mismatch', message } }
     }
-    const recognised = await this.#recognised(search.matches)
-    const best = recognised?.match ?? search.matches[0]
+    const policy = identificationPolicy(device)
+    const threshold = identificationThreshold(search.galleryFaces, policy.targetFpir)
+    const { person, best, runnerUp } = await this.#recognised(search.matches, threshold, policy)
     const score = best ? answeredScore(best.score) : null
-    const person = recognised?.person ?? null
+    const runnerUpScore = runnerUp === null ? null : answeredScore(runnerUp)
 
     const occurredAt = DateTime.now()
     const verdict = await this.decisions.decide({
@@ -71,6 +81,7 @@ export class FaceIdentificationService {
       person,
       reportedName: null,
       score,
+      identification: { runnerUpScore, threshold },
       verdict,
       method: input.cardNumber ? 'face_card' : 'face',
       occurredAt,
@@ -81,6 +92,8 @@ export class FaceIdentificationService {
       data: {
         person: person && { username: person.username, name: person.displayName },
         score,
+        runnerUpScore,
+        threshold: answeredScore(threshold),
         ...verdict,
         eventId: event.id,
       },
@@ -89,16 +102,28 @@ export class FaceIdentificationService {
   }
 
   /**
-   * The best match at or above the threshold whose person still exists: a
-   * face of someone deleted a moment ago may linger until the gallery
-   * hears of it.
+   * Whom the search names (see open_set_identification.ts), among people
+   * who still exist: a face of someone deleted a moment ago may linger
+   * until the gallery hears of it, and is left out.
    */
-  async #recognised(matches: GalleryMatch[]) {
-    for (const match of matches) {
-      if (match.score < matchThreshold) return null
-      const person = await Person.find(match.personId)
-      if (person) return { person, match }
+  async #recognised(matches: GalleryMatch[], threshold: number, policy: OpenSetPolicy) {
+    let candidates = matches
+    for (;;) {
+      const decision = decideOpenSet(candidates, threshold, policy.margin)
+      if (!decision.named) {
+        return { person: null, best: decision.best, runnerUp: decision.runnerUp }
+      }
+      const person = await Person.find(decision.match.personId)
+      if (person) return { person, best: decision.match, runnerUp: decision.runnerUp }
+      candidates = candidates.filter((match) => match.personId !== decision.match.personId)
     }
-    return null
   }
+}
+
+/** The site's FPIR target and margin, with the device's own target where it has one. */
+function identificationPolicy(device: Device): OpenSetPolicy {
+  const own = device.config?.identifyTargetFpir
+  const targetFpir =
+    typeof own === 'number' && own > 0 && own < 1 ? own : terminalConfig.identification.targetFpir
+  return { targetFpir, margin: terminalConfig.identification.margin }
 }

@@ -313,7 +313,7 @@ export const terminalEndpointReference: EndpointReference[] = [
     path: '/faces/api/faceIdentify',
     summary: 'Who is this, and may they pass? (online mode)',
     description:
-      'Beyond the original protocol: the server recognises the largest face among everyone enrolled and decides as at the door (active and within validity dates, an access group that includes this device, its schedule and holidays, the card when the device asks for face and card). A face scoring below 0.6 against everyone is unknown; someone recognised but not allowed through is named in the answer and the event, with the reason. Every decision, granted or denied, is recorded as an access event with the picture as its snapshot and shown live on the Events page.',
+      "Beyond the original protocol: the server recognises the largest face among everyone enrolled and decides as at the door (active and within validity dates, an access group that includes this device, its schedule and holidays, the card when the device asks for face and card). A search compares the face with every enrolled face, so the score that names someone (`threshold`) rises with their number, to keep the share of strangers taken for someone at the site's target (IDENTIFY_TARGET_FPIR, 1% unless set; a device may have its own): 0.6 up to a few faces, about 0.8 at 1,000, 0.9 at 10,000. The best person must also lead the next one (`runnerUpScore`) by IDENTIFY_MARGIN (0.03), so that of two people who look alike neither is named. Below either, the face is unknown; someone recognised but not allowed through is named in the answer and the event, with the reason. Every decision, granted or denied, is recorded as an access event with the picture as its snapshot, both scores and the threshold, and shown live on the Events page.",
     needsEngine: true,
     fields: [
       token(true),
@@ -340,7 +340,17 @@ export const terminalEndpointReference: EndpointReference[] = [
         name: 'score',
         type: 'number',
         description:
-          'The calibrated score of the best match, below 0.6 for an unknown face; null when nobody is enrolled.',
+          'The calibrated score of the best match (a named person reaches `threshold`); null when nobody is enrolled.',
+      },
+      {
+        name: 'runnerUpScore',
+        type: 'number',
+        description: "The best score of anyone else than the best match's person, or null.",
+      },
+      {
+        name: 'threshold',
+        type: 'number',
+        description: 'The score that names someone at the current number of enrolled faces.',
       },
       { name: 'decision', type: 'string', description: '"granted" or "denied".' },
       {
@@ -357,6 +367,8 @@ export const terminalEndpointReference: EndpointReference[] = [
       answer: {
         person: { username: 'ada', name: 'Ada Lovelace' },
         score: 0.91,
+        runnerUpScore: 0.42,
+        threshold: 0.7998,
         decision: 'granted',
         reason: 'granted',
         eventId: 4812,

@@ -5,6 +5,7 @@ import { DateTime } from 'luxon'
 import app from '@adonisjs/core/services/app'
 import redis from '@adonisjs/redis/services/main'
 import testUtils from '@adonisjs/core/services/test_utils'
+import db from '@adonisjs/lucid/services/db'
 import AccessEvent from '#models/access_event'
 import type Device from '#models/device'
 import Holiday from '#models/holiday'
@@ -16,6 +17,7 @@ import { UserFactory } from '#database/factories/user_factory'
 import { AccessEventFeed, type AccessEventNotice } from '#services/access_event_feed'
 import { GalleryIndex } from '#services/gallery_index'
 import { RecognitionEngine } from '#services/recognition_engine'
+import { embeddingBytes } from '#services/terminal/face_data'
 import { countRows, grant, post, resetTerminalState, tokenFor } from '#tests/helpers/terminal'
 
 /**
@@ -143,6 +145,48 @@ test.group('Terminal protocol: faceIdentify', (group) => {
     const event = await AccessEvent.findOrFail(answer.eventId)
     assert.isNull(event.personId)
     assert.equal(event.reason, 'unknown_face')
+  })
+
+  test('the threshold rises with the gallery: 1,000 faces name someone only from about 0.8', async ({
+    client,
+    assert,
+  }) => {
+    const device = await DeviceFactory.apply('approved').apply('enrolling').create()
+    const person = await enrol(client, device, 'barack.obama', 'barack_obama_01.jpg')
+    await grant([person], [device])
+    const small = await identify(client, device, 'barack_obama_02.jpg')
+    assert.equal(small.threshold, 0.6)
+
+    await addStrangers(999)
+    assert.equal(await countRows('faces'), 1000)
+    const gallery = await app.container.make(GalleryIndex)
+    await gallery.forget()
+    const large = await identify(client, device, 'barack_obama_02.jpg')
+    assert.closeTo(large.threshold, 0.7998, 1e-4)
+    const event = await AccessEvent.findOrFail(large.eventId)
+    assert.closeTo(event.threshold!, 0.7998, 1e-4)
+    assert.closeTo(event.score!, large.score, 1e-6)
+    assert.equal(event.runnerUpScore, large.runnerUpScore)
+    if (large.score >= large.threshold) {
+      assert.include(large, { decision: 'granted', reason: 'granted' })
+    } else {
+      assert.include(large, { decision: 'denied', reason: 'unknown_face', person: null })
+    }
+  })
+
+  test('two people enrolled with the same face are both too close to name', async ({
+    client,
+    assert,
+  }) => {
+    const device = await DeviceFactory.apply('approved').apply('enrolling').create()
+    const first = await enrol(client, device, 'kit.one', 'kit_harington_01.jpg')
+    const second = await enrol(client, device, 'kit.two', 'kit_harington_01.jpg')
+    await grant([first, second], [device])
+
+    const answer = await identify(client, device, 'kit_harington_03.jpg')
+    assert.include(answer, { code: 0, decision: 'denied', reason: 'unknown_face', person: null })
+    assert.isAtLeast(answer.score, answer.threshold)
+    assert.isBelow(answer.score - answer.runnerUpScore, 0.03)
   })
 
   test('with nobody enrolled the face is unknown and the score null', async ({
@@ -432,3 +476,41 @@ test.group('Gallery index', (group) => {
     }
   })
 })
+
+/**
+ * People of one synthetic face each (random directions, far from any real
+ * face), inserted straight into the database as a large site's gallery.
+ */
+async function addStrangers(count: number) {
+  const now = DateTime.now().toSQL({ includeOffset: false })
+  for (let start = 0; start < count; start += 200) {
+    const rows = Array.from({ length: Math.min(200, count - start) }, (_, i) => ({
+      username: `stranger.${start + i}`,
+      display_name: `Stranger ${start + i}`,
+      status: 'active',
+      revision: 0,
+      created_at: now,
+      updated_at: now,
+    }))
+    await db.table('people').insert(rows)
+    const people = await db
+      .from('people')
+      .whereIn(
+        'username',
+        rows.map((row) => row.username)
+      )
+      .orderBy('id')
+      .select('id', 'username')
+    await db.table('faces').insert(
+      people.map((row: { id: number; username: string }) => ({
+        person_id: row.id,
+        embedding: embeddingBytes(spread(10_000 + Number(row.username.split('.')[1]))),
+        engine: 'engine',
+        model_id: 'faceapi-recognition',
+        dimension: 128,
+        source: 'api',
+        created_at: now,
+      }))
+    )
+  }
+}
