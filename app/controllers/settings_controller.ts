@@ -3,17 +3,23 @@ import { Exception } from '@adonisjs/core/exceptions'
 import type { HttpContext } from '@adonisjs/core/http'
 import { PluginHost } from '#plugin-host/plugin_host'
 import { AuditTrail, actorFromRequest } from '#services/audit_trail'
+import { IdentificationOverview } from '#services/identification_overview'
 
 @inject()
 export default class SettingsController {
   constructor(
     private plugins: PluginHost,
-    private audit: AuditTrail
+    private audit: AuditTrail,
+    private identification: IdentificationOverview
   ) {}
 
   async index({ view, bouncer }: HttpContext) {
     await bouncer.with('SettingsPolicy').authorize('view')
-    return view.render('pages/settings/index', { status: await this.plugins.status() })
+    const [status, identification] = await Promise.all([
+      this.plugins.status(),
+      this.identification.current(),
+    ])
+    return view.render('pages/settings/index', { status, identification })
   }
 
   /**

@@ -6,6 +6,8 @@ import AuditLog from '#models/audit_log'
 import User, { type UserRole } from '#models/user'
 import { defaultPluginTimeouts, definePlugin, lightOff, vine } from '#plugin-sdk'
 import { PluginHost } from '#plugin-host/plugin_host'
+import { PersonFactory } from '#database/factories/person_factory'
+import { addFace } from '#tests/helpers/terminal'
 
 function createUser(role: UserRole) {
   return User.create({
@@ -45,6 +47,26 @@ test.group('Settings page', (group) => {
     response.assertTextIncludes('<h2 id="plugin-instances-title">插件实例</h2>')
     response.assertTextIncludes('<span class="badge badge-running">运行中</span>')
     assert.notInclude(response.text(), 'translation missing')
+  })
+
+  test('the identification section shows the gallery, the threshold in force and the FPIR', async ({
+    client,
+    assert,
+  }) => {
+    const admin = await createUser('admin')
+    const empty = await client.get('/admin/settings').loginAs(admin)
+    empty.assertTextIncludes('No face is enrolled yet.')
+
+    const person = await PersonFactory.create()
+    for (let seed = 1; seed <= 3; seed++) await addFace(person, { seed })
+    const response = await client.get('/admin/settings').loginAs(admin)
+    response.assertStatus(200)
+    const row = response.text().match(/data-model="faceapi-recognition">([\s\S]*?)<\/tr>/)
+    assert.exists(row, 'a row for the model of the enrolled faces')
+    assert.include(row![1], '<td>3</td>')
+    assert.include(row![1], '<td>0.6000</td>')
+    assert.include(row![1], '1:1 at 0.6')
+    response.assertTextIncludes('at 1 %')
   })
 
   test('an administrator retrying a running instance is told there is nothing to retry', async ({
