@@ -54,9 +54,11 @@ export default class DevicesController {
   async update(ctx: HttpContext) {
     await ctx.bouncer.with('DevicePolicy').authorize('manage')
     const device = await Device.findOrFail(ctx.params.id)
-    const { permissions, legacyMode, pinnedAddress, ...fields } =
+    const { permissions, legacyMode, pinnedAddress, identifyTargetFpir, ...fields } =
       await ctx.request.validateUsing(updateDeviceValidator)
-    const result = await this.devices.update(actorFromRequest(ctx), device, fields, {
+    const ownTarget = identifyTargetFpir === undefined ? null : identifyTargetFpir / 100
+    const input = { ...fields, identifyTargetFpir: ownTarget }
+    const result = await this.devices.update(actorFromRequest(ctx), device, input, {
       permissions: permissions ?? [],
       legacyMode: legacyMode ?? false,
       pinnedAddress,

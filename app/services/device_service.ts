@@ -19,6 +19,8 @@ export type DeviceInput = {
   requiredFactors: RequiredFactors
   site?: string | null
   location?: string | null
+  /** The device's own faceIdentify FPIR target (a fraction); none: the site's. */
+  identifyTargetFpir?: number | null
 }
 
 export type DeviceResult =
@@ -201,6 +203,13 @@ export class DeviceService {
         site: input.site ?? null,
         location: input.location ?? null,
       })
+      const ownTarget = input.identifyTargetFpir ?? null
+      if ((device.config?.identifyTargetFpir ?? null) !== ownTarget) {
+        const config: Record<string, unknown> = { ...device.config }
+        if (ownTarget === null) delete config.identifyTargetFpir
+        else config.identifyTargetFpir = ownTarget
+        device.config = config
+      }
       if (!device.$isDirty) return { ok: true, device } as const
       await device.save()
       await this.audit.record(

@@ -17,6 +17,8 @@ export const updateDeviceValidator = vine.create({
   requiredFactors: vine.enum(requiredFactors),
   site: vine.string().trim().maxLength(120).optional(),
   location: vine.string().trim().maxLength(120).optional(),
+  /** Percent, as the form asks for it. */
+  identifyTargetFpir: vine.number().min(0.001).max(50).optional(),
   permissions: vine.array(vine.enum(devicePermissions)).distinct().optional(),
   legacyMode: vine.boolean().optional(),
   pinnedAddress: vine.string().trim().ipAddress().optional(),

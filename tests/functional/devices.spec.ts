@@ -151,6 +151,40 @@ test.group('Devices pages', (group) => {
     assert.lengthOf(await audited('device.access'), 0)
   })
 
+  test("a device's own FPIR target is saved as a share, and emptied back to the site's", async ({
+    client,
+    assert,
+  }) => {
+    const operator = await UserFactory.create()
+    const device = await DeviceFactory.apply('approved').create()
+    const save = (value: string) =>
+      client
+        .put(`/admin/devices/${device.id}`)
+        .loginAs(operator)
+        .withCsrfToken()
+        .form(deviceForm(device, { identifyTargetFpir: value }))
+        .redirects(0)
+
+    const saved = await save('0.1')
+    saved.assertStatus(302)
+    await device.refresh()
+    assert.closeTo(device.config!.identifyTargetFpir as number, 0.001, 1e-12)
+    const page = await client.get(`/admin/devices/${device.id}/edit`).loginAs(operator)
+    page.assertTextIncludes('value="0.1"')
+
+    const emptied = await save('')
+    emptied.assertStatus(302)
+    await device.refresh()
+    assert.notProperty(device.config ?? {}, 'identifyTargetFpir')
+    const refused = await client
+      .put(`/admin/devices/${device.id}`)
+      .loginAs(operator)
+      .withCsrfToken()
+      .accept('json')
+      .form(deviceForm(device, { identifyTargetFpir: '80' }))
+    refused.assertStatus(422)
+  })
+
   test('an auditor sees devices but cannot approve, block or edit', async ({ client, assert }) => {
     const auditor = await UserFactory.apply('auditor').create()
     const device = await DeviceFactory.merge({ name: 'Gate 7' }).create()

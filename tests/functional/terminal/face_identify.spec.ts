@@ -174,6 +174,20 @@ test.group('Terminal protocol: faceIdentify', (group) => {
     }
   })
 
+  test("a device's own FPIR target sets its threshold", async ({ client, assert }) => {
+    const device = await DeviceFactory.apply('approved')
+      .apply('enrolling')
+      .merge({ config: { identifyTargetFpir: 0.001 } })
+      .create()
+    const person = await enrol(client, device, 'barack.obama', 'barack_obama_01.jpg')
+    await grant([person], [device])
+    await addStrangers(9)
+
+    const answer = await identify(client, device, 'barack_obama_02.jpg')
+    // Ten faces at 0.1 %: one comparison may err once in 10,000.
+    assert.closeTo(answer.threshold, 0.7, 1e-3)
+  })
+
   test('two people enrolled with the same face are both too close to name', async ({
     client,
     assert,
