@@ -27,7 +27,9 @@
  *    1% on the non-mated best scores, each with and without the margin
  *    over the runner-up (IDENTIFY_MARGIN, which the answer does not carry:
  *    --margin).
- * 3. faces-dev detection.json: faceDetect misses and false faces by category.
+ * 3. faces-dev detection.json: faceDetect misses and false faces by category;
+ *    then every tenth LFW image darkened (×0.22, noise), shrunk to a 40 px
+ *    face, and in groups of three, and pictures without a face.
  * 4. faces-dev age_gender.json: faceAge and faceGender of each crop.
  * 5. Latency of each endpoint's call (the token call before it not counted).
  *
@@ -58,8 +60,10 @@ const { values } = parseArgs({
     'port': { type: 'string', default: '3479' },
     'concurrency': { type: 'string', default: '2' },
     'margin': { type: 'string', default: '0.03' },
+    'only': { type: 'string', default: 'verification,identification,detection,age' },
   },
 })
+const sections = new Set(values.only.split(','))
 const lfwFolder = resolve(values.lfw)
 const devFolder = resolve(values['faces-dev'])
 const concurrency = Number(values.concurrency)
@@ -553,6 +557,129 @@ async function detection() {
   }
 }
 
+/** A seeded standard normal generator (Box–Muller), for repeatable sensor noise. */
+function gaussian(seed: number) {
+  let state = seed >>> 0
+  const uniform = () => {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0
+    return (state + 0.5) / 4_294_967_296
+  }
+  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform())
+}
+
+/** The photo dimmed (×0.22) with sensor noise (σ 4 of 255), as a dim door camera sees it. */
+async function darkened(image: Buffer, seed: number, gain = 0.22, sigma = 4) {
+  const { data, info } = await sharp(image)
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true })
+  const noise = gaussian(seed)
+  for (let i = 0; i < data.length; i++) {
+    data[i] = Math.max(0, Math.min(255, Math.round(data[i] * gain + noise() * sigma)))
+  }
+  return sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer()
+}
+
+/** The photo shrunk so that its face is about 40 px wide, on a 640×480 grey frame. */
+async function small(image: Buffer) {
+  const shrunk = await sharp(image).resize(100, 100).toBuffer()
+  return sharp({ create: { width: 640, height: 480, channels: 3, background: '#7a7a7a' } })
+    .composite([{ input: shrunk, left: 270, top: 190 }])
+    .jpeg({ quality: 90 })
+    .toBuffer()
+}
+
+/** Three photos side by side: a group of three. */
+async function group(images: Buffer[]) {
+  return sharp({ create: { width: 750, height: 250, channels: 3, background: '#000000' } })
+    .composite(images.map((input, index) => ({ input, left: index * 250, top: 0 })))
+    .jpeg({ quality: 90 })
+    .toBuffer()
+}
+
+/** Pictures with no face at all: flat, noise, a gradient. */
+async function withoutFaces(seed: number) {
+  const noise = gaussian(seed)
+  const data = Buffer.alloc(320 * 240 * 3)
+  for (let i = 0; i < data.length; i++) {
+    data[i] = Math.max(0, Math.min(255, Math.round(128 + noise() * 40)))
+  }
+  return [
+    await sharp({ create: { width: 320, height: 240, channels: 3, background: '#404040' } })
+      .jpeg()
+      .toBuffer(),
+    await sharp(data, { raw: { width: 320, height: 240, channels: 3 } })
+      .jpeg()
+      .toBuffer(),
+    await sharp(
+      Buffer.from(
+        `<svg xmlns="http://www.w3.org/2000/svg" width="320" height="240"><defs><linearGradient id="g"><stop offset="0" stop-color="#111"/><stop offset="1" stop-color="#eee"/></linearGradient></defs><rect width="320" height="240" fill="url(#g)"/></svg>`
+      )
+    )
+      .jpeg()
+      .toBuffer(),
+  ]
+}
+
+/**
+ * Detection where terminals lose people: every tenth image of the 1:1
+ * set (a face each) darkened with noise and shrunk to a 40 px face, and
+ * groups of three of them; plus pictures without a face.
+ */
+async function hardDetection() {
+  const { pairs } = await readJson<{ pairs: Pair[] }>(lfwFolder, 'pairs.json')
+  const files = [...new Set(pairs.flatMap((pair) => [pair.a, pair.b]))].sort()
+  const sample = files.filter((_, index) => index % 10 === 0)
+  const photos = await Promise.all(sample.map((file) => readFile(join(lfwFolder, file))))
+  const count = async (label: string, pictures: Buffer[]) =>
+    each(label, pictures, async (picture) => {
+      const answer = await call('faceDetect', {}, picture)
+      return detectedBoxes(answer).length
+    })
+  const asSent = await count('faceDetect, as taken', photos)
+  const dark = await count(
+    'faceDetect, darkened',
+    await Promise.all(photos.map((photo, index) => darkened(photo, index + 1)))
+  )
+  const darker = await count(
+    'faceDetect, darker',
+    await Promise.all(photos.map((photo, index) => darkened(photo, index + 1, 0.1, 8)))
+  )
+  const tiny = await count(
+    'faceDetect, 40 px',
+    await Promise.all(photos.map((photo) => small(photo)))
+  )
+  const groups: Buffer[][] = []
+  for (let start = 0; start + 3 <= photos.length; start += 3)
+    groups.push(photos.slice(start, start + 3))
+  const grouped = await count('faceDetect, groups', await Promise.all(groups.map(group)))
+  const none = await count('faceDetect, no face', await withoutFaces(9))
+  console.log(
+    `\nHard detection: ${sample.length} LFW images of the 1:1 set (every tenth), each with a face`
+  )
+  const row = (variant: string, found: number[], expected: number) => ({
+    'variant': variant,
+    'pictures': found.length,
+    'missed': ratio(found.filter((faces) => faces < expected).length, found.length),
+    'faces missed': ratio(
+      found.reduce((sum, faces) => sum + Math.max(0, expected - faces), 0),
+      found.length * expected
+    ),
+  })
+  console.table([
+    row('as taken', asSent, 1),
+    row('×0.22 brightness, noise σ 4', dark, 1),
+    row('×0.10 brightness, noise σ 8', darker, 1),
+    row('face about 40 px', tiny, 1),
+    row('groups of three', grouped, 3),
+  ])
+  console.log(
+    `  pictures without a face: ${none.filter((faces) => faces > 0).length} of ${none.length} with a false face`
+  )
+}
+
 async function ageGender() {
   const { cases } = await readJson<{ cases: AgeGenderCase[] }>(devFolder, 'age_gender.json')
   const codes: Record<number, string> = { 0: 'male', 1: 'female', [-1]: 'unknown' }
@@ -638,10 +765,13 @@ console.log(
   `${origin}: ${concurrency} concurrent calls, ${availableParallelism()} CPUs shared with the client; datasets ${lfwFolder} and ${devFolder}`
 )
 try {
-  await verification()
-  await identification()
-  await detection()
-  await ageGender()
+  if (sections.has('verification')) await verification()
+  if (sections.has('identification')) await identification()
+  if (sections.has('detection')) {
+    await detection()
+    await hardDetection()
+  }
+  if (sections.has('age')) await ageGender()
   latencyTable()
 } finally {
   await stopServer(server)
