@@ -1,23 +1,29 @@
 /**
- * npm run bench:calibrate [-- <faces-dev folder>]
+ * npm run bench:calibrate [-- <dataset folder>] [--flip-embedding=false]
  *
- * Embeds every face of faces-dev with each recognition model, compares
- * every image against every image of other people (impostor pairs) and of
- * the same person (genuine pairs), fits the similarity → score map that
- * puts 0.6 at a false-accept rate of at most 1e-3, writes it to
- * plugins/face_engine/calibration.json and runs `node ace models:build`,
- * which copies it into models/manifest.json next to each model.
+ * Embeds every face of the dataset (../shared/data/faces-lfw-dev unless a
+ * folder is given; faces-dev works too) with each recognition model,
+ * compares every image against every image of other people (impostor
+ * pairs: millions on faces-lfw-dev) and of the same person (genuine
+ * pairs), fits the similarity → score map that puts 0.6 at a false-accept
+ * rate of at most 1e-3, writes it to plugins/face_engine/calibration.json
+ * and runs `node ace models:build`, which copies it into
+ * models/manifest.json next to each model. Features are cached in
+ * tmp/bench/ by model file, preprocessing and crop, so bench:engine
+ * reuses them.
  */
 import { spawnSync } from 'node:child_process'
-import { readFile, writeFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
-import { createPluginHarness, type FaceFeature, type PluginHarness } from '#plugin-sdk'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { basename, join, resolve } from 'node:path'
+import { createPluginHarness, type FaceFeature } from '#plugin-sdk'
 import { ImageDecoder } from '#services/image_decoder'
 import faceEngine from '#plugins/face_engine/plugin'
+import { modelCrops } from '#plugins/face_engine/aligner'
 import { fitCalibration } from '#plugins/face_engine/calibration'
+import { embedderModels, type EmbedderModel } from '#plugins/face_engine/embedder'
 import type { FaceEngineConfig } from '#plugins/face_engine/face_engine_driver'
 
-const recognitionModels = ['faceapi-recognition', 'faceres'] as const
+export const recognitionModels = Object.keys(embedderModels) as EmbedderModel[]
 
 export interface DatasetImage {
   file: string
@@ -30,8 +36,11 @@ export interface DatasetImage {
 export function datasetFolder(
   argument = process.argv.slice(2).find((arg) => !arg.startsWith('--'))
 ) {
-  return resolve(argument ?? '../shared/data/faces-dev')
+  return resolve(argument ?? '../shared/data/faces-lfw-dev')
 }
+
+export const option = (name: string) =>
+  process.argv.find((arg) => arg.startsWith(`--${name}=`))?.split('=')[1]
 
 export async function readJson<T>(folder: string, file: string): Promise<T> {
   return JSON.parse(await readFile(join(folder, file), 'utf8')) as T
@@ -45,7 +54,7 @@ export async function identityImages(folder: string): Promise<DatasetImage[]> {
   const manifest = await readJson<{
     files: { file: string; identity?: string; derived_from?: string; tags?: string[] }[]
   }>(folder, 'manifest.json')
-  return manifest.files.flatMap((entry) => {
+  return manifest.files.flatMap((entry): DatasetImage[] => {
     if (entry.identity) {
       return [
         { file: entry.file, identity: entry.identity, derivedFrom: entry.derived_from ?? null },
@@ -58,10 +67,19 @@ export async function identityImages(folder: string): Promise<DatasetImage[]> {
   })
 }
 
-export async function startEngine(config: FaceEngineConfig) {
+/**
+ * LFW photos are centred on their person and may show others at the
+ * edges: the face nearest the centre is the one to take.
+ */
+export async function centredOnPerson(folder: string) {
+  const manifest = await readJson<{ files: { tags?: string[] }[] }>(folder, 'manifest.json')
+  return manifest.files.some((entry) => entry.tags?.some((tag) => tag.startsWith('lfw')))
+}
+
+export async function startEngine(config: FaceEngineConfig, poolSize = 1) {
   const harness = await createPluginHarness(
     faceEngine,
-    { poolSize: 1, threadsPerSession: 1, ...config },
+    { poolSize, threadsPerSession: 1, ...config },
     { timeouts: { callMs: 120_000, startMs: 120_000 } }
   )
   await harness.start()
@@ -80,47 +98,135 @@ export function cosine(first: FaceFeature, second: FaceFeature) {
  * false-reject rate; impostor pairs are every cross-identity pair.
  */
 export function similarityPairs(images: DatasetImage[], features: Map<string, FaceFeature | null>) {
-  const genuine: number[] = []
-  const impostors: number[] = []
   const found = images.filter((image) => features.get(image.file))
+  const vectors = found.map((image) => features.get(image.file)!.vector)
+  const genuine: number[] = []
+  const impostors = new Float64Array((found.length * (found.length - 1)) / 2)
+  let count = 0
   for (let i = 0; i < found.length; i++) {
+    const [a, x] = [found[i], vectors[i]]
     for (let j = i + 1; j < found.length; j++) {
-      const [a, b] = [found[i], found[j]]
-      const similarity = cosine(features.get(a.file)!, features.get(b.file)!)
-      if (a.identity !== b.identity) impostors.push(similarity)
+      const [b, y] = [found[j], vectors[j]]
+      let similarity = 0
+      for (let k = 0; k < x.length; k++) similarity += x[k] * y[k]
+      if (a.identity !== b.identity) impostors[count++] = similarity
       else if ((a.derivedFrom ?? a.file) !== (b.derivedFrom ?? b.file)) genuine.push(similarity)
     }
   }
-  return { genuine, impostors, missed: images.length - found.length }
+  return {
+    genuine,
+    impostors: impostors.subarray(0, count) as unknown as number[],
+    missed: images.length - found.length,
+  }
 }
 
-async function embedImages(
-  harness: PluginHarness<'engine', unknown>,
+export interface EmbeddedDataset {
+  features: Map<string, FaceFeature | null>
+  /** Milliseconds of the embed stage per face found (both passes when flip-averaged). */
+  embedMs: number[]
+}
+
+/**
+ * Every image's feature from `model`, from tmp/bench/ when the model file
+ * is unchanged since they were cached. Two workers embed while the main
+ * thread decodes.
+ */
+export async function embedDataset(
   folder: string,
-  images: DatasetImage[]
-) {
+  images: DatasetImage[],
+  model: EmbedderModel,
+  flipEmbedding: boolean
+): Promise<EmbeddedDataset> {
+  const manifest = JSON.parse(await readFile(resolve('models/manifest.json'), 'utf8')) as {
+    models: Record<string, { sha256: string; preprocessing: unknown }>
+  }
+  /* The features change with the model file, its preprocessing or its crop. */
+  const version = JSON.stringify([
+    manifest.models[model].sha256,
+    manifest.models[model].preprocessing,
+    modelCrops[model],
+  ])
+  const cacheDir = resolve('tmp/bench', basename(folder))
+  const cacheFile = join(cacheDir, `${model}${flipEmbedding ? '-flip' : ''}.json`)
+  const cached = await readFile(cacheFile, 'utf8')
+    .then((text) => JSON.parse(text) as CachedFeatures)
+    .catch(() => undefined)
+  if (cached?.version === version && cached.files.length === images.length) {
+    return {
+      features: new Map(
+        cached.files.map(([file, vector]) => [
+          file,
+          vector ? { model, vector: Float32Array.from(vector) } : null,
+        ])
+      ),
+      embedMs: cached.embedMs,
+    }
+  }
+
+  const nearCentre = await centredOnPerson(folder)
+  const harness = await startEngine({ embedder: model, flipEmbedding }, 2)
   const decoder = new ImageDecoder()
   const features = new Map<string, FaceFeature | null>()
-  for (const { file } of images) {
-    const decoded = await decoder.decode(await readFile(join(folder, file)))
-    if (!decoded.ok) throw new Error(`${file}: ${decoded.error.message}`)
-    const outcome = await harness.call((engine) => engine.embed!({ image: decoded.image }))
-    features.set(file, outcome.ok ? outcome.feature : null)
+  const embedMs: number[] = []
+  let next = 0
+  const work = async () => {
+    while (next < images.length) {
+      const { file } = images[next++]
+      const decoded = await decoder.decode(await readFile(join(folder, file)))
+      if (!decoded.ok) throw new Error(`${file}: ${decoded.error.message}`)
+      const { image } = decoded
+      const side = Math.min(image.width, image.height) * 0.4
+      const face = nearCentre
+        ? {
+            left: Math.round((image.width - side) / 2),
+            top: Math.round((image.height - side) / 2),
+            right: Math.round((image.width + side) / 2),
+            bottom: Math.round((image.height + side) / 2),
+          }
+        : undefined
+      const outcome = await harness.call((engine) =>
+        engine.analyse!({ image, face }, { feature: true })
+      )
+      features.set(file, outcome.ok ? outcome.feature! : null)
+      if (outcome.ok && outcome.timings?.embed !== undefined) embedMs.push(outcome.timings.embed)
+    }
   }
-  return features
+  await Promise.all([work(), work(), work()])
+  await harness.stop()
+
+  await mkdir(cacheDir, { recursive: true })
+  const entry: CachedFeatures = {
+    version,
+    embedMs,
+    files: images.map(({ file }) => {
+      const feature = features.get(file)
+      return [file, feature ? Array.from(feature.vector, (value) => +value.toFixed(6)) : null]
+    }),
+  }
+  await writeFile(cacheFile, JSON.stringify(entry))
+  return { features, embedMs }
+}
+
+interface CachedFeatures {
+  version: string
+  embedMs: number[]
+  files: [string, number[] | null][]
 }
 
 async function main() {
   const folder = datasetFolder()
+  const flipEmbedding = option('flip-embedding') !== 'false'
   const images = await identityImages(folder)
   const calibrationFile = resolve('plugins/face_engine/calibration.json')
   const calibrations: Record<string, unknown> = {}
   for (const model of recognitionModels) {
-    const harness = await startEngine({ embedder: model })
-    const features = await embedImages(harness, folder, images)
-    await harness.stop()
+    const { features } = await embedDataset(folder, images, model, flipEmbedding)
     const { genuine, impostors, missed } = similarityPairs(images, features)
-    const calibration = fitCalibration(genuine, impostors, `faces-dev (${images.length} images)`)
+    const calibration = fitCalibration(
+      genuine,
+      impostors,
+      `${basename(folder)} (${images.length} images${flipEmbedding ? ', flip-averaged' : ''})`
+    )
     calibrations[model] = calibration
     const { measured } = calibration
     console.log(

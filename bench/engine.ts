@@ -1,12 +1,19 @@
 /**
- * npm run bench:engine [-- <faces-dev folder>] [--embedder=<id>] [--age-gender=<id>]
+ * npm run bench:engine [-- <dataset folder>] [--embedder=<id>] [--flip-embedding=false] [--age-gender=<id>]
  *
- * Measures the face engine on faces-dev (../shared/data/faces-dev unless a
- * folder is given) with one worker and one thread per session, and prints
- * a table: detection misses per kind, verification, ROC figures over all
+ * On faces-dev (a folder with detection.json): measures the face engine
+ * with one worker and one thread per session, and prints a table:
+ * detection misses per kind, verification, ROC figures over all
  * cross-identity pairs, 1:N identification at the terminals' 0.6, age and
  * gender, and the time each stage takes on the one-face photos (faces/).
+ *
+ * On faces-lfw-dev (the default): compares the recognition models
+ * (`--embedders=a,b`, all by default), each with and without flip
+ * averaging (`--flip=on|off|both`), on pairs.json and identification.json;
+ * see lfw_recognition.ts. `--compare-age-gender` compares every age and
+ * gender estimator on faces-dev's crops instead (age_gender_comparison.ts).
  */
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -19,10 +26,13 @@ import {
   cosine,
   datasetFolder,
   identityImages,
+  option,
   readJson,
   similarityPairs,
   startEngine,
 } from './calibrate.js'
+import { compareAgeGender } from './age_gender_comparison.js'
+import { compareRecognitionModels } from './lfw_recognition.js'
 
 interface DetectionCase {
   file: string
@@ -37,12 +47,18 @@ interface Pair {
   same: boolean
 }
 
-const option = (name: string) =>
-  process.argv.find((arg) => arg.startsWith(`--${name}=`))?.split('=')[1]
-
 const folder = datasetFolder()
+if (process.argv.includes('--compare-age-gender')) {
+  await compareAgeGender(folder)
+  process.exit(0)
+}
+if (!existsSync(join(folder, 'detection.json'))) {
+  await compareRecognitionModels(folder)
+  process.exit(0)
+}
 const config: FaceEngineConfig = {
   embedder: option('embedder') as FaceEngineConfig['embedder'],
+  flipEmbedding: option('flip-embedding') ? option('flip-embedding') !== 'false' : undefined,
   ageGender: option('age-gender') as FaceEngineConfig['ageGender'],
   minFaceSize: option('min-face-size') ? Number(option('min-face-size')) : undefined,
 }

@@ -26,6 +26,11 @@ const pluginsConfig: PluginsConfig = {
      */
     backoff: { baseMs: 1_000, maxMs: 60_000 },
     maxFailures: 8,
+    /**
+     * A call made while an instance restarts waits this long for it (the
+     * engine reloads its models in about a second) before it is refused.
+     */
+    restartWaitMs: 5_000,
   },
 }
 

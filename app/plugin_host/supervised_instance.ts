@@ -32,6 +32,12 @@ export interface SupervisionPolicy {
   backoff: BackoffPolicy
   /** Failures in a row after which automatic retries stop. */
   maxFailures: number
+  /**
+   * How long a call waits for an instance that is starting, or that failed
+   * and retries within that time, before it is refused; absent or 0
+   * refuses it at once.
+   */
+  restartWaitMs?: number
 }
 
 export interface ErrorInfo {
@@ -111,6 +117,7 @@ export class SupervisedInstance<Kind extends PluginKind = PluginKind> {
   #generation = 0
   #lock: Promise<void> = Promise.resolve()
   #timeouts: PluginTimeouts
+  #transitions = new Set<() => void>()
 
   constructor(
     private spec: InstanceSpec,
@@ -191,16 +198,23 @@ export class SupervisedInstance<Kind extends PluginKind = PluginKind> {
   }
 
   /**
-   * Runs one call on the driver under the call timeout. A call that times
-   * out is taken as a hung device, so the instance restarts. A refused
-   * command is the caller's mistake and is not recorded against the
-   * instance.
+   * Whether a call now would be served: the instance runs, or it is
+   * starting or retries within the policy's `restartWaitMs`, which a call
+   * waits for.
+   */
+  get available() {
+    return this.#state === 'running' || this.#restartingBy(Date.now() + this.#restartWaitMs)
+  }
+
+  /**
+   * Runs one call on the driver under the call timeout. A call made while
+   * the instance restarts waits for it up to `restartWaitMs`, so a restart
+   * is a delay for callers rather than a failure. A call that times out is
+   * taken as a hung device, so the instance restarts. A refused command is
+   * the caller's mistake and is not recorded against the instance.
    */
   async use<T>(call: (driver: DriverFor<Kind>) => Promise<T>): Promise<T> {
-    const driver = this.#driver
-    if (this.#state !== 'running' || !driver) {
-      throw new PluginUnavailableError(this.id, this.#state)
-    }
+    const driver = await this.#running()
     const generation = this.#generation
     try {
       return await withTimeout(`${this.id} call`, this.#timeouts.callMs, () => call(driver))
@@ -215,6 +229,45 @@ export class SupervisedInstance<Kind extends PluginKind = PluginKind> {
     }
   }
 
+  get #restartWaitMs() {
+    return this.policy.restartWaitMs ?? 0
+  }
+
+  /**
+   * The driver once the instance runs: at once, or after waiting for a
+   * restart that is due before `restartWaitMs` has passed.
+   */
+  async #running() {
+    const deadline = Date.now() + this.#restartWaitMs
+    while (this.#state !== 'running' || !this.#driver) {
+      const left = deadline - Date.now()
+      if (left <= 0 || !this.#restartingBy(deadline)) {
+        throw new PluginUnavailableError(this.id, this.#state)
+      }
+      await this.#nextTransition(left)
+    }
+    return this.#driver
+  }
+
+  /** Whether the instance is starting, or will start again by `deadline`. */
+  #restartingBy(deadline: number) {
+    if (this.#state === 'starting') return true
+    return this.#state === 'degraded' && (this.#nextRetryAt?.getTime() ?? Infinity) <= deadline
+  }
+
+  #nextTransition(timeoutMs: number) {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs)
+      const transitions = this.#transitions
+      function done() {
+        clearTimeout(timer)
+        transitions.delete(done)
+        resolve()
+      }
+      transitions.add(done)
+    })
+  }
+
   #exclusive(step: () => Promise<void>) {
     const run = this.#lock.then(step)
     this.#lock = run.catch((error) => {
@@ -227,6 +280,7 @@ export class SupervisedInstance<Kind extends PluginKind = PluginKind> {
     const from = this.#state
     this.#state = to
     this.#since = new Date()
+    for (const waiter of this.#transitions) waiter()
     this.report({
       instanceId: this.id,
       pluginId: this.pluginId,
@@ -304,21 +358,30 @@ export class SupervisedInstance<Kind extends PluginKind = PluginKind> {
     this.#schedule(this.policy.healthIntervalMs, (next) => this.#checkHealth(next))
   }
 
+  /**
+   * The state changes before the driver stops, so that no call reaches a
+   * driver that is stopping; calls made meanwhile wait for the retry.
+   */
   async #fail(cause: unknown) {
     const error = describeError(cause)
+    const generation = this.#generation
     this.#lastError = error
     this.#clearTimer()
-    await this.#stopDriverQuietly()
     this.#failures++
 
     if (this.#failures >= this.policy.maxFailures) {
       this.#transition('waiting_for_operator', error)
+      await this.#stopDriverQuietly()
       return
     }
     const delay = backoffDelay(this.#failures, this.policy.backoff)
-    this.#schedule(delay, (generation) => this.#attempt(generation))
-    this.#nextRetryAt = new Date(Date.now() + delay)
+    const retryAt = Date.now() + delay
+    this.#nextRetryAt = new Date(retryAt)
     this.#transition('degraded', error, delay)
+    await this.#stopDriverQuietly()
+    if (generation !== this.#generation) return
+    this.#schedule(Math.max(0, retryAt - Date.now()), (next) => this.#attempt(next))
+    this.#nextRetryAt = new Date(retryAt)
   }
 
   /**

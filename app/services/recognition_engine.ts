@@ -3,7 +3,8 @@ import app from '@adonisjs/core/services/app'
 import { PluginHost } from '#plugin-host/plugin_host'
 import type { SupervisedInstance } from '#plugin-host/supervised_instance'
 import {
-  PluginUnavailableError,
+  PluginCommandError,
+  PluginError,
   type DecodedImage,
   type EngineDriver,
   type EngineOutcome,
@@ -84,10 +85,17 @@ export class RecognitionEngine {
     }
   }
 
+  /**
+   * The first running engine instance, else the first restarting one that
+   * is due back soon enough for a call to wait for it (`restartWaitMs` in
+   * config/plugins.ts), so that a restart costs terminals a delay and not
+   * an answer.
+   */
   #running() {
-    const instance = this.plugins
-      .instancesOfKind('engine')
-      .find((candidate) => candidate.state === 'running')
+    const engines = this.plugins.instancesOfKind('engine')
+    const instance =
+      engines.find((candidate) => candidate.state === 'running') ??
+      engines.find((candidate) => candidate.available)
     if (instance) return { ok: true as const, instance }
     return unavailable(
       'no recognition engine is running on this server; Settings lists the configured plugins'
@@ -132,8 +140,11 @@ export class EnginePicture {
   }
 
   /**
-   * An engine stopped between finding it and calling it is as absent as
-   * none; anything else it throws is a failure of the server (9007).
+   * The call waits for an engine that is restarting (SupervisedInstance.use).
+   * An engine that is still not running after that wait, or that fails this
+   * call (the call timed out, or the engine gave up on the picture) is as
+   * absent as none: code 3, which a terminal retries. A refused command or
+   * anything else thrown is a failure of the server (9007).
    */
   async #call<Result>(
     operation: string,
@@ -143,7 +154,9 @@ export class EnginePicture {
     try {
       outcome = await this.engine.use(async (driver) => call(driver))
     } catch (error) {
-      if (error instanceof PluginUnavailableError) return unavailable(error.message)
+      if (error instanceof PluginError && !(error instanceof PluginCommandError)) {
+        return unavailable(error.message)
+      }
       throw error
     }
     if (outcome === undefined) {

@@ -1,7 +1,15 @@
 import type { ModelOutputs } from './model_sessions.js'
 
-export const ageGenderModels = ['faceres', 'faceapi-age-gender'] as const
-export type AgeGenderModel = (typeof ageGenderModels)[number]
+/** Age and gender estimators, and the manifest models each one runs. */
+export const ageGenderSources = {
+  'faceres': ['faceres'],
+  'faceres-deep': ['faceres-deep'],
+  'faceapi-age-gender': ['faceapi-age-gender'],
+  'gear': ['gear'],
+  'ssrnet': ['ssrnet-age', 'ssrnet-gender'],
+} as const
+export type AgeGenderModel = keyof typeof ageGenderSources
+export const ageGenderModels = Object.keys(ageGenderSources) as AgeGenderModel[]
 
 export interface AgeGenderEstimate {
   /** Years. */
@@ -13,6 +21,11 @@ export interface AgeGenderEstimate {
 export function estimateAgeGender(model: AgeGenderModel, outputs: ModelOutputs): AgeGenderEstimate {
   if (model === 'faceapi-age-gender') {
     return { age: Math.max(0, outputs.age[0]), female: outputs.gender[1] }
+  }
+  if (model === 'gear') return { age: gearAge(outputs.age), female: outputs.gender[1] }
+  /* SSR-Net's gender is one regressed value, 1 for a man (IMDB-WIKI's labels). */
+  if (model === 'ssrnet') {
+    return { age: Math.max(0, outputs.age[0]), female: clamp01(1 - outputs.gender[0]) }
   }
   return { age: expectedAge(outputs.age), female: 1 - outputs.gender[0] }
 }
@@ -29,4 +42,24 @@ function expectedAge(bins: Float32Array) {
     weighted += year * probability
   }
   return total > 0 ? weighted / total : 0
+}
+
+/** The weight human gives each of GEAR's seven age bands. */
+const gearBandAges = [15, 23, 28, 35.5, 45.5, 55.5, 65]
+
+/**
+ * human's reading of GEAR's bands: start at the likeliest band and move
+ * towards each other band by its probability, likeliest first.
+ */
+function gearAge(bands: Float32Array) {
+  const ranked = [...bands]
+    .map((probability, band) => ({ age: gearBandAges[band], probability }))
+    .sort((first, second) => second.probability - first.probability)
+  let age = ranked[0].age
+  for (const { age: bandAge, probability } of ranked.slice(1)) age += probability * (bandAge - age)
+  return age
+}
+
+function clamp01(value: number) {
+  return Math.min(1, Math.max(0, value))
 }

@@ -63,6 +63,13 @@ export const arcFaceCrop: FaceCrop = { kind: 'template', size: 112, points: arcF
 /** The crop each model of the manifest expects. */
 export const modelCrops: Record<string, FaceCrop> = {
   'faceres': { kind: 'template', size: 224, points: scaleTemplate(arcFaceTemplate, 2) },
+  'faceres-deep': { kind: 'template', size: 224, points: scaleTemplate(arcFaceTemplate, 2) },
+  'mobileface': { kind: 'template', size: 112, points: arcFaceTemplate },
+  'faceplugin-arcface': { kind: 'template', size: 112, points: arcFaceTemplate },
+  /** human's 1.4× face box, of which GEAR sees the middle 80–90%. */
+  'gear': { kind: 'box', size: 198, enlarge: 1.2 },
+  'ssrnet-age': { kind: 'box', size: 64, enlarge: 1.8 },
+  'ssrnet-gender': { kind: 'box', size: 64, enlarge: 1.8 },
   'faceapi-recognition': { kind: 'template', size: 150, points: dlibChipTemplate },
   /**
    * face-api's age and gender net was trained on its detector's boxes,

@@ -22,7 +22,7 @@ const decades = [0, 1, 2, 3, 4, 5, 6, 7]
  * sample alone.
  */
 export function empiricalThreshold(impostors: readonly number[], far: number) {
-  const sorted = [...impostors].sort((a, b) => b - a)
+  const sorted = descending(impostors)
   const allowed = Math.floor(far * sorted.length + 1e-9)
   if (allowed >= sorted.length) return -1
   return nextUp(sorted[allowed])
@@ -40,7 +40,7 @@ export function tarAtFar(genuine: readonly number[], impostors: readonly number[
 
 /** Area under the ROC curve: the chance a genuine pair outscores an impostor pair. */
 export function rocAuc(genuine: readonly number[], impostors: readonly number[]) {
-  const sorted = [...impostors].sort((a, b) => a - b)
+  const sorted = Float64Array.from(impostors).sort()
   let wins = 0
   for (const value of genuine) {
     let low = 0
@@ -59,7 +59,8 @@ export function rocAuc(genuine: readonly number[], impostors: readonly number[])
 
 /**
  * The share of impostor pairs at or above a similarity, estimated from the
- * sample and, past its top 5%, from an exponential tail fitted to those
+ * sample and, past its top 5% (or top thousand pairs, whichever is fewer),
+ * from an exponential tail fitted to those
  * (peaks over threshold, the usual extreme-value model of score tails).
  * With a few thousand pairs the sample alone says nothing beyond about 1
  * in a few thousand and its highest pairs are single accidents; the tail
@@ -67,19 +68,26 @@ export function rocAuc(genuine: readonly number[], impostors: readonly number[])
  * the sample shows.
  */
 export function farEstimator(impostors: readonly number[]) {
-  const sorted = [...impostors].sort((a, b) => b - a)
-  const count = Math.max(10, Math.round(tailShare * sorted.length))
+  const sorted = descending(impostors)
+  const count = Math.max(10, Math.round(Math.min(tailShare * sorted.length, tailPairs)))
   const onset = sorted[Math.min(count, sorted.length - 1)]
   const meanExcess = sorted.slice(0, count).reduce((sum, value) => sum + value - onset, 0) / count
   const share = count / sorted.length
   return (similarity: number) => {
-    const sampled = acceptRate(sorted, similarity)
+    const sampled = sortedAcceptRate(sorted, similarity)
     if (similarity <= onset || meanExcess <= 0) return sampled
     return Math.max(sampled, share * Math.exp(-(similarity - onset) / meanExcess))
   }
 }
 
 const tailShare = 0.05
+/**
+ * With millions of impostor pairs (every cross-identity pair of a few
+ * thousand images) the sample itself is exact down to about 1e-4, so the
+ * tail is fitted to the top thousand pairs only and takes over where the
+ * sample runs thin.
+ */
+const tailPairs = 1000
 
 function similarityAtFar(estimate: (similarity: number) => number, far: number) {
   let low = -1
@@ -102,7 +110,10 @@ export function fitCalibration(
   const knots: [number, number][] = [[-1, 0]]
   for (const decade of decades) {
     const far = 10 ** -decade
-    const similarity = decade === 0 ? Math.min(...impostors) : similarityAtFar(estimate, far)
+    const similarity =
+      decade === 0
+        ? impostors.reduce((low, value) => Math.min(low, value), Infinity)
+        : similarityAtFar(estimate, far)
     const previous = knots[knots.length - 1][0]
     knots.push([Math.max(similarity, previous + 1e-6), scoreAtFar(far)])
   }
@@ -124,6 +135,26 @@ export function fitCalibration(
       frrAtThreshold: 1 - acceptRate(genuine, threshold),
     },
   }
+}
+
+/**
+ * Numeric sort of a typed copy: calibrating on every cross-identity pair
+ * of a few thousand images means millions of similarities.
+ */
+function descending(values: readonly number[]) {
+  return Float64Array.from(values).sort().reverse()
+}
+
+/** acceptRate on a descending array, by binary search. */
+function sortedAcceptRate(sorted: Float64Array, threshold: number) {
+  let low = 0
+  let high = sorted.length
+  while (low < high) {
+    const middle = (low + high) >> 1
+    if (sorted[middle] >= threshold) low = middle + 1
+    else high = middle
+  }
+  return sorted.length === 0 ? 0 : low / sorted.length
 }
 
 function nextUp(value: number) {

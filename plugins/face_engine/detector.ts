@@ -216,26 +216,35 @@ export interface DetectionWindow {
 const smallestShare = 1 / 40
 
 /**
+ * A bound on the levels of any plan. Each level is `largestFace /
+ * smallestFace` (about 14) times finer than the one before and the finest
+ * is never below a 40th of the shorter side, so photos need two levels and
+ * even a 1×10000 strip needs three; the bound only guards the loop.
+ */
+export const maxLevels = 6
+
+/**
  * The windows to run BlazeFace on, level by level. Level 0 is the whole
  * frame with its border; each further level is as coarse as it can be
  * while still reaching the faces the previous one was too coarse for, and
  * the last one reaches the smallest face searched for.
+ *
+ * The loop compares window sides, not the face sizes they reach: the
+ * finest level's side is `finest` itself, so the comparison that ends the
+ * loop is exact. A face size recomputed from a side can come out a hair
+ * above `minFaceSize` (28.800000000000004 against 28.8 on 1536×1152), and
+ * a loop on it never ended.
  */
 export function planLevels(width: number, height: number, requested: number) {
   const minFaceSize = Math.max(requested, Math.min(width, height) * smallestShare)
-  const levels: DetectionWindow[][] = []
+  const finest = (minFaceSize * inputSize) / smallestFace
   let side = Math.max(width, height) * (1 + 2 * frameMargin)
-  levels.push([{ centre: [width / 2, height / 2], side }])
-  let reach = (smallestFace * side) / inputSize
-  while (reach > minFaceSize) {
-    const coarser = side
-    side = Math.max(
-      (minFaceSize * inputSize) / smallestFace,
-      (coarser * smallestFace) / largestFace
-    )
+  const levels: DetectionWindow[][] = [[{ centre: [width / 2, height / 2], side }]]
+  while (side > finest && levels.length < maxLevels) {
+    const reach = (smallestFace * side) / inputSize
+    side = Math.max(finest, (side * smallestFace) / largestFace)
     const overlap = Math.min(reach * 1.25, side / 2)
     levels.push(tile(width, height, side, overlap))
-    reach = (smallestFace * side) / inputSize
   }
   return levels
 }

@@ -3,7 +3,10 @@ import type { ModelOutputs } from './model_sessions.js'
 /** Recognition models the manifest can hold, and the output each one's descriptor is in. */
 export const embedderModels = {
   'faceres': 'descriptor',
+  'faceres-deep': 'descriptor',
   'faceapi-recognition': 'descriptor',
+  'mobileface': 'descriptor',
+  'faceplugin-arcface': 'output',
 } as const
 export type EmbedderModel = keyof typeof embedderModels
 
@@ -12,7 +15,26 @@ export type EmbedderModel = keyof typeof embedderModels
  * two is their cosine similarity whichever model made them.
  */
 export function embedding(model: EmbedderModel, outputs: ModelOutputs) {
-  const descriptor = outputs[embedderModels[model]]
+  return unitLength(outputs[embedderModels[model]])
+}
+
+/**
+ * The face and its mirror image embedded, each scaled to unit length,
+ * summed and scaled again: a face is about as likely to be seen from
+ * either side, and the mean descriptor varies less with pose and light.
+ */
+export function flipAveragedEmbedding(
+  model: EmbedderModel,
+  outputs: ModelOutputs,
+  mirrored: ModelOutputs
+) {
+  const first = embedding(model, outputs)
+  const second = embedding(model, mirrored)
+  for (let i = 0; i < first.length; i++) first[i] += second[i]
+  return unitLength(first)
+}
+
+function unitLength(descriptor: Float32Array) {
   let norm = 0
   for (const value of descriptor) norm += value * value
   norm = Math.sqrt(norm)

@@ -1,28 +1,34 @@
-import { parentPort, workerData } from 'node:worker_threads'
 import type { ModelEntry } from './model_manifest.js'
 import { FacePipeline, type PipelineJob, type PipelineSettings } from './pipeline.js'
+import type { WorkerMessage } from './session_pool.js'
 
 /**
- * One engine worker: loads its own sessions once, then runs the jobs the
- * pool sends it one at a time, so that inference never runs on the
- * server's event loop and each worker keeps one core busy.
+ * One engine worker process: loads its own sessions once, from the first
+ * message, then runs the jobs the pool sends it one at a time, so that
+ * inference never runs on the server's event loop and each worker keeps
+ * one core busy. It leaves when the server does.
  */
-const { settings, entries } = workerData as {
-  settings: PipelineSettings
-  entries: Record<string, ModelEntry>
-}
-const port = parentPort!
+const send = (message: WorkerMessage) => process.send!(message)
 
-try {
-  const pipeline = await FacePipeline.load(settings, entries)
-  port.on('message', async ({ id, job }: { id: number; job: PipelineJob }) => {
+process.on('disconnect', () => process.exit(0))
+
+process.once(
+  'message',
+  async (load: { settings: PipelineSettings; entries: Record<string, ModelEntry> }) => {
+    let pipeline: FacePipeline
     try {
-      port.postMessage({ id, faces: await pipeline.run(job) })
+      pipeline = await FacePipeline.load(load.settings, load.entries)
     } catch (error) {
-      port.postMessage({ id, error: error instanceof Error ? error.message : String(error) })
+      send({ failed: error instanceof Error ? error.message : String(error) })
+      return
     }
-  })
-  port.postMessage({ ready: true })
-} catch (error) {
-  port.postMessage({ failed: error instanceof Error ? error.message : String(error) })
-}
+    process.on('message', async ({ id, job }: { id: number; job: PipelineJob }) => {
+      try {
+        send({ id, faces: await pipeline.run(job) })
+      } catch (error) {
+        send({ id, error: error instanceof Error ? error.message : String(error) })
+      }
+    })
+    send({ ready: true })
+  }
+)

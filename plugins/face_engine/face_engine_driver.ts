@@ -27,9 +27,14 @@ export interface FaceEngineConfig {
   detector?: 'blazeface'
   landmarks?: 'facemesh'
   embedder?: EmbedderModel
+  flipEmbedding?: boolean
   ageGender?: AgeGenderModel
   threadsPerSession?: number
   poolSize?: number
+  /** Longest one picture may take in a worker before that worker is replaced. */
+  jobTimeoutMs?: number
+  /** JavaScript heap of each worker, in megabytes. */
+  workerHeapMb?: number
   minFaceSize?: number
   genderMargin?: number
 }
@@ -42,6 +47,7 @@ export function pipelineSettings(config: FaceEngineConfig): PipelineSettings {
     detector: config.detector ?? 'blazeface',
     landmarks: config.landmarks ?? 'facemesh',
     embedder: config.embedder ?? 'faceapi-recognition',
+    flipEmbedding: config.flipEmbedding ?? true,
     ageGender: config.ageGender ?? 'faceapi-age-gender',
     minFaceSize: config.minFaceSize ?? 20,
     genderMargin: config.genderMargin ?? 0,
@@ -56,6 +62,19 @@ export interface EngineBackend {
 }
 
 const noFace = { ok: false, error: { type: 'no_face' } } as const
+
+/**
+ * The slowest pictures measured, 12 to 40 megapixels searched for every
+ * face, take about half a second; five seconds leave room for a slower or
+ * busier machine and still fail a stuck job long before the host's 30 s
+ * for a call.
+ */
+const defaultJobTimeoutMs = 5_000
+/**
+ * Pixels live outside the heap (in typed arrays), so even a 40-megapixel
+ * picture runs in a 64 MB heap; four times that is ample.
+ */
+const defaultWorkerHeapMb = 256
 
 /**
  * The face engine as the plugin host sees it. Jobs go to a pool of
@@ -81,8 +100,11 @@ export class FaceEngineDriver implements EngineDriver {
     } else {
       const models = pipelineModels(this.#settings)
       const entries = await verifiedModels(this.#settings.modelsDir, models)
-      const size = config.poolSize ?? Math.min(2, availableParallelism())
-      this.#backend = await SessionPool.start(size, this.#settings, entries)
+      this.#backend = await SessionPool.start(this.#settings, entries, {
+        size: config.poolSize ?? Math.min(2, availableParallelism()),
+        jobTimeoutMs: config.jobTimeoutMs ?? defaultJobTimeoutMs,
+        workerHeapMb: config.workerHeapMb ?? defaultWorkerHeapMb,
+      })
     }
     this.context.logger.info(
       { engine: config.engine ?? 'onnx', embedder: this.#settings.embedder },
@@ -96,16 +118,23 @@ export class FaceEngineDriver implements EngineDriver {
     await backend?.stop()
   }
 
+  /**
+   * A worker replaced after a bad job leaves the engine running; the
+   * message says how many were, and why the last one was.
+   */
   async health(): Promise<PluginHealth> {
     if (!this.#backend) return { status: 'error', message: 'Not started' }
     const status = this.#backend.status
     if (status.broken) return { status: 'error', message: String(status.broken), details: status }
+    const replaced = status.replaced
+      ? `; ${status.replaced} replaced, the last because: ${status.lastReplaced}`
+      : ''
     return {
       status: 'ok',
       message:
         this.context.config.engine === 'simulated'
           ? 'Simulated engine, no models'
-          : `${status.workers} worker(s), features from ${this.#settings.embedder}`,
+          : `${status.workers} worker(s), features from ${this.#settings.embedder}${replaced}`,
       details: {
         ...status,
         embedder: this.#settings.embedder,

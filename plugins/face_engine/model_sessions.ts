@@ -35,12 +35,17 @@ export class ModelSessions {
     return entry
   }
 
-  /** Runs model `id` on one NHWC input shaped as its manifest says. */
+  /**
+   * Runs model `id` on one NHWC input (what the sampler makes), turned
+   * planar first for a model whose manifest says NCHW.
+   */
   async run(id: string, input: Float32Array): Promise<ModelOutputs> {
     const session = this.#sessions.get(id)
     if (!session) throw new Error(`Model "${id}" is not loaded`)
-    const [spec] = this.entry(id).inputs
-    const feeds = { [spec.name]: new ort.Tensor('float32', input, spec.shape) }
+    const entry = this.entry(id)
+    const [spec] = entry.inputs
+    const values = entry.preprocessing.layout === 'NCHW' ? planar(input, 3) : input
+    const feeds = { [spec.name]: new ort.Tensor('float32', values, spec.shape) }
     const results = await session.run(feeds)
     const outputs: ModelOutputs = {}
     for (const [name, tensor] of Object.entries(results)) {
@@ -48,4 +53,16 @@ export class ModelSessions {
     }
     return outputs
   }
+}
+
+/** Interleaved pixels (HWC) to one plane per channel (CHW). */
+function planar(values: Float32Array, channels: number) {
+  const pixels = values.length / channels
+  const planes = new Float32Array(values.length)
+  for (let pixel = 0; pixel < pixels; pixel++) {
+    for (let channel = 0; channel < channels; channel++) {
+      planes[channel * pixels + pixel] = values[pixel * channels + channel]
+    }
+  }
+  return planes
 }

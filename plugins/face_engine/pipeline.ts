@@ -6,11 +6,11 @@ import type {
   Gender,
   LandmarkPoint,
 } from '#plugin-sdk'
-import { estimateAgeGender, type AgeGenderModel } from './age_gender.js'
+import { ageGenderSources, estimateAgeGender, type AgeGenderModel } from './age_gender.js'
 import { arcFaceCrop, cropTransform, modelCrops, type LocatedFace } from './aligner.js'
 import { angleCode } from './angle_code.js'
 import { FaceDetector, type FaceCandidate } from './detector.js'
-import { embedding, type EmbedderModel } from './embedder.js'
+import { embedding, flipAveragedEmbedding, type EmbedderModel } from './embedder.js'
 import { suppressOverlaps, type Box } from './geometry.js'
 import { ImagePyramid, type RgbImage } from './image_sampler.js'
 import { LandmarkDetector, type FaceLandmarks } from './landmarks.js'
@@ -25,6 +25,8 @@ export interface PipelineSettings {
   detector: 'blazeface'
   landmarks: 'facemesh'
   embedder: EmbedderModel
+  /** Average the feature of the aligned face and of its mirror image. */
+  flipEmbedding: boolean
   ageGender: AgeGenderModel
   minFaceSize: number
   /** Below this distance of the female probability from 0.5, gender is "unknown". */
@@ -48,7 +50,7 @@ export function pipelineModels(settings: PipelineSettings) {
       settings.detector,
       settings.landmarks,
       settings.embedder,
-      settings.ageGender,
+      ...ageGenderSources[settings.ageGender],
       'antispoof',
       'liveness',
     ]),
@@ -118,21 +120,28 @@ export class FacePipeline {
     for (const { face, located, landmarks } of faces) {
       const analysis: FaceAnalysis = { face, timings }
       const outputs = new Map<string, Promise<ModelOutputs>>()
+      const inputs = new Map<string, Promise<Float32Array>>()
+      const input = (model: string) => {
+        if (!inputs.has(model)) {
+          inputs.set(
+            model,
+            time('align', () =>
+              pyramid.sample(
+                cropTransform(located, modelCrops[model]),
+                modelCrops[model].size,
+                modelCrops[model].size,
+                this.sessions.entry(model).preprocessing
+              )
+            )
+          )
+        }
+        return inputs.get(model)!
+      }
       const run = (model: string, stage: string) => {
         if (!outputs.has(model)) {
           outputs.set(
             model,
-            (async () => {
-              const input = await time('align', () =>
-                pyramid.sample(
-                  cropTransform(located, modelCrops[model]),
-                  modelCrops[model].size,
-                  modelCrops[model].size,
-                  this.sessions.entry(model).preprocessing
-                )
-              )
-              return time(stage, () => this.sessions.run(model, input))
-            })()
+            input(model).then((values) => time(stage, () => this.sessions.run(model, values)))
           )
         }
         return outputs.get(model)!
@@ -140,11 +149,24 @@ export class FacePipeline {
 
       if (job.request.feature) {
         const model = this.settings.embedder
-        analysis.feature = { model, vector: embedding(model, await run(model, 'embed')) }
+        const direct = await run(model, 'embed')
+        const vector = this.settings.flipEmbedding
+          ? flipAveragedEmbedding(
+              model,
+              direct,
+              await time('embed', async () =>
+                this.sessions.run(model, mirror(await input(model), modelCrops[model].size))
+              )
+            )
+          : embedding(model, direct)
+        analysis.feature = { model, vector }
       }
       if (job.request.ageGender) {
         const model = this.settings.ageGender
-        const estimate = estimateAgeGender(model, await run(model, 'ageGender'))
+        const sources = await Promise.all(
+          ageGenderSources[model].map((source) => run(source, 'ageGender'))
+        )
+        const estimate = estimateAgeGender(model, Object.assign({}, ...sources))
         analysis.age = Math.round(estimate.age * 10) / 10
         analysis.female = estimate.female
         analysis.gender = genderOf(estimate.female, this.settings.genderMargin)
@@ -220,6 +242,21 @@ function describe(landmarks: FaceLandmarks, score: number, image: RgbImage): Det
     angle: round(landmarks.angle),
     angleCode: angleCode(landmarks.angle),
   }
+}
+
+/** A square NHWC RGB crop turned left for right. */
+function mirror(values: Float32Array, size: number) {
+  const mirrored = new Float32Array(values.length)
+  for (let row = 0; row < size; row++) {
+    for (let column = 0; column < size; column++) {
+      const from = (row * size + column) * 3
+      const to = (row * size + size - 1 - column) * 3
+      mirrored[to] = values[from]
+      mirrored[to + 1] = values[from + 1]
+      mirrored[to + 2] = values[from + 2]
+    }
+  }
+  return mirrored
 }
 
 function genderOf(female: number, margin: number): Gender {

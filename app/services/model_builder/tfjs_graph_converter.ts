@@ -9,6 +9,7 @@ import {
 
 interface TfAttr {
   b?: boolean
+  i?: string
   s?: string
   shape?: { dim?: { size: string }[] }
   list?: { i?: string[]; s?: string[] }
@@ -218,6 +219,8 @@ class Converter {
         return this.#binary(node, 'Add')
       case 'Sub':
         return this.#binary(node, 'Sub')
+      case 'RealDiv':
+        return this.#binary(node, 'Div')
       case 'Mul':
         return this.#binary(node, 'Mul')
       case 'Minimum':
@@ -226,6 +229,7 @@ class Converter {
         return this.#clippedRelu(node) ?? this.#binary(node, 'Max')
       case 'Relu':
       case 'Sigmoid':
+      case 'Tanh':
       case 'Abs':
       case 'Relu6':
         return this.#activate(this.#single(node), node.op, node)
@@ -256,6 +260,10 @@ class Converter {
         return this.#reshape(node)
       case 'Squeeze':
         return this.#squeeze(node)
+      case 'ExpandDims':
+        return this.#expandDims(node)
+      case 'StridedSlice':
+        return this.#stridedSlice(node)
       case 'ConcatV2': {
         const inputs = this.#inputs(node)
         const axis = this.#constant(inputs.pop()!, node).values[0]
@@ -362,6 +370,7 @@ class Converter {
     switch (kind) {
       case 'Relu':
       case 'Sigmoid':
+      case 'Tanh':
       case 'Abs':
         return { ...x, tensor: this.graph.add(kind, [x.tensor], {}, name) }
       case 'Relu6': {
@@ -499,12 +508,18 @@ class Converter {
     }
     let operands: [string, string]
     let like: Activation
-    if (a.kind === 'activation' && b.kind === 'activation') {
-      if (a.shape.length !== b.shape.length) {
-        throw new Error(
-          `${node.op} "${node.name}" mixes ranks ${a.shape.length} and ${b.shape.length}`
-        )
+    if (a.kind === 'activation' && b.kind === 'activation' && a.shape.length !== b.shape.length) {
+      /* TF and ONNX broadcast alike (right-aligned) when both are in TF's own order. */
+      const [x, y] = [a, b].map((value) => this.#toPerm(value, identity(value.shape.length)))
+      const shape = broadcastShapes(a.shape, b.shape)
+      return {
+        kind: 'activation',
+        tensor: this.graph.add(op, [x.tensor, y.tensor], {}, node.name),
+        shape,
+        perm: identity(shape.length),
       }
+    }
+    if (a.kind === 'activation' && b.kind === 'activation') {
       like = a
       operands = [a.tensor, this.#toPerm(b, a.perm).tensor]
     } else if (a.kind === 'activation') {
@@ -622,6 +637,91 @@ class Converter {
       shape,
       perm: identity(shape.length),
     }
+  }
+
+  #expandDims(node: TfNode): Activation {
+    const [x, axisValue] = this.#inputs(node)
+    if (x.kind !== 'activation') throw new Error(`ExpandDims "${node.name}" on a constant`)
+    const rank = x.shape.length + 1
+    const axis = (this.#constant(axisValue, node).values[0] + rank) % rank
+    const plain = this.#toPerm(x, identity(x.shape.length))
+    const shape = [...x.shape.slice(0, axis), 1, ...x.shape.slice(axis)]
+    return {
+      kind: 'activation',
+      tensor: this.graph.add(
+        'Unsqueeze',
+        [plain.tensor, this.graph.int64s([axis], `${node.name}/axes`)],
+        {},
+        node.name
+      ),
+      shape,
+      perm: identity(rank),
+    }
+  }
+
+  /**
+   * TF's StridedSlice with constant begin, end and strides, begin/end masks
+   * and shrink_axis_mask (what Keras emits for `x[:, k]`); no ellipsis or
+   * new axes.
+   */
+  #stridedSlice(node: TfNode): Activation {
+    const [x, beginValue, endValue, stridesValue] = this.#inputs(node)
+    if (x.kind !== 'activation') throw new Error(`StridedSlice "${node.name}" on a constant`)
+    const mask = (name: string) => Number(node.attr?.[name]?.i ?? 0)
+    if (mask('ellipsis_mask') || mask('new_axis_mask')) {
+      throw new Error(`StridedSlice "${node.name}" with ellipsis or new axes is not supported`)
+    }
+    const begin = [...this.#constant(beginValue, node).values]
+    const end = [...this.#constant(endValue, node).values]
+    const strides = [...this.#constant(stridesValue, node).values]
+    const [beginMask, endMask, shrinkMask] = ['begin_mask', 'end_mask', 'shrink_axis_mask'].map(
+      mask
+    )
+    const rank = x.shape.length
+    const starts: number[] = []
+    const ends: number[] = []
+    const steps: number[] = []
+    const shrink: number[] = []
+    const shape: number[] = []
+    for (let axis = 0; axis < rank; axis++) {
+      const size = x.shape[axis]
+      const step = strides[axis] ?? 1
+      if (step !== 1) throw new Error(`StridedSlice "${node.name}" with a stride is not supported`)
+      const bit = 1 << axis
+      let start = axis < begin.length && !(beginMask & bit) ? begin[axis] : 0
+      let stop = axis < end.length && !(endMask & bit) ? end[axis] : size
+      if (start < 0) start += size
+      if (stop < 0) stop += size
+      if (shrinkMask & bit) {
+        stop = start + 1
+        shrink.push(axis)
+      } else shape.push(Math.max(0, Math.min(stop, size) - start))
+      starts.push(start)
+      ends.push(Math.min(stop, size))
+      steps.push(step)
+    }
+    const plain = this.#toPerm(x, identity(rank))
+    const sliced = this.graph.add(
+      'Slice',
+      [
+        plain.tensor,
+        this.graph.int64s(starts, `${node.name}/starts`),
+        this.graph.int64s(ends, `${node.name}/ends`),
+        this.graph.int64s(identity(rank), `${node.name}/axes`),
+        this.graph.int64s(steps, `${node.name}/steps`),
+      ],
+      {},
+      shrink.length ? `${node.name}/slice` : node.name
+    )
+    const tensor = shrink.length
+      ? this.graph.add(
+          'Squeeze',
+          [sliced, this.graph.int64s(shrink, `${node.name}/shrink`)],
+          {},
+          node.name
+        )
+      : sliced
+    return { kind: 'activation', tensor, shape, perm: identity(shape.length) }
   }
 
   #concat(parts: Activation[], axis: number, hint: string): Activation {

@@ -326,6 +326,50 @@ test.group('Model builder / TFJS graph converter', (group) => {
     assertMatches(assert, results)
   })
 
+  test("SSR-Net's stage arithmetic: column slices, tanh, expand and divide across ranks", async ({
+    assert,
+  }) => {
+    const slice = (name: string, from: string) => ({
+      name,
+      op: 'StridedSlice',
+      input: [from, `${name}_begin`, `${name}_end`, 'strides'],
+      attr: {
+        begin_mask: { i: '1' },
+        end_mask: { i: '1' },
+        shrink_axis_mask: { i: '2' },
+        ellipsis_mask: { i: '0' },
+        new_axis_mask: { i: '0' },
+      },
+    })
+    const bounds = (name: string, column: number): ConstSpec[] => [
+      { name: `${name}_begin`, shape: [2], dtype: 'int32', values: [0, column] },
+      { name: `${name}_end`, shape: [2], dtype: 'int32', values: [0, column + 1] },
+    ]
+    const model = tinyModel(
+      [1, 2, 2, 3],
+      [
+        { name: 'axes', shape: [2], dtype: 'int32', values: [1, 2] },
+        { name: 'strides', shape: [2], dtype: 'int32', values: [1, 1] },
+        ...bounds('first', 0),
+        ...bounds('last', 2),
+        { name: 'dim', shape: [], dtype: 'int32', values: [-1] },
+        { name: 'two', shape: [], values: [2] },
+      ],
+      [
+        { name: 'pooled', op: 'Mean', input: ['input', 'axes'], attr: { keep_dims: { b: false } } },
+        { name: 'tanh', op: 'Tanh', input: ['pooled'] },
+        slice('first', 'tanh'),
+        slice('last', 'pooled'),
+        { name: 'sum', op: 'AddV2', input: ['first', 'two'] },
+        { name: 'expanded', op: 'ExpandDims', input: ['sum', 'dim'] },
+        { name: 'ratio', op: 'RealDiv', input: ['expanded', 'last'] },
+      ]
+    )
+    const results = await runBoth(model, [{ name: 'ratio', from: ['ratio'] }])
+    assert.deepEqual(results.ratio.shape, [1, 1])
+    assertMatches(assert, results)
+  })
+
   test('an op outside the supported set is reported by name', ({ assert }) => {
     const model = tinyModel([1, 2, 2, 1], [], [{ name: 'odd', op: 'Cumsum', input: ['input'] }])
     assert.throws(
