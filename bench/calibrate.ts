@@ -1,5 +1,5 @@
 /**
- * npm run bench:calibrate [-- <dataset folder>] [--flip-embedding=false]
+ * npm run bench:calibrate [-- <dataset folder>] [--flip-embedding=true|false]
  *
  * Embeds every face of the dataset (../shared/data/faces-lfw-dev unless a
  * folder is given; faces-dev works too) with each recognition model,
@@ -15,12 +15,18 @@
 import { spawnSync } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
-import { createPluginHarness, type FaceFeature } from '#plugin-sdk'
+import { createPluginHarness, type FaceFeature, type ScoreCalibration } from '#plugin-sdk'
+import { calibratedScore } from '#services/feature_blob'
+import {
+  decideOpenSet,
+  defaultMargin,
+  identificationThreshold,
+} from '#services/open_set_identification'
 import { ImageDecoder } from '#services/image_decoder'
 import faceEngine from '#plugins/face_engine/plugin'
 import { modelCrops } from '#plugins/face_engine/aligner'
 import { fitCalibration } from '#plugins/face_engine/calibration'
-import { embedderModels, type EmbedderModel } from '#plugins/face_engine/embedder'
+import { embedderModels, flipsByDefault, type EmbedderModel } from '#plugins/face_engine/embedder'
 import type { FaceEngineConfig } from '#plugins/face_engine/face_engine_driver'
 
 export const recognitionModels = Object.keys(embedderModels) as EmbedderModel[]
@@ -213,13 +219,71 @@ interface CachedFeatures {
   files: [string, number[] | null][]
 }
 
+type Entry = { identity: string; file: string }
+
+/**
+ * faceIdentify's decision replayed on the dataset's open-set split (when
+ * it has one), with the calibration just fitted: for a few FPIR targets,
+ * the threshold the server would use for a gallery of that size, and the
+ * TPIR and FPIR it gives with the default margin. The Settings page shows
+ * the point nearest the site's target.
+ */
+async function measureIdentification(
+  folder: string,
+  features: Map<string, FaceFeature | null>,
+  calibration: ScoreCalibration
+) {
+  const split = await readFile(join(folder, 'identification.json'), 'utf8').then(
+    (text) =>
+      JSON.parse(text) as { gallery: Entry[]; probes_mated: Entry[]; probes_nonmated: Entry[] },
+    () => null
+  )
+  if (!split) return null
+  const gallery = split.gallery.flatMap((entry, index) => {
+    const feature = features.get(entry.file)
+    return feature ? [{ personId: index, identity: entry.identity, feature }] : []
+  })
+  const searchOf = (file: string) => {
+    const probe = features.get(file)
+    if (!probe) return []
+    return gallery
+      .map((entry) => ({
+        personId: entry.personId,
+        identity: entry.identity,
+        score: calibratedScore(calibration, cosine(probe, entry.feature)),
+      }))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, 16)
+  }
+  const mated = split.probes_mated.map((entry) => ({ entry, matches: searchOf(entry.file) }))
+  const nonMated = split.probes_nonmated.map((entry) => ({ entry, matches: searchOf(entry.file) }))
+  const margin = defaultMargin
+  const points = [0.001, 0.01, 0.05].map((targetFpir) => {
+    const threshold = identificationThreshold(gallery.length, targetFpir)
+    const named = (matches: ReturnType<typeof searchOf>) => {
+      const decision = decideOpenSet(matches, threshold, margin)
+      return decision.named ? decision.match.identity : null
+    }
+    const right = mated.filter(({ entry, matches }) => named(matches) === entry.identity).length
+    const strangers = nonMated.filter(({ matches }) => named(matches) !== null).length
+    return {
+      targetFpir,
+      threshold: +threshold.toFixed(4),
+      fpir: strangers / nonMated.length,
+      tpir: right / mated.length,
+    }
+  })
+  return { dataset: basename(folder), galleryFaces: gallery.length, margin, points }
+}
+
 async function main() {
   const folder = datasetFolder()
-  const flipEmbedding = option('flip-embedding') !== 'false'
+  const flipOption = option('flip-embedding')
   const images = await identityImages(folder)
   const calibrationFile = resolve('plugins/face_engine/calibration.json')
   const calibrations: Record<string, unknown> = {}
   for (const model of recognitionModels) {
+    const flipEmbedding = flipOption === undefined ? flipsByDefault[model] : flipOption !== 'false'
     const { features } = await embedDataset(folder, images, model, flipEmbedding)
     const { genuine, impostors, missed } = similarityPairs(images, features)
     const calibration = fitCalibration(
@@ -227,7 +291,10 @@ async function main() {
       impostors,
       `${basename(folder)} (${images.length} images${flipEmbedding ? ', flip-averaged' : ''})`
     )
-    calibrations[model] = calibration
+    const identification = await measureIdentification(folder, features, calibration)
+    calibrations[model] = identification
+      ? { ...calibration, measured: { ...calibration.measured, identification } }
+      : calibration
     const { measured } = calibration
     console.log(
       `${model.padEnd(20)} ${images.length} images (${missed} without a face), ${genuine.length} genuine and ${impostors.length} impostor pairs: ` +

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { resolve } from 'node:path'
 import env from '#start/env'
 import app from '@adonisjs/core/services/app'
+import { defaultMargin } from '#services/open_set_identification'
 
 /**
  * The database this process serves. Redis keys and channels of the terminal
@@ -62,7 +63,7 @@ const terminalConfig = {
    */
   identification: {
     targetFpir: env.get('IDENTIFY_TARGET_FPIR', 0.01),
-    margin: env.get('IDENTIFY_MARGIN', 0.03),
+    margin: env.get('IDENTIFY_MARGIN', defaultMargin),
   },
 
   /** Last-seen times are gathered in Redis and written to the database this often. */

@@ -1,5 +1,3 @@
-import { matchThreshold } from '#services/recognition_engine'
-
 /**
  * The 1:N decision of faceIdentify. A 1:1 score reads as a false-accept
  * rate (the calibration puts score = 0.3 − 0.1·log10(FAR) for every model,
@@ -12,6 +10,9 @@ import { matchThreshold } from '#services/recognition_engine'
  * one by a margin, so that of two people who look alike neither is named.
  */
 
+/** The calibrated score from which two faces are the same person, as terminals use it. */
+export const matchThreshold = 0.6
+
 /** The false-accept rate one comparison at `score` stands for. */
 export function farAtScore(score: number) {
   return 10 ** (3 - 10 * score)
@@ -21,6 +22,9 @@ export function farAtScore(score: number) {
 export function scoreAtFar(far: number) {
   return 0.3 - 0.1 * Math.log10(far)
 }
+
+/** How far the best person must lead the next one unless a site sets IDENTIFY_MARGIN. */
+export const defaultMargin = 0.03
 
 export type OpenSetPolicy = {
   /** The false-positive identification rate to hold, e.g. 0.01. */

@@ -14,8 +14,7 @@ import {
 import { FeatureComparator } from '#services/feature_blob'
 import { decodeTerminalImage } from '#services/terminal/terminal_images'
 
-/** The calibrated score from which two faces are the same person, as terminals use it. */
-export const matchThreshold = 0.6
+export { matchThreshold } from '#services/open_set_identification'
 
 /**
  * A score as answers carry it: four decimals, rounded down so that a score

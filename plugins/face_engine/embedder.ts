@@ -10,6 +10,23 @@ export const embedderModels = {
 } as const
 export type EmbedderModel = keyof typeof embedderModels
 
+/** The model the engine embeds with unless configured: the best measured on faces-lfw-dev. */
+export const defaultEmbedder: EmbedderModel = 'faceplugin-arcface'
+
+/**
+ * Whether averaging a face with its mirror image helps each model, as
+ * measured on faces-lfw-dev (bench:engine --flip=both): two points of 1:N
+ * TPIR for dlib's ResNet, nothing for the ArcFace model but twice the
+ * time. Calibrations are fitted the same way.
+ */
+export const flipsByDefault: Record<EmbedderModel, boolean> = {
+  'faceres': true,
+  'faceres-deep': true,
+  'faceapi-recognition': true,
+  'mobileface': true,
+  'faceplugin-arcface': false,
+}
+
 /**
  * The model's descriptor scaled to unit length, so that the dot product of
  * two is their cosine similarity whichever model made them.

@@ -13,7 +13,7 @@ import {
   type PluginHealth,
 } from '#plugin-sdk'
 import type { AgeGenderModel } from './age_gender.js'
-import type { EmbedderModel } from './embedder.js'
+import { defaultEmbedder, flipsByDefault, type EmbedderModel } from './embedder.js'
 import { verifiedModels } from './model_manifest.js'
 import { pipelineModels, type PipelineJob, type PipelineSettings } from './pipeline.js'
 import { SessionPool } from './session_pool.js'
@@ -46,8 +46,8 @@ export function pipelineSettings(config: FaceEngineConfig): PipelineSettings {
     threadsPerSession: config.threadsPerSession ?? 1,
     detector: config.detector ?? 'blazeface',
     landmarks: config.landmarks ?? 'facemesh',
-    embedder: config.embedder ?? 'faceapi-recognition',
-    flipEmbedding: config.flipEmbedding ?? true,
+    embedder: config.embedder ?? defaultEmbedder,
+    flipEmbedding: config.flipEmbedding ?? flipsByDefault[config.embedder ?? defaultEmbedder],
     ageGender: config.ageGender ?? 'faceapi-age-gender',
     minFaceSize: config.minFaceSize ?? 20,
     genderMargin: config.genderMargin ?? 0,

@@ -13,6 +13,7 @@ import { GalleryIndex } from '#services/gallery_index'
 import { RecognitionEngine } from '#services/recognition_engine'
 import { FaceEnroller } from '#services/terminal/face_enroller'
 import { countRows, resetTerminalState, withoutEngine } from '#tests/helpers/terminal'
+import { defaultEmbedder } from '#plugins/face_engine/embedder'
 import type { ApiClient } from '@japa/api-client'
 
 const fixture = (name: string) => readFile(app.makePath('tests/fixtures', name))
@@ -80,8 +81,8 @@ test.group('People pages: faces', (group) => {
     const face = await Face.findByOrFail('person_id', person.id)
     assert.include(face.$attributes, {
       source: 'photo',
-      modelId: 'faceapi-recognition',
-      dimension: 128,
+      modelId: defaultEmbedder,
+      dimension: 512,
     })
     assert.isAbove(face.quality!, 0)
     const stored = await stat(app.makePath(face.imagePath!))
@@ -98,7 +99,7 @@ test.group('People pages: faces', (group) => {
 
     const page = await client.get(`/admin/people/${person.id}/edit`).loginAs(operator)
     page.assertTextIncludes(`/admin/people/${person.id}/faces/${face.id}/photo`)
-    page.assertTextIncludes('faceapi-recognition')
+    page.assertTextIncludes(defaultEmbedder)
     const photo = await client
       .get(`/admin/people/${person.id}/faces/${face.id}/photo`)
       .loginAs(operator)

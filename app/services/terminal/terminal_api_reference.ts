@@ -174,7 +174,7 @@ const feature = (name: string, description: string): Field => ({
   type: 'string',
   required: true,
   description: `${description} A versioned feature blob, base64: it names the model that made it.`,
-  example: 'RkFGVAEBE2ZhY2VhcGktcmVjb2duaXRpb26AAA…',
+  example: 'RkFGVAEBEmZhY2VwbHVnaW4tYXJjZmFjZQAC8wQ1…',
 })
 
 /** Every POST endpoint may answer these: malformed fields or signature headers, a rate limit, no body, a missing field, a server fault. */
@@ -282,7 +282,7 @@ export const terminalEndpointReference: EndpointReference[] = [
     codes: [0, 3, 7, 9001, ...imageFailures, ...commonFailures],
     example: {
       request: { token: '3f9c…', image: '(file)' },
-      answer: { feature: 'RkFGVAEBE2ZhY2VhcGktcmVjb2duaXRpb26AAA…', featureSize: 540 },
+      answer: { feature: 'RkFGVAEBEmZhY2VwbHVnaW4tYXJjZmFjZQAC8wQ1…', featureSize: 2075 },
     },
   },
   {
@@ -431,7 +431,7 @@ export const terminalEndpointReference: EndpointReference[] = [
           {
             name: 'Ada Lovelace',
             username: 'ada',
-            faceData: 'RkFGVAEBE2ZhY2VhcGktcmVjb2duaXRpb26AAA…',
+            faceData: 'RkFGVAEBEmZhY2VwbHVnaW4tYXJjZmFjZQAC8wQ1…',
             picUrl: 'http://10.0.0.5:3333/faces/api/pictures/17?signature=…',
           },
         ],

@@ -14,6 +14,7 @@ import {
 import { FeatureComparator } from '#services/feature_blob'
 import { ImageDecoder } from '#services/image_decoder'
 import faceEngine from '../plugin.js'
+import { defaultEmbedder } from '../embedder.js'
 
 /**
  * The real engine on the ONNX models `node ace models:build` makes, with
@@ -148,8 +149,8 @@ test.group('Face engine on ONNX Runtime', (group) => {
     )
     assert.isTrue(outcome.ok)
     if (!outcome.ok) return
-    assert.equal(outcome.feature!.model, 'faceapi-recognition')
-    assert.lengthOf(outcome.feature!.vector, 128)
+    assert.equal(outcome.feature!.model, defaultEmbedder)
+    assert.lengthOf(outcome.feature!.vector, 512)
     assert.isAbove(outcome.age!, 35)
     assert.isBelow(outcome.age!, 65)
     assert.equal(outcome.gender, 'male')
@@ -198,7 +199,7 @@ test.group('Face engine on ONNX Runtime', (group) => {
     const health = await engine.health()
     assert.equal(health.status, 'ok')
     assert.equal(health.details?.workers, 2)
-    assert.equal(health.details?.embedder, 'faceapi-recognition')
+    assert.equal(health.details?.embedder, defaultEmbedder)
   })
 
   test('refuses to start without built models, and says how to build them', async ({ assert }) => {

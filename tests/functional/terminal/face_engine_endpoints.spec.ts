@@ -9,6 +9,7 @@ import type Device from '#models/device'
 import { DeviceFactory } from '#database/factories/device_factory'
 import { decodeFeature, encodeFeature } from '#services/feature_blob'
 import { DeviceTokenStore } from '#services/terminal/device_token_store'
+import { defaultEmbedder } from '#plugins/face_engine/embedder'
 import {
   countRows,
   post,
@@ -253,13 +254,13 @@ test.group('Terminal protocol: faceDetect, faceAge, faceGender, faceFeature', (g
         encoding,
         device
       )
-      assert.include(response.body(), { flag: 'facefeature', code: 0, featureSize: 540 })
+      assert.include(response.body(), { flag: 'facefeature', code: 0, featureSize: 2075 })
       const decoded = decodeFeature(response.body().feature)
       assert.isTrue(decoded.ok)
       if (!decoded.ok) return
-      assert.equal(decoded.feature.model, 'faceapi-recognition')
-      assert.lengthOf(decoded.feature.vector, 128)
-      assert.equal(Buffer.from(response.body().feature, 'base64').length, 540)
+      assert.equal(decoded.feature.model, defaultEmbedder)
+      assert.lengthOf(decoded.feature.vector, 512)
+      assert.equal(Buffer.from(response.body().feature, 'base64').length, 2075)
     })
 
   test('{endpoint}: a picture without a face is 9006')

@@ -14,6 +14,7 @@ import Schedule from '#models/schedule'
 import ScheduleWindow from '#models/schedule_window'
 import { DeviceFactory } from '#database/factories/device_factory'
 import { UserFactory } from '#database/factories/user_factory'
+import { defaultEmbedder } from '#plugins/face_engine/embedder'
 import { AccessEventFeed, type AccessEventNotice } from '#services/access_event_feed'
 import { GalleryIndex } from '#services/gallery_index'
 import { RecognitionEngine } from '#services/recognition_engine'
@@ -72,12 +73,12 @@ async function identify(
 
 /**
  * A unit vector of pseudo-random values, different for each seed: random
- * directions in 128 dimensions are nearly orthogonal, so each is nearest
+ * directions in 512 dimensions are nearly orthogonal, so each is nearest
  * to itself alone.
  */
 function spread(seed: number) {
   let state = seed >>> 0
-  const vector = new Float32Array(128).map(() => {
+  const vector = new Float32Array(512).map(() => {
     state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0
     return state / 4_294_967_296 - 0.5
   })
@@ -359,7 +360,7 @@ test.group('Gallery index', (group) => {
     await grant([person], [device])
     const known = await identify(client, device, 'kit_harington_02.jpg')
     assert.include(known, { decision: 'granted' })
-    assert.include(gallery.status(), { faces: 1, model: 'faceapi-recognition' })
+    assert.include(gallery.status(), { faces: 1, model: defaultEmbedder })
 
     const operator = await UserFactory.create()
     const deleted = await client
@@ -441,7 +442,7 @@ test.group('Gallery index', (group) => {
     const gallery = await app.container.make(GalleryIndex)
     const device = await DeviceFactory.apply('approved').apply('enrolling').create()
     await enrol(client, device, 'joe.biden', 'joe_biden_01.jpg')
-    const probe = { model: 'faceapi-recognition', vector: new Float32Array(128).fill(128 ** -0.5) }
+    const probe = { model: defaultEmbedder, vector: new Float32Array(512).fill(512 ** -0.5) }
     const search = () => gallery.search(probe, loaded.comparator)
     await search()
     const loads = gallery.status().loads
@@ -466,7 +467,7 @@ test.group('Gallery index', (group) => {
     if (!loaded.ok) throw new Error('no calibrations')
     const gallery = new GalleryIndex()
     cleanup(() => gallery.close())
-    const feature = (seed: number) => ({ model: 'faceapi-recognition', vector: spread(seed) })
+    const feature = (seed: number) => ({ model: defaultEmbedder, vector: spread(seed) })
     const nearest = async (seed: number) => {
       const search = await gallery.search(feature(seed), loaded.comparator, 1)
       return search.ok ? search.matches[0] : null
@@ -520,8 +521,8 @@ async function addStrangers(count: number) {
         person_id: row.id,
         embedding: embeddingBytes(spread(10_000 + Number(row.username.split('.')[1]))),
         engine: 'engine',
-        model_id: 'faceapi-recognition',
-        dimension: 128,
+        model_id: defaultEmbedder,
+        dimension: 512,
         source: 'api',
         created_at: now,
       }))

@@ -10,6 +10,7 @@ import EnrolmentReview from '#models/enrolment_review'
 import AccessGroup from '#models/access_group'
 import { DeviceFactory } from '#database/factories/device_factory'
 import { PersonFactory } from '#database/factories/person_factory'
+import { defaultEmbedder } from '#plugins/face_engine/embedder'
 import terminalConfig from '#config/terminal'
 import { EnrolmentReviewService } from '#services/enrolment_review_service'
 import { FaceDbRevision } from '#services/face_db_revision'
@@ -72,8 +73,8 @@ test.group('Terminal protocol: regFace', (group) => {
       assert.include(face.$attributes, {
         source: 'terminal',
         engine: 'engine',
-        modelId: 'faceapi-recognition',
-        dimension: 128,
+        modelId: defaultEmbedder,
+        dimension: 512,
       })
       assert.isAbove(face.quality!, 0)
       assert.isBelow(face.box!.right - face.box!.left, 150)
