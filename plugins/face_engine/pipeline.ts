@@ -13,6 +13,7 @@ import { FaceDetector, type FaceCandidate } from './detector.js'
 import { embedding, flipAveragedEmbedding, type EmbedderModel } from './embedder.js'
 import { suppressOverlaps, type Box } from './geometry.js'
 import { ImagePyramid, type RgbImage } from './image_sampler.js'
+import { brightened } from './low_light.js'
 import { LandmarkDetector, type FaceLandmarks } from './landmarks.js'
 import { livenessScores } from './liveness.js'
 import type { ModelEntry } from './model_manifest.js'
@@ -95,20 +96,30 @@ export class FacePipeline {
       }
     }
 
-    const pyramid = new ImagePyramid(job.image)
-    const detect = (mode: 'all' | 'largest') =>
-      time('detect', () =>
-        this.#detector.detect(pyramid, {
-          minFaceSize: this.settings.minFaceSize,
-          mode,
-          near: job.near,
-        })
-      )
-    let candidates = await detect(job.scope === 'all' ? 'all' : 'largest')
-    let found = await this.#confirm(pyramid, candidates, job, time)
-    if (job.scope === 'one' && found.length === 0 && candidates.length > 0 && !job.near) {
-      candidates = await detect('all')
-      found = await this.#confirm(pyramid, candidates, job, time)
+    const find = async (image: RgbImage) => {
+      const pyramid = new ImagePyramid(image)
+      const detect = (mode: 'all' | 'largest') =>
+        time('detect', () =>
+          this.#detector.detect(pyramid, {
+            minFaceSize: this.settings.minFaceSize,
+            mode,
+            near: job.near,
+          })
+        )
+      let candidates = await detect(job.scope === 'all' ? 'all' : 'largest')
+      let confirmed = await this.#confirm(pyramid, candidates, job, time)
+      if (job.scope === 'one' && confirmed.length === 0 && candidates.length > 0 && !job.near) {
+        candidates = await detect('all')
+        confirmed = await this.#confirm(pyramid, candidates, job, time)
+      }
+      return { pyramid, found: confirmed }
+    }
+    // A dim door camera's picture: when nothing shows, look again on a
+    // denoised, stretched copy, and describe the face from that copy too.
+    let { pyramid, found } = await find(job.image)
+    if (found.length === 0) {
+      const legible = await time('detect', () => brightened(job.image))
+      if (legible) ({ pyramid, found } = await find(legible))
     }
 
     const faces = suppressOverlaps(
