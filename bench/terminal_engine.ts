@@ -6,7 +6,7 @@
  * gallery size it makes a fresh SQLite database (tmp/bench_engine_<n>.sqlite3)
  * with an approved device (in legacy mode, pinned to 127.0.0.1, allowed to
  * enrol) and n - 1 people of one synthetic face each
- * (random unit vectors of the default model, inserted straight into the
+ * (random unit vectors of the engine's default model, inserted straight into the
  * `faces` table before the server starts, so the server loads them as it
  * would a site's), starts the server (bin/server.ts) on it with the token
  * rate limits raised, enrols one real person through regFace and grants
@@ -37,6 +37,7 @@ import { availableParallelism, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { DatabaseSync } from 'node:sqlite'
 import sharp from 'sharp'
+import { defaultEmbedder } from '#plugins/face_engine/embedder'
 
 const { values } = parseArgs({
   options: {
@@ -52,7 +53,9 @@ const galleries = values.galleries.split(',').map(Number)
 const origin = `http://127.0.0.1:${values.port}`
 const device = { deviceName: 'Bench gate', sn: 'BENCH-ENGINE' }
 const storageDir = 'tmp/bench_engine_storage'
-const dimension = 128
+/** The engine's default model and its feature size: the synthetic faces must be of it to be searched. */
+const model = defaultEmbedder
+const dimension = 512
 
 type Row = Record<string, unknown>
 
@@ -107,11 +110,11 @@ function seed(dbFile: string, synthetic: number) {
   )
   const face = sqlite.prepare(
     `insert into faces (person_id, embedding, engine, model_id, dimension, source, created_at)
-     values (?, ?, 'engine', 'faceapi-recognition', ?, 'api', ?)`
+     values (?, ?, 'engine', ?, ?, 'api', ?)`
   )
   for (let i = 0; i < synthetic; i++) {
     const { lastInsertRowid } = person.run(`synthetic.${i}`, `Synthetic ${i}`, now, now)
-    face.run(lastInsertRowid, randomUnitVector(), dimension, now)
+    face.run(lastInsertRowid, randomUnitVector(), model, dimension, now)
   }
   sqlite.exec('commit')
   sqlite.close()
