@@ -42,7 +42,6 @@ import { readFile, rm } from 'node:fs/promises'
 import { availableParallelism, loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { DatabaseSync } from 'node:sqlite'
 import sharp from 'sharp'
 import {
   FacesApiClient,
@@ -51,7 +50,13 @@ import {
   type FacesApiFields,
 } from '#terminal-client/faces_api_client'
 import { empiricalThreshold, rocAuc } from '#plugins/face_engine/calibration'
-import { ace, migrate, sqliteNow, startServer, stopServer } from './support/bench_server.js'
+import {
+  approvedDevice,
+  legacyEverything,
+  migrate,
+  startServer,
+  stopServer,
+} from './support/bench_server.js'
 
 const { values } = parseArgs({
   options: {
@@ -172,19 +177,6 @@ async function each<Item, Result>(
   )
   report()
   return results
-}
-
-function seedDevice() {
-  const sqlite = new DatabaseSync(`tmp/${dbFile}`)
-  const now = sqliteNow()
-  sqlite
-    .prepare(
-      `insert into devices (name, serial_number, status, mode, required_factors, sync_revision,
-         last_seen_address, created_at, updated_at)
-       values (?, ?, 'pending', 'online', 'face', 0, '127.0.0.1', ?, ?)`
-    )
-    .run(device.deviceName, device.serialNumber, now, now)
-  sqlite.close()
 }
 
 /** `left`, `top`, `right`, `bottom` of each face faceDetect found; none for 9006. */
@@ -743,14 +735,7 @@ const loadBefore = loadavg()[0].toFixed(2)
 await rm(`tmp/${dbFile}`, { force: true })
 await rm(storageDir, { recursive: true, force: true })
 migrate(dbFile)
-seedDevice()
-ace(dbFile, [
-  'device:approve',
-  device.serialNumber,
-  '--legacy',
-  '--address=127.0.0.1',
-  '--allow=recognition,database,feedback,enrolment',
-])
+approvedDevice(dbFile, device, legacyEverything)
 const server = await startServer({
   port: values.port,
   dbFile,

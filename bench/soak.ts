@@ -23,15 +23,14 @@
 import { readdir, readFile, rm } from 'node:fs/promises'
 import { availableParallelism, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
-import { DatabaseSync } from 'node:sqlite'
 import sharp from 'sharp'
 import { FacesApiClient } from '#terminal-client/faces_api_client'
 import {
-  ace,
+  approvedDevice,
+  legacyEverything,
   migrate,
   percentile,
   residentMegabytes,
-  sqliteNow,
   startServer,
   stopServer,
 } from './support/bench_server.js'
@@ -89,19 +88,6 @@ async function photos(): Promise<Photo[]> {
     )
   )
   return [...originals, ...resized]
-}
-
-function addPendingDevice() {
-  const sqlite = new DatabaseSync(`tmp/${dbFile}`)
-  const now = sqliteNow()
-  sqlite
-    .prepare(
-      `insert into devices (name, serial_number, status, mode, required_factors, sync_revision,
-         last_seen_address, created_at, updated_at)
-       values (?, ?, 'pending', 'online', 'face', 0, '127.0.0.1', ?, ?)`
-    )
-    .run(device.deviceName, device.serialNumber, now, now)
-  sqlite.close()
 }
 
 type Health = {
@@ -178,14 +164,7 @@ function generator(seed: number) {
 await rm(`tmp/${dbFile}`, { force: true })
 await rm(storageDir, { recursive: true, force: true })
 migrate(dbFile)
-addPendingDevice()
-ace(dbFile, [
-  'device:approve',
-  device.serialNumber,
-  '--legacy',
-  '--address=127.0.0.1',
-  '--allow=recognition,database,feedback,enrolment',
-])
+approvedDevice(dbFile, device, legacyEverything)
 const pictures = await photos()
 
 const server = await startServer({

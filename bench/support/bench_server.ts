@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
+import { DatabaseSync } from 'node:sqlite'
 
 /**
  * What the benchmarks share: a fresh SQLite database migrated by the app's
@@ -29,6 +30,37 @@ export function ace(dbFile: string, args: string[]) {
   if (result.status !== 0) throw new Error(`node ace ${args.join(' ')}: ${result.stderr}`)
   return result.stdout
 }
+
+/**
+ * A terminal as an installer brings one in: it calls from 127.0.0.1 and
+ * is registered as pending, then `node ace device:approve <serial> …args`
+ * approves it. Returns what the command printed (the credential, for a
+ * device that signs).
+ */
+export function approvedDevice(
+  dbFile: string,
+  device: { deviceName: string; serialNumber: string },
+  args: string[] = []
+) {
+  const sqlite = new DatabaseSync(`tmp/${dbFile}`)
+  const now = sqliteNow()
+  sqlite
+    .prepare(
+      `insert into devices (name, serial_number, status, mode, required_factors, sync_revision,
+         last_seen_address, created_at, updated_at)
+       values (?, ?, 'pending', 'online', 'face', 0, '127.0.0.1', ?, ?)`
+    )
+    .run(device.deviceName, device.serialNumber, now, now)
+  sqlite.close()
+  return ace(dbFile, ['device:approve', device.serialNumber, ...args])
+}
+
+/** The flags of a legacy bench device at 127.0.0.1 that may do everything. */
+export const legacyEverything = [
+  '--legacy',
+  '--address=127.0.0.1',
+  '--allow=recognition,database,feedback,enrolment',
+]
 
 type Health = { checks: { meta?: { instances?: { id: string; state: string }[] } }[] }
 
