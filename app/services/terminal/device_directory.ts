@@ -6,16 +6,18 @@ import { AuditTrail, type Actor } from '#services/audit_trail'
 import { uniqueViolation } from '#services/unique_violation'
 import terminalConfig from '#config/terminal'
 import { PendingDeviceCap } from '#services/terminal/pending_device_cap'
-import type { TerminalFailure } from '#services/terminal/protocol'
 
-export type DeviceLookup =
-  | { ok: true; device: Device }
-  | { ok: false; error: Extract<TerminalFailure, { type: 'unknown_device' | 'device_mismatch' }> }
+/**
+ * The device a name and serial number name together, if any, and the one
+ * they name in part (the serial number's, else the name's), against which
+ * a refused call is logged.
+ */
+export type DeviceLookup = { device: Device | null; posedAs: Device | null }
 
 /**
  * Finds terminals by the name and serial number they send. Both are
  * unique; a pair that names two devices, or a known one under another
- * name, is a mismatch (9004) rather than a new device.
+ * name, is no device.
  */
 @inject()
 export class DeviceDirectory {
@@ -29,50 +31,10 @@ export class DeviceDirectory {
       .where('serial_number', serialNumber)
       .orWhere('name', name)
       .limit(2)
-    const bySerial = matches.find((device) => device.serialNumber === serialNumber)
-    const byName = matches.find((device) => device.name === name)
-    if (bySerial && bySerial === byName) return { ok: true, device: bySerial }
-    if (bySerial) {
-      return {
-        ok: false,
-        error: {
-          type: 'device_mismatch',
-          message: `serial number ${serialNumber} is registered under another device name`,
-        },
-      }
-    }
-    if (byName) {
-      return {
-        ok: false,
-        error: {
-          type: 'device_mismatch',
-          message: `device name "${name}" belongs to a device with another serial number`,
-        },
-      }
-    }
-    return {
-      ok: false,
-      error: {
-        type: 'unknown_device',
-        message: 'no device has this name and serial number; ask /faces/api/token first',
-      },
-    }
-  }
-
-  /**
-   * The device a call poses as when its name and serial number do not
-   * match: the one with that serial number, else the one with that name.
-   */
-  async named(name: string, serialNumber: string) {
-    const matches = await Device.query()
-      .where('serial_number', serialNumber)
-      .orWhere('name', name)
-      .limit(2)
-    return (
-      matches.find((device) => device.serialNumber === serialNumber) ??
-      matches.find((device) => device.name === name) ??
-      null
-    )
+    const bySerial = matches.find((device) => device.serialNumber === serialNumber) ?? null
+    const byName = matches.find((device) => device.name === name) ?? null
+    if (bySerial && bySerial === byName) return { device: bySerial, posedAs: bySerial }
+    return { device: null, posedAs: bySerial ?? byName }
   }
 
   /**

@@ -231,17 +231,13 @@ export class DeviceGate {
     let device: Device | null = null
     if (credentials.deviceName !== undefined) {
       const lookup = await this.directory.identify(credentials.deviceName, credentials.deviceSN)
-      if (lookup.ok) {
-        device = lookup.device
-      } else {
-        const named = await this.directory.named(credentials.deviceName, credentials.deviceSN)
-        const unknown =
-          lookup.error.type === 'unknown_device'
-            ? { deviceName: credentials.deviceName, serialNumber: credentials.deviceSN }
-            : undefined
+      if (!lookup.device) {
+        const unknown = lookup.posedAs
+          ? undefined
+          : { deviceName: credentials.deviceName, serialNumber: credentials.deviceSN }
         return {
           ok: false,
-          device: named,
+          device: lookup.posedAs,
           reason: unknown
             ? 'unsigned, naming an unknown device'
             : 'unsigned, with a name and serial number that do not match',
@@ -249,6 +245,7 @@ export class DeviceGate {
           unknown,
         }
       }
+      device = lookup.device
     } else {
       const owner = await this.tokens.ownerOf(credentials.token)
       if (owner === null) {

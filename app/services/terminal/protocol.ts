@@ -57,7 +57,6 @@ export type TerminalFailure =
   | { type: 'missing_body'; message?: string }
   | { type: 'missing_fields'; message: string }
   | { type: 'invalid_parameter'; message: string }
-  | { type: 'unknown_device'; message?: string }
   | { type: 'device_mismatch'; message: string }
   | { type: 'device_not_approved'; message: string }
   | { type: 'permission_denied'; message: string }
@@ -86,7 +85,6 @@ const failureCodes = {
   missing_body: { code: 9002, status: 200 },
   missing_fields: { code: 9005, status: 200 },
   invalid_parameter: { code: 2, status: 200 },
-  unknown_device: { code: 9003, status: 200 },
   device_mismatch: { code: 9004, status: 200 },
   device_not_approved: { code: 9001, status: 200 },
   permission_denied: { code: 9001, status: 200 },
