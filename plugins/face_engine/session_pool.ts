@@ -52,7 +52,8 @@ const stopGraceMs = 2_000
  * passed on: a debugger port or a hot-reload hook belong to it alone.
  */
 function workerEntry(script?: URL) {
-  const fromSource = import.meta.url.endsWith('.ts')
+  // The dev server's hot-reload hook adds a query string to module URLs.
+  const fromSource = new URL(import.meta.url).pathname.endsWith('.ts')
   const module =
     script ?? new URL(fromSource ? './engine_worker.ts' : './engine_worker.js', import.meta.url)
   const execArgv = fromSource ? [`--import=${import.meta.resolve('@poppinss/ts-exec')}`] : []
