@@ -153,6 +153,33 @@ test.group('Events page', (group) => {
     assert.notInclude(second.text(), 'events_live.js')
   })
 
+  test("a faceIdentify event shows its score beside the threshold and the next person's", async ({
+    client,
+    assert,
+  }) => {
+    const operator = await UserFactory.create()
+    const device = await DeviceFactory.apply('approved').create()
+    const identified = await AccessEvent.create({
+      deviceId: device.id,
+      decision: 'denied',
+      reason: 'unknown_face',
+      method: 'face',
+      score: 0.83,
+      runnerUpScore: 0.81,
+      threshold: 0.7998,
+      occurredAt: DateTime.now(),
+      receivedAt: DateTime.now(),
+    })
+    const reported = await eventAt(1, { device })
+
+    const page = await client.get('/admin/events').loginAs(operator)
+    const rowOf = (id: number) =>
+      page.text().match(new RegExp(`data-event-id="${id}"[\\s\\S]*?</tr>`))![0]
+    assert.include(rowOf(identified.id), '0.83')
+    assert.include(rowOf(identified.id), '(needed 0.80, next 0.81)')
+    assert.notInclude(rowOf(reported.id), 'needed')
+  })
+
   test('filters by decision, device and person', async ({ client, assert }) => {
     const auditor = await UserFactory.apply('auditor').create()
     const lobby = await DeviceFactory.apply('approved').merge({ name: 'Lobby east' }).create()
