@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ImageDecoder } from '#services/image_decoder'
+import { ImageDecoder } from '#faces/image_decoder'
 import { ageGenderModels } from '#plugins/face_engine/age_gender'
 import { option, readJson, startEngine } from './calibrate.js'
 

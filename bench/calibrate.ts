@@ -16,13 +16,13 @@ import { spawnSync } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import { createPluginHarness, type FaceFeature, type ScoreCalibration } from '#plugin-sdk'
-import { calibratedScore } from '#services/feature_blob'
+import { calibratedScore } from '#faces/feature_blob'
 import {
   decideOpenSet,
   defaultMargin,
   identificationThreshold,
-} from '#services/open_set_identification'
-import { ImageDecoder } from '#services/image_decoder'
+} from '#faces/open_set_identification'
+import { ImageDecoder } from '#faces/image_decoder'
 import faceEngine from '#plugins/face_engine/plugin'
 import { modelCrops } from '#plugins/face_engine/aligner'
 import { fitCalibration } from '#plugins/face_engine/calibration'

@@ -3,7 +3,7 @@ import { BaseCommand } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
 import { PluginHost } from '#plugin-host/plugin_host'
 import { commandLineActor } from '#services/audit_trail'
-import { FaceReembedding } from '#services/face_reembedding'
+import { FaceReembedding } from '#faces/face_reembedding'
 
 /**
  * Re-embeds every face with the engine's current model, from the stored

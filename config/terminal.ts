@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { resolve } from 'node:path'
 import env from '#start/env'
 import app from '@adonisjs/core/services/app'
-import { defaultMargin } from '#services/open_set_identification'
+import { defaultMargin } from '#faces/open_set_identification'
 
 /**
  * The database this process serves. Redis keys and channels of the terminal

@@ -1,5 +1,5 @@
 import type { ApplicationService } from '@adonisjs/core/types'
-import { GalleryIndex } from '#services/gallery_index'
+import { GalleryIndex } from '#faces/gallery_index'
 
 /**
  * One gallery index per process: it holds every face in memory and follows

@@ -4,7 +4,7 @@ import type { HttpContext } from '@adonisjs/core/http'
 import EnrolmentReview from '#models/enrolment_review'
 import { actorFromRequest } from '#services/audit_trail'
 import { EnrolmentReviewService } from '#services/enrolment_review_service'
-import { MediaStore } from '#services/terminal/media_store'
+import { MediaStore } from '#faces/media_store'
 import {
   approveEnrolmentValidator,
   enrolmentReviewListValidator,

@@ -4,7 +4,7 @@ import { Exception } from '@adonisjs/core/exceptions'
 import AccessEvent from '#models/access_event'
 import { AccessEventQuery } from '#services/access_event_query'
 import { LiveAccessEvents } from '#services/live_access_events'
-import { MediaStore } from '#services/terminal/media_store'
+import { MediaStore } from '#faces/media_store'
 import { eventFilterValidator } from '#validators/event_validator'
 
 @inject()

@@ -3,7 +3,7 @@ import { Exception } from '@adonisjs/core/exceptions'
 import type { HttpContext } from '@adonisjs/core/http'
 import Person from '#models/person'
 import { actorFromRequest } from '#services/audit_trail'
-import { PersonFacesService } from '#services/person_faces_service'
+import { PersonFacesService } from '#faces/person_faces_service'
 import { facePhotoValidator } from '#validators/face_photo_validator'
 import { fieldError } from '#validators/field_error'
 

@@ -3,7 +3,7 @@ import { Exception } from '@adonisjs/core/exceptions'
 import type { HttpContext } from '@adonisjs/core/http'
 import { PluginHost } from '#plugin-host/plugin_host'
 import { AuditTrail, actorFromRequest } from '#services/audit_trail'
-import { IdentificationOverview } from '#services/identification_overview'
+import { IdentificationOverview } from '#faces/identification_overview'
 
 @inject()
 export default class SettingsController {

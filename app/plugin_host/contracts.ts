@@ -126,7 +126,7 @@ export interface FaceBox {
 
 /**
  * Tightly packed 8-bit RGB, row after row, upright (EXIF orientation
- * applied), as `#services/image_decoder` returns it. The data may live in a
+ * applied), as `#faces/image_decoder` returns it. The data may live in a
  * SharedArrayBuffer so that engine workers read it without a copy.
  */
 export interface DecodedImage {

@@ -6,7 +6,7 @@ import Device from '#models/device'
 import Person from '#models/person'
 import Schedule from '#models/schedule'
 import { AuditTrail, auditSnapshot, changedFields, type Actor } from '#services/audit_trail'
-import { FaceDbRevision } from '#services/face_db_revision'
+import { FaceDbRevision } from '#faces/face_db_revision'
 import { uniqueViolation } from '#services/unique_violation'
 import { whereAnyContains } from '#services/text_search'
 

@@ -10,7 +10,7 @@ import Device, {
 } from '#models/device'
 import { AuditTrail, auditSnapshot, changedFields, type Actor } from '#services/audit_trail'
 import { DeviceCredentials } from '#services/device_credentials'
-import { FaceDbRevision } from '#services/face_db_revision'
+import { FaceDbRevision } from '#faces/face_db_revision'
 import { whereAnyContains } from '#services/text_search'
 
 export type DeviceInput = {

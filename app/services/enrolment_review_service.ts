@@ -8,11 +8,11 @@ import Face from '#models/face'
 import Person from '#models/person'
 import { AccessGroupService } from '#services/access_group_service'
 import { AuditTrail, type Actor } from '#services/audit_trail'
-import { FaceDbRevision } from '#services/face_db_revision'
-import { GalleryIndex } from '#services/gallery_index'
+import { FaceDbRevision } from '#faces/face_db_revision'
+import { GalleryIndex } from '#faces/gallery_index'
 import { PeopleService } from '#services/people_service'
-import { storedFeature } from '#services/terminal/face_data'
-import { MediaStore } from '#services/terminal/media_store'
+import { storedFeature } from '#faces/face_data'
+import { MediaStore } from '#faces/media_store'
 
 export type ReviewDecision =
   | { ok: true; review: EnrolmentReview; faceId: number | null; group: AccessGroup | null }

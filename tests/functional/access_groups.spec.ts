@@ -7,7 +7,7 @@ import { DeviceFactory } from '#database/factories/device_factory'
 import { PersonFactory } from '#database/factories/person_factory'
 import { ScheduleFactory } from '#database/factories/schedule_factory'
 import { UserFactory } from '#database/factories/user_factory'
-import { FaceDbRevision } from '#services/face_db_revision'
+import { FaceDbRevision } from '#faces/face_db_revision'
 import { countRows } from '#tests/helpers/terminal'
 
 const revision = () => new FaceDbRevision().current()

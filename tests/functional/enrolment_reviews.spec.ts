@@ -15,7 +15,7 @@ import { DeviceFactory } from '#database/factories/device_factory'
 import { PersonFactory } from '#database/factories/person_factory'
 import { UserFactory } from '#database/factories/user_factory'
 import { EnrolmentReviewService } from '#services/enrolment_review_service'
-import { FaceDbRevision } from '#services/face_db_revision'
+import { FaceDbRevision } from '#faces/face_db_revision'
 import {
   countRows,
   grant,

@@ -9,7 +9,7 @@ import type Person from '#models/person'
 import { UserFactory } from '#database/factories/user_factory'
 import { DeviceFactory } from '#database/factories/device_factory'
 import { PersonFactory } from '#database/factories/person_factory'
-import { MediaStore } from '#services/terminal/media_store'
+import { MediaStore } from '#faces/media_store'
 import { post, resetTerminalState, serverUrl } from '#tests/helpers/terminal'
 
 function eventAt(

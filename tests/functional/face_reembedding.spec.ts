@@ -9,9 +9,9 @@ import { PersonFactory } from '#database/factories/person_factory'
 import { DeviceFactory } from '#database/factories/device_factory'
 import { defaultEmbedder } from '#plugins/face_engine/embedder'
 import { commandLineActor } from '#services/audit_trail'
-import { FaceDbRevision } from '#services/face_db_revision'
-import { FaceReembedding } from '#services/face_reembedding'
-import { GalleryIndex } from '#services/gallery_index'
+import { FaceDbRevision } from '#faces/face_db_revision'
+import { FaceReembedding } from '#faces/face_reembedding'
+import { GalleryIndex } from '#faces/gallery_index'
 import { addFace, grant, post, resetTerminalState, tokenFor } from '#tests/helpers/terminal'
 
 /** A stored enrolment photo, as enrolment keeps it, from a fixture. */

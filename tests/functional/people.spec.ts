@@ -4,7 +4,7 @@ import Person from '#models/person'
 import AuditLog from '#models/audit_log'
 import { UserFactory } from '#database/factories/user_factory'
 import { PersonFactory } from '#database/factories/person_factory'
-import { FaceDbRevision } from '#services/face_db_revision'
+import { FaceDbRevision } from '#faces/face_db_revision'
 
 const validPerson = {
   username: 'li.wei',

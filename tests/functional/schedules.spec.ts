@@ -11,7 +11,7 @@ import { PersonFactory } from '#database/factories/person_factory'
 import { ScheduleFactory } from '#database/factories/schedule_factory'
 import { UserFactory } from '#database/factories/user_factory'
 import { AccessDecisionService } from '#services/access_decision_service'
-import { FaceDbRevision } from '#services/face_db_revision'
+import { FaceDbRevision } from '#faces/face_db_revision'
 import { countRows } from '#tests/helpers/terminal'
 
 const windowsOf = async (schedule: Schedule) => {

@@ -16,7 +16,7 @@ import {
   type DetectedFace,
   type PluginHealth,
 } from '#plugin-sdk'
-import { RecognitionEngine } from '#services/recognition_engine'
+import { RecognitionEngine } from '#faces/recognition_engine'
 import { codeFor } from '#services/terminal/protocol'
 
 /**

@@ -5,8 +5,8 @@ import {
   farAtScore,
   identificationThreshold,
   scoreAtFar,
-} from '#services/open_set_identification'
-import { matchThreshold } from '#services/recognition_engine'
+} from '#faces/open_set_identification'
+import { matchThreshold } from '#faces/recognition_engine'
 
 /** A seeded uniform generator in (0, 1), so a failure replays. */
 function uniform(seed: number) {

@@ -1,7 +1,7 @@
 import { inject } from '@adonisjs/core'
 import type { FaceBox, FaceFeature, Gender } from '#plugin-sdk'
-import { decodeFeature, encodeFeature, type FeatureError } from '#services/feature_blob'
-import { answeredScore, RecognitionEngine, type EnginePicture } from '#services/recognition_engine'
+import { decodeFeature, encodeFeature, type FeatureError } from '#faces/feature_blob'
+import { answeredScore, RecognitionEngine, type EnginePicture } from '#faces/recognition_engine'
 import type { TerminalFailure, TerminalResult } from '#services/terminal/protocol'
 
 /** The box a terminal may send, as faceDetect gave it; none means the largest face. */

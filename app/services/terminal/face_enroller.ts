@@ -1,10 +1,10 @@
 import { inject } from '@adonisjs/core'
 import type { FaceSource } from '#models/face'
 import type { DecodedImage, DetectedFace, FaceFeature } from '#plugin-sdk'
-import { RecognitionEngine, type RecognitionFailure } from '#services/recognition_engine'
-import { embeddingBytes } from '#services/terminal/face_data'
+import { RecognitionEngine, type RecognitionFailure } from '#faces/recognition_engine'
+import { embeddingBytes } from '#faces/face_data'
 import type { TerminalFailure } from '#services/terminal/protocol'
-import { decodeTerminalImage } from '#services/terminal/terminal_images'
+import { decodeTerminalImage } from '#faces/photo_decoding'
 
 export type Enrolment = {
   /** The engine instance that computed the feature, stored with the face. */

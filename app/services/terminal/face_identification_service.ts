@@ -4,15 +4,15 @@ import type Device from '#models/device'
 import Person from '#models/person'
 import { AccessDecisionService } from '#services/access_decision_service'
 import { AccessEventRecorder } from '#services/access_event_recorder'
-import { GalleryIndex, type GalleryMatch } from '#services/gallery_index'
-import { answeredScore, RecognitionEngine } from '#services/recognition_engine'
+import { GalleryIndex, type GalleryMatch } from '#faces/gallery_index'
+import { answeredScore, RecognitionEngine } from '#faces/recognition_engine'
 import {
   decideOpenSet,
   identificationThreshold,
   type OpenSetPolicy,
-} from '#services/open_set_identification'
+} from '#faces/open_set_identification'
 import terminalConfig from '#config/terminal'
-import { MediaStore } from '#services/terminal/media_store'
+import { MediaStore } from '#faces/media_store'
 import type { TerminalResult } from '#services/terminal/protocol'
 
 export type IdentifyInput = {

@@ -1,7 +1,7 @@
 import { signedUrlFor } from '@adonisjs/core/services/url_builder'
 import terminalConfig from '#config/terminal'
 import Face from '#models/face'
-import { MediaStore } from '#services/terminal/media_store'
+import { MediaStore } from '#faces/media_store'
 import type { TerminalFailure } from '#services/terminal/protocol'
 
 export const facePicturePurpose = 'face-picture'

@@ -5,9 +5,9 @@ import type Device from '#models/device'
 import Person from '#models/person'
 import { AccessDecisionService } from '#services/access_decision_service'
 import { AccessEventRecorder } from '#services/access_event_recorder'
-import { MediaStore } from '#services/terminal/media_store'
+import { MediaStore } from '#faces/media_store'
 import type { TerminalResult } from '#services/terminal/protocol'
-import { decodeTerminalImage } from '#services/terminal/terminal_images'
+import { decodeTerminalImage } from '#faces/photo_decoding'
 
 export type FeedbackInput = {
   faceName: string

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { test } from '@japa/runner'
 import sharp from 'sharp'
 import { createPluginHarness, type PluginHarness } from '#plugin-sdk'
-import { ImageDecoder } from '#services/image_decoder'
+import { ImageDecoder } from '#faces/image_decoder'
 import faceEngine from '../plugin.js'
 
 /**

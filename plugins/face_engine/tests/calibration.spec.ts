@@ -1,5 +1,5 @@
 import { test } from '@japa/runner'
-import { calibratedScore } from '#services/feature_blob'
+import { calibratedScore } from '#faces/feature_blob'
 import { acceptRate, empiricalThreshold, fitCalibration, rocAuc, tarAtFar } from '../calibration.js'
 
 /** A reproducible stream of standard normal numbers (Park–Miller and Box–Muller). */

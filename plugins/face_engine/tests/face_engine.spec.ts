@@ -11,8 +11,8 @@ import {
   type DecodedImage,
   type PluginHarness,
 } from '#plugin-sdk'
-import { FeatureComparator } from '#services/feature_blob'
-import { ImageDecoder } from '#services/image_decoder'
+import { FeatureComparator } from '#faces/feature_blob'
+import { ImageDecoder } from '#faces/image_decoder'
 import faceEngine from '../plugin.js'
 import { defaultEmbedder } from '../embedder.js'
 

@@ -5,7 +5,7 @@ import {
   decodeFeature,
   encodeFeature,
   FeatureComparator,
-} from '#services/feature_blob'
+} from '#faces/feature_blob'
 
 const calibration: ScoreCalibration = {
   metric: 'cosine',

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { crc32, deflateSync } from 'node:zlib'
 import { test } from '@japa/runner'
 import sharp from 'sharp'
-import { ImageDecoder } from '#services/image_decoder'
+import { ImageDecoder } from '#faces/image_decoder'
 
 const fixtures = new URL('../../../tests/fixtures/pairs/', import.meta.url)
 

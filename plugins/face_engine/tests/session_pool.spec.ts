@@ -1,6 +1,6 @@
 import { test } from '@japa/runner'
 import type { FaceAnalysisRequest } from '#plugin-sdk'
-import { ImageDecoder } from '#services/image_decoder'
+import { ImageDecoder } from '#faces/image_decoder'
 import sharp from 'sharp'
 import { pipelineSettings } from '../face_engine_driver.js'
 import { verifiedModels, type ModelEntry } from '../model_manifest.js'

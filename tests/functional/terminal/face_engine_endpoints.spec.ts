@@ -7,7 +7,7 @@ import testUtils from '@adonisjs/core/services/test_utils'
 import terminalConfig from '#config/terminal'
 import type Device from '#models/device'
 import { DeviceFactory } from '#database/factories/device_factory'
-import { decodeFeature, encodeFeature } from '#services/feature_blob'
+import { decodeFeature, encodeFeature } from '#faces/feature_blob'
 import { DeviceTokenStore } from '#services/terminal/device_token_store'
 import { defaultEmbedder } from '#plugins/face_engine/embedder'
 import {

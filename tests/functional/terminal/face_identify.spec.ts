@@ -16,9 +16,9 @@ import { DeviceFactory } from '#database/factories/device_factory'
 import { UserFactory } from '#database/factories/user_factory'
 import { defaultEmbedder } from '#plugins/face_engine/embedder'
 import { AccessEventFeed, type AccessEventNotice } from '#services/access_event_feed'
-import { GalleryIndex } from '#services/gallery_index'
-import { RecognitionEngine } from '#services/recognition_engine'
-import { embeddingBytes } from '#services/terminal/face_data'
+import { GalleryIndex } from '#faces/gallery_index'
+import { RecognitionEngine } from '#faces/recognition_engine'
+import { embeddingBytes } from '#faces/face_data'
 import { countRows, grant, post, resetTerminalState, tokenFor } from '#tests/helpers/terminal'
 
 /**

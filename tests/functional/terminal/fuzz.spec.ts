@@ -11,11 +11,11 @@ import EnrolmentReview from '#models/enrolment_review'
 import Person from '#models/person'
 import { DeviceFactory } from '#database/factories/device_factory'
 import terminalConfig from '#config/terminal'
-import { encodeFeature } from '#services/feature_blob'
+import { encodeFeature } from '#faces/feature_blob'
 import { resultCodes } from '#services/terminal/result_codes'
 import { DeviceGate } from '#services/terminal/device_gate'
 import { DeviceTokenStore } from '#services/terminal/device_token_store'
-import { MediaStore } from '#services/terminal/media_store'
+import { MediaStore } from '#faces/media_store'
 import { signCall } from '#terminal-client/faces_api_client'
 import {
   credentialOf,

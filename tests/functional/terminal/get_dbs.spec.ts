@@ -10,11 +10,11 @@ import { DeviceFactory } from '#database/factories/device_factory'
 import { PersonFactory } from '#database/factories/person_factory'
 import { commandLineActor } from '#services/audit_trail'
 import { DeviceService } from '#services/device_service'
-import { FaceDbRevision } from '#services/face_db_revision'
-import { decodeFeature } from '#services/feature_blob'
+import { FaceDbRevision } from '#faces/face_db_revision'
+import { decodeFeature } from '#faces/feature_blob'
 import { PeopleService } from '#services/people_service'
 import { FacePictureLinks } from '#services/terminal/face_picture_links'
-import { MediaStore } from '#services/terminal/media_store'
+import { MediaStore } from '#faces/media_store'
 import {
   addFace,
   grant,

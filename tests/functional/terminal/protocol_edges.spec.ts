@@ -3,7 +3,7 @@ import { test } from '@japa/runner'
 import app from '@adonisjs/core/services/app'
 import testUtils from '@adonisjs/core/services/test_utils'
 import { DeviceFactory } from '#database/factories/device_factory'
-import { encodeFeature } from '#services/feature_blob'
+import { encodeFeature } from '#faces/feature_blob'
 import { DeviceTokenService } from '#services/terminal/device_token_service'
 import {
   countRows,

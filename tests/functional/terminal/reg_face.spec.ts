@@ -13,10 +13,10 @@ import { PersonFactory } from '#database/factories/person_factory'
 import { defaultEmbedder } from '#plugins/face_engine/embedder'
 import terminalConfig from '#config/terminal'
 import { EnrolmentReviewService } from '#services/enrolment_review_service'
-import { FaceDbRevision } from '#services/face_db_revision'
-import { encodeFeature } from '#services/feature_blob'
-import { RecognitionEngine } from '#services/recognition_engine'
-import { decodeTerminalImage } from '#services/terminal/terminal_images'
+import { FaceDbRevision } from '#faces/face_db_revision'
+import { encodeFeature } from '#faces/feature_blob'
+import { RecognitionEngine } from '#faces/recognition_engine'
+import { decodeTerminalImage } from '#faces/photo_decoding'
 import {
   countRows,
   encodings,

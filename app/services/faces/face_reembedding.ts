@@ -4,10 +4,10 @@ import db from '@adonisjs/lucid/services/db'
 import Face from '#models/face'
 import Person from '#models/person'
 import { AuditTrail, type Actor } from '#services/audit_trail'
-import { FaceDbRevision } from '#services/face_db_revision'
-import { GalleryIndex } from '#services/gallery_index'
+import { FaceDbRevision } from '#faces/face_db_revision'
+import { GalleryIndex } from '#faces/gallery_index'
 import { FaceEnroller, faceRow } from '#services/terminal/face_enroller'
-import { MediaStore } from '#services/terminal/media_store'
+import { MediaStore } from '#faces/media_store'
 
 export type ReembeddingReport = {
   /** The model the running engine embeds with, once a photo told. */

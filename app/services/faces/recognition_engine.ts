@@ -11,10 +11,10 @@ import {
   type FaceAnalysisRequest,
   type FaceBox,
 } from '#plugin-sdk'
-import { FeatureComparator } from '#services/feature_blob'
-import { decodeTerminalImage } from '#services/terminal/terminal_images'
+import { FeatureComparator } from '#faces/feature_blob'
+import { decodeTerminalImage } from '#faces/photo_decoding'
 
-export { matchThreshold } from '#services/open_set_identification'
+export { matchThreshold } from '#faces/open_set_identification'
 
 /**
  * A score as answers carry it: four decimals, rounded down so that a score

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import app from '@adonisjs/core/services/app'
 import db from '@adonisjs/lucid/services/db'
 import terminalConfig from '#config/terminal'
-import { expectedFpir, identificationThreshold } from '#services/open_set_identification'
+import { expectedFpir, identificationThreshold } from '#faces/open_set_identification'
 
 /** What a model's calibration records of how it was measured, as the manifest has it. */
 type Measured = {

@@ -1,5 +1,5 @@
 import terminalConfig from '#config/terminal'
-import { ImageDecoder, type ImageDecodeResult } from '#services/image_decoder'
+import { ImageDecoder, type ImageDecodeResult } from '#faces/image_decoder'
 import type { TerminalFailure } from '#services/terminal/protocol'
 
 const failureTypes = {

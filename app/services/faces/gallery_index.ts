@@ -4,8 +4,8 @@ import redis from '@adonisjs/redis/services/main'
 import env from '#start/env'
 import terminalConfig from '#config/terminal'
 import type { FaceFeature } from '#plugin-sdk'
-import type { FeatureComparator, FeatureError } from '#services/feature_blob'
-import { embeddingBytes } from '#services/terminal/face_data'
+import type { FeatureComparator, FeatureError } from '#faces/feature_blob'
+import { embeddingBytes } from '#faces/face_data'
 
 export type GalleryMatch = { faceId: number; personId: number; similarity: number; score: number }
 

@@ -5,10 +5,10 @@ import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import Face from '#models/face'
 import type Person from '#models/person'
 import { AuditTrail, type Actor } from '#services/audit_trail'
-import { FaceDbRevision } from '#services/face_db_revision'
-import { GalleryIndex } from '#services/gallery_index'
+import { FaceDbRevision } from '#faces/face_db_revision'
+import { GalleryIndex } from '#faces/gallery_index'
 import { FaceEnroller, faceRow } from '#services/terminal/face_enroller'
-import { MediaStore } from '#services/terminal/media_store'
+import { MediaStore } from '#faces/media_store'
 
 /** Why an uploaded photo enrolled nothing; each is a message of `people.faces.errors`. */
 export type FaceUploadError =

@@ -1,5 +1,5 @@
 import type { FaceFeature } from '#plugin-sdk'
-import { encodeFeature } from '#services/feature_blob'
+import { encodeFeature } from '#faces/feature_blob'
 
 export type StoredEmbedding = { embedding: Buffer; modelId: string; dimension: number }
 
