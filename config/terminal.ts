@@ -14,8 +14,22 @@ const database =
     ? `pg:${env.get('PG_HOST', '127.0.0.1')}:${env.get('PG_PORT', 5432)}/${env.get('PG_DB_NAME', 'faceaccess')}`
     : `sqlite:${env.get('DB_FILE', 'db.sqlite3')}`
 
+const keyspace = `terminal:${createHash('sha256').update(database).digest('hex').slice(0, 12)}`
+
+/**
+ * Pub/sub channels are not covered by the Redis connection's key prefix,
+ * so their names carry the environment as well as the site.
+ */
+const channelPrefix = `faceaccess:${env.get('NODE_ENV')}:${keyspace}`
+
 const terminalConfig = {
-  keyspace: `terminal:${createHash('sha256').update(database).digest('hex').slice(0, 12)}`,
+  keyspace,
+
+  /** Gallery changes, announced to every process that keeps a copy of the gallery. */
+  galleryChannel: `${channelPrefix}:gallery`,
+
+  /** Recorded access events, announced to every process that serves the admin pages. */
+  accessEventsChannel: `${channelPrefix}:access-events`,
 
   tokens: {
     /** Seconds a token stays valid after it was issued. */

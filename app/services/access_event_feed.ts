@@ -1,4 +1,3 @@
-import env from '#start/env'
 import redis from '@adonisjs/redis/services/main'
 import logger from '@adonisjs/core/services/logger'
 import terminalConfig from '#config/terminal'
@@ -7,12 +6,10 @@ export type AccessEventNotice = { id: number }
 
 /**
  * Recorded access events, announced over Redis pub/sub so that every
- * server process can push them to the admin pages it serves. Channels are
- * not covered by the connection's key prefix, hence the environment and
- * site in the name.
+ * server process can push them to the admin pages it serves.
  */
 export class AccessEventFeed {
-  static channel = `faceaccess:${env.get('NODE_ENV')}:${terminalConfig.keyspace}:access-events`
+  static channel = terminalConfig.accessEventsChannel
 
   /** Announcing is best effort: a Redis outage must not lose the event itself. */
   async publish(notice: AccessEventNotice) {

@@ -1,7 +1,6 @@
 import logger from '@adonisjs/core/services/logger'
 import db from '@adonisjs/lucid/services/db'
 import redis from '@adonisjs/redis/services/main'
-import env from '#start/env'
 import terminalConfig from '#config/terminal'
 import type { FaceFeature } from '#plugin-sdk'
 import type { FeatureComparator, FeatureError } from '#faces/feature_blob'
@@ -48,8 +47,7 @@ const loadHeadroom = 1.25
  * loads everything again.
  */
 export class GalleryIndex {
-  /** Channels are not covered by the connection's key prefix, hence the environment and site. */
-  static channel = `faceaccess:${env.get('NODE_ENV')}:${terminalConfig.keyspace}:gallery`
+  static channel = terminalConfig.galleryChannel
   static revisionKey = `${terminalConfig.keyspace}:gallery:revision`
   /**
    * How often a search compares the revision with Redis: a process that
