@@ -1,7 +1,7 @@
 import { BaseCommand, flags } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
-import type { TensorSpec } from '#services/model_builder/onnx_graph'
-import { ModelsBuilder, type ModelBuildResult } from '#services/model_builder/models_builder'
+import type { TensorSpec } from '#tools/model_builder/onnx_graph'
+import { ModelsBuilder, type ModelBuildResult } from '#tools/model_builder/models_builder'
 
 const describeTensors = (tensors: TensorSpec[]) =>
   tensors.map((tensor) => `${tensor.name} [${tensor.shape.join(',')}]`).join(', ')

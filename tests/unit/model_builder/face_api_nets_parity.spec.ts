@@ -3,8 +3,8 @@ import { dirname, join } from 'node:path'
 import { test } from '@japa/runner'
 import app from '@adonisjs/core/services/app'
 import * as tf from '@tensorflow/tfjs'
-import type { ModelId } from '#services/model_builder/model_catalog'
-import type { ModelsManifest } from '#services/model_builder/models_builder'
+import type { ModelId } from '#tools/model_builder/model_catalog'
+import type { ModelsManifest } from '#tools/model_builder/models_builder'
 import {
   builtModels,
   compare,

@@ -3,8 +3,8 @@ import app from '@adonisjs/core/services/app'
 import * as tf from '@tensorflow/tfjs'
 import * as ort from 'onnxruntime-node'
 import sharp from 'sharp'
-import type { ModelId } from '#services/model_builder/model_catalog'
-import { ModelsBuilder, type ModelsManifest } from '#services/model_builder/models_builder'
+import type { ModelId } from '#tools/model_builder/model_catalog'
+import { ModelsBuilder, type ModelsManifest } from '#tools/model_builder/models_builder'
 
 /**
  * Face crops from permissively licensed repositories (see

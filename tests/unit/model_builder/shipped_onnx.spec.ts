@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from '@japa/runner'
 import ort from 'onnxruntime-node'
-import { readOnnxFile } from '#services/model_builder/onnx_file'
+import { readOnnxFile } from '#tools/model_builder/onnx_file'
 import { readModelsManifest } from '#plugins/face_engine/model_manifest'
 import { ModelSessions } from '#plugins/face_engine/model_sessions'
 

@@ -6,7 +6,7 @@ import {
   windowPadding,
   type ConversionOptions,
   type TfjsGraphModel,
-} from '#services/model_builder/tfjs_graph_converter'
+} from '#tools/model_builder/tfjs_graph_converter'
 import { compare, useTfjsCpu } from '#tests/unit/model_builder/parity_helpers'
 
 /*

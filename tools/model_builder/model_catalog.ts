@@ -1,17 +1,17 @@
 import { join } from 'node:path'
-import type { OnnxGraph } from '#services/model_builder/onnx_graph'
-import { readOnnxFile } from '#services/model_builder/onnx_file'
+import type { OnnxGraph } from '#tools/model_builder/onnx_graph'
+import { readOnnxFile } from '#tools/model_builder/onnx_file'
 import {
   buildAgeGenderGraph,
   buildFaceRecognitionGraph,
   FACE_API_MEAN_RGB,
   readFaceApiWeights,
-} from '#services/model_builder/face_api_nets'
+} from '#tools/model_builder/face_api_nets'
 import {
   convertTfjsGraphModel,
   readTfjsGraphModel,
   type ConversionOptions,
-} from '#services/model_builder/tfjs_graph_converter'
+} from '#tools/model_builder/tfjs_graph_converter'
 
 export const modelIds = [
   'blazeface',

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { TensorSpec } from '#services/model_builder/onnx_graph'
+import type { TensorSpec } from '#tools/model_builder/onnx_graph'
 import {
   modelCatalog,
   type ModelId,
   type ModelSpec,
   type Preprocessing,
-} from '#services/model_builder/model_catalog'
+} from '#tools/model_builder/model_catalog'
 
 /**
  * Bump whenever a change to the builder changes what the .onnx files

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import onnxProto from 'onnx-proto'
-import type { ElementType, TensorSpec } from '#services/model_builder/onnx_graph'
+import type { ElementType, TensorSpec } from '#tools/model_builder/onnx_graph'
 
 const { onnx } = onnxProto
 

@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { OnnxGraph } from '#services/model_builder/onnx_graph'
-import { transposeValues, windowPadding } from '#services/model_builder/tfjs_graph_converter'
+import { OnnxGraph } from '#tools/model_builder/onnx_graph'
+import { transposeValues, windowPadding } from '#tools/model_builder/tfjs_graph_converter'
 import {
   decodeTfjsWeights,
   type DecodedTensor,
   type TfjsWeightsGroup,
-} from '#services/model_builder/tfjs_weights'
+} from '#tools/model_builder/tfjs_weights'
 
 type Weights = Map<string, DecodedTensor>
 

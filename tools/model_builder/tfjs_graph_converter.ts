@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { OnnxGraph } from '#services/model_builder/onnx_graph'
+import { OnnxGraph } from '#tools/model_builder/onnx_graph'
 import {
   decodeTfjsWeights,
   type DecodedTensor,
   type TfjsWeightsGroup,
-} from '#services/model_builder/tfjs_weights'
+} from '#tools/model_builder/tfjs_weights'
 
 interface TfAttr {
   b?: boolean
