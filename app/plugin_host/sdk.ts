@@ -13,4 +13,9 @@ export {
 } from '#plugin-host/define_plugin'
 export * from '#plugin-host/errors'
 export { applyLightCommand, lightOff } from '#plugin-host/light_command'
-export { createPluginHarness, type LogRecord, type PluginHarness } from '#plugin-host/test_harness'
+export {
+  createPluginHarness,
+  decodeImage,
+  type LogRecord,
+  type PluginHarness,
+} from '#plugin-host/test_harness'

@@ -1,5 +1,7 @@
+import { readFile } from 'node:fs/promises'
 import {
   defaultPluginTimeouts,
+  type DecodedImage,
   type DriverFor,
   type PluginHealth,
   type PluginKind,
@@ -79,4 +81,19 @@ export async function createPluginHarness<Kind extends PluginKind, Config>(
     health: () => withTimeout(`${instanceId} health`, timeouts.healthMs, () => driver.health()),
     call: (work) => withTimeout(`${instanceId} call`, timeouts.callMs, () => work(driver)),
   }
+}
+
+/**
+ * A photo as the host hands it to an engine: upright 8-bit RGB, decoded
+ * the way an uploaded photo is. For an engine's own tests, which feed it
+ * fixture photos (`photo` is the file's bytes, or its path); bytes that
+ * are no photo throw. The decoder is loaded on the first call, so that
+ * the SDK stays light in the processes and engine workers that load it.
+ */
+export async function decodeImage(photo: Uint8Array | URL | string): Promise<DecodedImage> {
+  const { ImageDecoder } = await import('#faces/image_decoder')
+  const bytes = photo instanceof Uint8Array ? photo : await readFile(photo)
+  const decoded = await new ImageDecoder().decode(bytes)
+  if (!decoded.ok) throw new Error(decoded.error.message)
+  return decoded.image
 }

@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { test } from '@japa/runner'
 import sharp from 'sharp'
-import { createPluginHarness, type PluginHarness } from '#plugin-sdk'
-import { ImageDecoder } from '#faces/image_decoder'
+import { createPluginHarness, decodeImage, type PluginHarness } from '#plugin-sdk'
 import faceEngine from '../plugin.js'
 
 /**
@@ -16,9 +15,7 @@ async function pictureOf(width: number, height: number) {
     .resize(width, height, { fit: 'contain', background: '#7f7f7f' })
     .jpeg({ quality: 90 })
     .toBuffer()
-  const decoded = await new ImageDecoder().decode(bytes)
-  if (!decoded.ok) throw new Error(decoded.error.message)
-  return decoded.image
+  return decodeImage(bytes)
 }
 
 test.group('Face engine on awkward picture sizes', (group) => {

@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { test } from '@japa/runner'
 import sharp from 'sharp'
-import { createPluginHarness, type PluginHarness } from '#plugin-sdk'
-import { ImageDecoder } from '#faces/image_decoder'
+import { createPluginHarness, decodeImage, type PluginHarness } from '#plugin-sdk'
 import { brightened } from '../low_light.js'
 import faceEngine from '../plugin.js'
 
@@ -32,9 +31,7 @@ async function dimmed(name: string, gain: number, sigma: number) {
   const bytes = await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
     .jpeg({ quality: 90 })
     .toBuffer()
-  const decoded = await new ImageDecoder().decode(bytes)
-  if (!decoded.ok) throw new Error(decoded.error.message)
-  return decoded.image
+  return decodeImage(bytes)
 }
 
 test.group('Face engine in low light', (group) => {

@@ -1,6 +1,5 @@
 import { test } from '@japa/runner'
-import type { FaceAnalysisRequest } from '#plugin-sdk'
-import { ImageDecoder } from '#faces/image_decoder'
+import { decodeImage, type FaceAnalysisRequest } from '#plugin-sdk'
 import sharp from 'sharp'
 import { pipelineSettings } from '../face_engine_driver.js'
 import { verifiedModels, type ModelEntry } from '../model_manifest.js'
@@ -154,9 +153,7 @@ test.group('Session pool on the real engine', (group) => {
       .composite([{ input: 'tests/fixtures/pairs/kit_harington_02.jpg', top: 2_000, left: 3_000 }])
       .jpeg()
       .toBuffer()
-    const decoded = await new ImageDecoder().decode(bytes)
-    if (!decoded.ok) throw new Error(decoded.error.message)
-    large = { image: decoded.image, scope: 'all', request: { feature: true } }
+    large = { image: await decodeImage(bytes), scope: 'all', request: { feature: true } }
   })
 
   test('workers killed in the middle of a job are replaced, and the process lives', async ({

@@ -1,6 +1,12 @@
 import { test } from '@japa/runner'
 import { calibratedScore } from '#faces/feature_blob'
-import { acceptRate, empiricalThreshold, fitCalibration, rocAuc, tarAtFar } from '../calibration.js'
+import {
+  acceptRate,
+  empiricalThreshold,
+  fitCalibration,
+  rocAuc,
+  tarAtFar,
+} from '#plugins/face_engine/calibration'
 
 /** A reproducible stream of standard normal numbers (Park–Miller and Box–Muller). */
 function normals(seed: number) {
@@ -12,6 +18,7 @@ function normals(seed: number) {
   return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform())
 }
 
+/** The face engine's calibration fit, read back through the score the server gives a similarity. */
 test.group('Calibration math', () => {
   test('puts 0.6 where at most 1e-3 of impostors reach', ({ assert }) => {
     const next = normals(7)

@@ -4,7 +4,7 @@ import { test } from '@japa/runner'
 import sharp from 'sharp'
 import { ImageDecoder } from '#faces/image_decoder'
 
-const fixtures = new URL('../../../tests/fixtures/pairs/', import.meta.url)
+const fixtures = new URL('../../fixtures/pairs/', import.meta.url)
 
 function pngChunk(type: string, data: Buffer) {
   const length = Buffer.alloc(4)
