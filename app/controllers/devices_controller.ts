@@ -57,7 +57,11 @@ export default class DevicesController {
     const { permissions, legacyMode, pinnedAddress, identifyTargetFpir, ...fields } =
       await ctx.request.validateUsing(updateDeviceValidator)
     const ownTarget = identifyTargetFpir === undefined ? null : identifyTargetFpir / 100
-    const input = { ...fields, identifyTargetFpir: ownTarget }
+    const input = {
+      ...fields,
+      identifyTargetFpir: ownTarget,
+      enrolmentConsentVersion: fields.enrolmentConsentVersion ?? null,
+    }
     const result = await this.devices.update(actorFromRequest(ctx), device, input, {
       permissions: permissions ?? [],
       legacyMode: legacyMode ?? false,

@@ -18,9 +18,16 @@ export type EnrolmentReviewKind = (typeof enrolmentReviewKinds)[number]
 /**
  * Why a terminal's enrolment waits for an operator: a new person; a face
  * that scored below the match threshold against the person's faces; a
- * person with no face to compare with (or no engine to compare); a rename.
+ * person with no face to compare with (or no engine to compare); a face
+ * that matches another enrolled person; a rename.
  */
-export const enrolmentReviewReasons = ['new_person', 'no_match', 'no_faces', 'rename'] as const
+export const enrolmentReviewReasons = [
+  'new_person',
+  'no_match',
+  'no_faces',
+  'duplicate',
+  'rename',
+] as const
 export type EnrolmentReviewReason = (typeof enrolmentReviewReasons)[number]
 
 export default class EnrolmentReview extends EnrolmentReviewSchema {

@@ -21,6 +21,12 @@ export type DeviceInput = {
   location?: string | null
   /** The device's own faceIdentify FPIR target (a fraction); none: the site's. */
   identifyTargetFpir?: number | null
+  /**
+   * The consent text version the terminal shows before enrolling: regFace
+   * records consent for the people it enrols. None: it enrols only people
+   * whose consent an operator recorded.
+   */
+  enrolmentConsentVersion?: string | null
 }
 
 export type DeviceResult =
@@ -203,11 +209,15 @@ export class DeviceService {
         site: input.site ?? null,
         location: input.location ?? null,
       })
-      const ownTarget = input.identifyTargetFpir ?? null
-      if ((device.config?.identifyTargetFpir ?? null) !== ownTarget) {
+      const settings = {
+        identifyTargetFpir: input.identifyTargetFpir ?? null,
+        enrolmentConsentVersion: input.enrolmentConsentVersion ?? null,
+      }
+      for (const [key, value] of Object.entries(settings)) {
+        if ((device.config?.[key] ?? null) === value) continue
         const config: Record<string, unknown> = { ...device.config }
-        if (ownTarget === null) delete config.identifyTargetFpir
-        else config.identifyTargetFpir = ownTarget
+        if (value === null) delete config[key]
+        else config[key] = value
         device.config = config
       }
       if (!device.$isDirty) return { ok: true, device } as const

@@ -3,25 +3,30 @@ import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import terminalConfig from '#config/terminal'
 import AccessGroup from '#models/access_group'
+import Device from '#models/device'
 import EnrolmentReview from '#models/enrolment_review'
 import Face from '#models/face'
 import Person from '#models/person'
 import { AccessGroupService } from '#services/access_group_service'
 import { AuditTrail, type Actor } from '#services/audit_trail'
 import { FaceDbRevision } from '#faces/face_db_revision'
-import { GalleryIndex } from '#faces/gallery_index'
+import { EnrolmentRace, FaceEnrolment } from '#faces/face_enrolment'
 import { PeopleService } from '#services/people_service'
+import { consentAt } from '#services/terminal/face_registration_service'
 import { storedFeature } from '#faces/face_data'
-import { MediaStore } from '#faces/media_store'
 
 export type ReviewDecision =
   | { ok: true; review: EnrolmentReview; faceId: number | null; group: AccessGroup | null }
-  | { ok: false; error: { type: 'person_gone' | 'unknown_group' | 'already_decided' } }
+  | {
+      ok: false
+      error: { type: 'person_gone' | 'unknown_group' | 'already_decided' | 'no_consent' }
+    }
 
 /**
  * The operator's side of enrolments from terminals. Approving a held face
- * enrols it (the face row, the rename if asked, the revision bump that
- * sends it to devices, the audit entry and every process's gallery), and
+ * enrols it through FaceEnrolment, the approval standing for the
+ * operator's confirmation (the person's consent must still be on record),
+ * with the rename if asked, in the same transaction; and
  * approving a new person adds them to the access group the operator picks
  * (REGFACE_ACCESS_GROUP preselected). Rejecting leaves nothing behind: a
  * held face's photo is deleted, and a new person is deleted with their
@@ -32,8 +37,7 @@ export class EnrolmentReviewService {
   constructor(
     private audit: AuditTrail,
     private revisions: FaceDbRevision,
-    private gallery: GalleryIndex,
-    private media: MediaStore,
+    private enrolment: FaceEnrolment,
     private people: PeopleService,
     private groups: AccessGroupService
   ) {}
@@ -90,51 +94,66 @@ export class EnrolmentReviewService {
       return { ok: true, review, faceId: review.faceId, group }
     }
 
-    const outcome = await db.transaction(async (trx) => {
-      if (!(await this.#stillPending(trx, review))) return null
-      person.useTransaction(trx)
+    if (!(await EnrolmentReview.find(review.id))) {
+      return { ok: false, error: { type: 'already_decided' } }
+    }
+    const decided = async (trx: TransactionClientContract, faceId: number) => {
+      if (!(await this.#stillPending(trx, review))) throw new AlreadyDecided()
       const before = person.displayName
-      person.displayName = review.requestedName
-      person.revision = await this.revisions.bump(trx)
-      await person.save()
-      // A rename sent with a photo the person already has adds no second face.
-      const same = await Face.query({ client: trx })
-        .where('person_id', person.id)
-        .where('image_path', review.imagePath ?? '')
-        .first()
-      const face =
-        same ??
-        (await Face.create(
-          {
-            personId: person.id,
-            embedding: review.embedding!,
-            engine: review.engine!,
-            modelId: review.modelId!,
-            dimension: review.dimension!,
-            quality: review.quality,
-            source: 'terminal',
-            imagePath: review.imagePath,
-            box: review.box,
-            landmarks: review.landmarks,
-          },
-          { client: trx }
-        ))
+      if (before !== review.requestedName) {
+        person.useTransaction(trx)
+        person.displayName = review.requestedName
+        person.revision = await this.revisions.bump(trx)
+        await person.save()
+      }
       await review.useTransaction(trx).delete()
       await this.#record(trx, actor, review, 'enrolment.approve', {
-        faceId: face.id,
+        faceId,
         ...(before === review.requestedName ? {} : { displayName: review.requestedName }),
       })
-      return { face, created: !same }
-    })
-    if (!outcome) return { ok: false, error: { type: 'already_decided' } }
-    if (outcome.created) {
-      await this.gallery.faceAdded({
-        faceId: outcome.face.id,
-        personId: person.id,
-        feature: storedFeature(outcome.face),
-      })
     }
-    return { ok: true, review, faceId: outcome.face.id, group: null }
+    const reason = `enrolment review ${review.id} approved`
+    // Consent the terminal recorded when it sent the face comes with it.
+    const device = review.deviceId ? await Device.find(review.deviceId) : null
+    let enrolled
+    try {
+      enrolled = await this.enrolment.enrol(
+        actor,
+        { person },
+        {
+          engine: review.engine!,
+          face: { box: review.box, landmarks: review.landmarks },
+          feature: storedFeature({
+            embedding: review.embedding!,
+            modelId: review.modelId!,
+            dimension: review.dimension!,
+          }),
+          quality: review.quality,
+          photo: { imagePath: review.imagePath! },
+        },
+        {
+          source: 'terminal',
+          confirmed: { samePerson: reason, differentPeople: reason },
+          consent: device ? consentAt(device) : undefined,
+          within: (trx, _person, face) => decided(trx, face.id),
+        }
+      )
+      // A rename sent with a photo the person already has adds no second face.
+      if (enrolled.ok && !enrolled.created) {
+        const faceId = enrolled.face.id
+        await db.transaction((trx) => decided(trx, faceId))
+      }
+    } catch (error) {
+      if (error instanceof AlreadyDecided || error instanceof EnrolmentRace) {
+        return { ok: false, error: { type: 'already_decided' } }
+      }
+      throw error
+    }
+    if (!enrolled.ok) {
+      if (enrolled.error.type === 'no_consent') return { ok: false, error: { type: 'no_consent' } }
+      throw new Error(`an approved enrolment was refused: ${enrolled.error.message}`)
+    }
+    return { ok: true, review, faceId: enrolled.face.id, group: null }
   }
 
   /**
@@ -172,13 +191,8 @@ export class EnrolmentReviewService {
   }
 
   /** Photos are stored by content: one goes only when no face or review still uses it. */
-  async #removeUnused(path: string | null) {
-    if (!path) return
-    const [face, review] = await Promise.all([
-      Face.findBy('image_path', path),
-      EnrolmentReview.findBy('image_path', path),
-    ])
-    if (!face && !review) await this.media.remove(path)
+  #removeUnused(path: string | null) {
+    return this.enrolment.removeUnusedPhoto(path)
   }
 
   #record(
@@ -207,3 +221,6 @@ export class EnrolmentReviewService {
     )
   }
 }
+
+/** Another operator decided the review first. */
+class AlreadyDecided extends Error {}

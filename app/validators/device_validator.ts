@@ -19,6 +19,8 @@ export const updateDeviceValidator = vine.create({
   location: vine.string().trim().maxLength(120).optional(),
   /** Percent, as the form asks for it. */
   identifyTargetFpir: vine.number().min(0.001).max(50).optional(),
+  /** The consent text version the terminal shows before it enrols someone. */
+  enrolmentConsentVersion: vine.string().trim().maxLength(32).optional(),
   permissions: vine.array(vine.enum(devicePermissions)).distinct().optional(),
   legacyMode: vine.boolean().optional(),
   pinnedAddress: vine.string().trim().ipAddress().optional(),

@@ -26,7 +26,9 @@ export const DeviceFactory = factory
     device.legacyMode = true
     device.pinnedAddress = '127.0.0.1'
   })
+  /** Allowed to enrol, showing consent text version `terminal-v1` before it does. */
   .state('enrolling', (device) => {
     device.permissions = ['recognition', 'database', 'feedback', 'enrolment']
+    device.config = { ...device.config, enrolmentConsentVersion: 'terminal-v1' }
   })
   .build()

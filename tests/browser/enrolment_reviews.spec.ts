@@ -16,7 +16,7 @@ import {
   post,
   resetTerminalState,
   storedFileExists,
-  useThumbnailEnroller,
+  useThumbnailAnalyser,
 } from '#tests/helpers/terminal'
 
 const fixture = (name: string) => readFile(app.makePath('tests/fixtures/faces', name))
@@ -54,7 +54,7 @@ test.group('Enrolment reviews in the browser', (group) => {
   group.each.setup(() => testUtils.db().withGlobalTransaction())
   group.each.setup(() => resetTerminalState())
   group.each.setup(async () => {
-    const { restore } = await useThumbnailEnroller()
+    const { restore } = await useThumbnailAnalyser()
     return restore
   })
 
@@ -70,7 +70,9 @@ test.group('Enrolment reviews in the browser', (group) => {
       .apply('enrolling')
       .merge({ name: 'Lobby east' })
       .create()
-    const penny = await PersonFactory.merge({ username: 'penny', displayName: 'Penny' }).create()
+    const penny = await PersonFactory.merge({ username: 'penny', displayName: 'Penny' })
+      .apply('consented')
+      .create()
     const enrolled = await enrolPhotoOf(penny, await fixture('penny.png'))
     const approved = await sendFor(client, device, penny, 'rose_leslie.jpg')
     const rejected = await sendFor(client, device, penny, 'sheldon.png')

@@ -23,7 +23,7 @@ import {
   resetTerminalState,
   storedFileExists,
   enrolPhotoOf,
-  useThumbnailEnroller,
+  useThumbnailAnalyser,
   tokenFor,
 } from '#tests/helpers/terminal'
 
@@ -54,7 +54,9 @@ async function regFace(
  */
 async function heldFaceForPenny(client: ApiClient, photo = 'rose_leslie.jpg', name = 'Penny') {
   const device = await DeviceFactory.apply('approved').apply('enrolling').create()
-  const person = await PersonFactory.merge({ username: 'penny', displayName: 'Penny' }).create()
+  const person = await PersonFactory.merge({ username: 'penny', displayName: 'Penny' })
+    .apply('consented')
+    .create()
   const enrolled = await enrolPhotoOf(person, await fixture('penny.png'))
   const answer = await regFace(client, device, 'penny', name, photo)
   if (answer.code !== 5) throw new Error(`not held: ${JSON.stringify(answer)}`)
@@ -97,7 +99,7 @@ test.group('Enrolment reviews', (group) => {
   group.each.setup(() => testUtils.db().withGlobalTransaction())
   group.each.setup(() => resetTerminalState())
   group.each.setup(async () => {
-    const { restore } = await useThumbnailEnroller()
+    const { restore } = await useThumbnailAnalyser()
     return restore
   })
 

@@ -1,4 +1,6 @@
-import { rm, stat, writeFile } from 'node:fs/promises'
+import { randomUUID } from 'node:crypto'
+import { stat } from 'node:fs/promises'
+import sharp from 'sharp'
 import type { ApiClient } from '@japa/api-client'
 import app from '@adonisjs/core/services/app'
 import logger from '@adonisjs/core/services/logger'
@@ -14,12 +16,12 @@ import Face from '#models/face'
 import type Person from '#models/person'
 import { PersonFacesService } from '#faces/person_faces_service'
 import { PluginHost } from '#plugin-host/plugin_host'
-import type { DecodedImage } from '#plugin-sdk'
+import type { DecodedImage, DetectedFace } from '#plugin-sdk'
 import { FaceDbRevision } from '#faces/face_db_revision'
 import { GalleryIndex } from '#faces/gallery_index'
 import { RecognitionEngine } from '#faces/recognition_engine'
 import { embeddingBytes } from '#faces/face_data'
-import { FaceEnroller, type EnrolmentOutcome } from '#services/terminal/face_enroller'
+import { FacePhotoAnalyser, type PhotoAnalysis } from '#faces/face_photo_analyser'
 import { DeviceCredentials } from '#services/device_credentials'
 import { encodeBody, signCall, type FacesApiFile } from '#terminal-client/faces_api_client'
 
@@ -215,74 +217,95 @@ export async function touchPerson(person: Person) {
 }
 
 /**
- * A stand-in for the engine-backed enroller, like the face engine's
- * simulator: the feature is the picture's 16×8 grey thumbnail made
- * zero-mean and unit-length, so the same picture always gives the same
- * feature; a flat picture holds no face.
+ * A stand-in for the engine-backed photo analyser, like the face engine's
+ * simulator: one face filling the picture, whose feature is the picture's
+ * 16×8 grey thumbnail made zero-mean and unit-length, so the same picture
+ * always gives the same feature; a flat picture holds no face.
  */
-export class ThumbnailEnroller extends FaceEnroller {
+export class ThumbnailAnalyser extends FacePhotoAnalyser {
   calls = 0
 
-  async enroll(image: DecodedImage): Promise<EnrolmentOutcome> {
+  async analyse(image: DecodedImage): Promise<PhotoAnalysis> {
     this.calls++
-    const values = new Float32Array(128)
-    for (let i = 0; i < 128; i++) {
-      const x = Math.floor((((i % 16) + 0.5) / 16) * image.width)
-      const y = Math.floor(((Math.floor(i / 16) + 0.5) / 8) * image.height)
-      const at = (y * image.width + x) * 3
-      values[i] = (image.data[at] + image.data[at + 1] + image.data[at + 2]) / 3
+    const feature = thumbnailFeature(image)
+    if (!feature) return { ok: false, error: { type: 'no_face', message: 'a flat picture' } }
+    const face: DetectedFace = {
+      box: { left: 0, top: 0, right: image.width, bottom: image.height },
+      score: 0.99,
+      landmarks: [
+        [1, 1],
+        [2, 1],
+        [1.5, 2],
+        [1, 3],
+        [2, 3],
+      ],
+      angle: 0,
+      angleCode: 1,
     }
-    const mean = values.reduce((sum, value) => sum + value, 0) / values.length
-    const centred = values.map((value) => value - mean)
-    const norm = Math.hypot(...centred)
-    if (norm < 1) return { ok: false, error: { type: 'no_face', message: 'a flat picture' } }
-    const box = { left: 0, top: 0, right: image.width, bottom: image.height }
     return {
       ok: true,
-      engine: 'thumbnail-test-engine',
-      feature: { model: 'faceapi-recognition', vector: centred.map((value) => value / norm) },
-      face: {
-        box,
-        score: 0.99,
-        landmarks: [
-          [1, 1],
-          [2, 1],
-          [1.5, 2],
-          [1, 3],
-          [2, 3],
-        ],
-        angle: 0,
-        angleCode: 1,
+      faces: [face],
+      chosen: {
+        engine: 'thumbnail-test-engine',
+        face,
+        feature: { model: 'faceapi-recognition', vector: feature },
+        quality: { score: 0.9, acceptable: true, issues: [], measures: {} },
       },
-      quality: 0.9,
     }
   }
 }
 
+/** The thumbnail stand-in's feature of a decoded picture, or null for a flat one. */
+export function thumbnailFeature(image: DecodedImage) {
+  const values = new Float32Array(128)
+  for (let i = 0; i < 128; i++) {
+    const x = Math.floor((((i % 16) + 0.5) / 16) * image.width)
+    const y = Math.floor(((Math.floor(i / 16) + 0.5) / 8) * image.height)
+    const at = (y * image.width + x) * 3
+    values[i] = (image.data[at] + image.data[at + 1] + image.data[at + 2]) / 3
+  }
+  const mean = values.reduce((sum, value) => sum + value, 0) / values.length
+  const centred = values.map((value) => value - mean)
+  const norm = Math.hypot(...centred)
+  if (norm < 1) return null
+  return centred.map((value) => value / norm)
+}
+
 /**
  * A face of the person from a photo, enrolled as an operator's upload on
- * the person page enrols it.
+ * the person page enrols it (the person's consent must be on record).
  */
 export async function enrolPhotoOf(person: Person, picture: Buffer) {
   const actor = { userId: null, label: 'test', ip: null }
   const service = await app.container.make(PersonFacesService)
-  const path = app.makePath('tmp', `upload-${person.id}-${Date.now()}.img`)
-  await writeFile(path, picture)
-  const result = await service.addPhoto(actor, person, path).finally(() => rm(path))
-  if (!result.ok) throw new Error(`no face enrolled: ${result.error}`)
+  const result = await service.addPhoto(actor, person, picture)
+  if (!result.ok) throw new Error(`no face enrolled: ${result.error.type}`)
   return result.face
 }
 
 /**
- * The thumbnail enroller in the engine-backed enroller's place, until
+ * The thumbnail analyser in the engine-backed analyser's place, until
  * `restore` runs (given to `cleanup` when there is one).
  */
-export async function useThumbnailEnroller(cleanup?: (handler: () => void) => void) {
-  const enroller = new ThumbnailEnroller(await app.container.make(RecognitionEngine))
-  app.container.swap(FaceEnroller, () => enroller)
-  const restore = () => app.container.restore(FaceEnroller)
+export async function useThumbnailAnalyser(cleanup?: (handler: () => void) => void) {
+  const analyser = new ThumbnailAnalyser(await app.container.make(RecognitionEngine))
+  app.container.swap(FacePhotoAnalyser, () => analyser)
+  const restore = () => app.container.restore(FacePhotoAnalyser)
   cleanup?.(restore)
-  return { enroller, restore }
+  return { analyser, restore }
+}
+
+/**
+ * The photo re-encoded with a random note in its metadata: the same
+ * picture as bytes no earlier test stored, so that "no file was kept" can
+ * be checked in the shared storage folder.
+ */
+export async function freshCopy(photo: Buffer) {
+  const image = sharp(photo).withMetadata({ exif: { IFD0: { ImageDescription: randomUUID() } } })
+  const { format } = await sharp(photo).metadata()
+  const bytes =
+    format === 'png' ? await image.png().toBuffer() : await image.jpeg({ quality: 95 }).toBuffer()
+  return { bytes, format: format === 'png' ? 'png' : 'jpeg' }
 }
 
 /** Whether a stored file (a path relative to the app root, as the database keeps it) is on disk. */

@@ -6,7 +6,9 @@ import Person from '#models/person'
 import { AuditTrail, type Actor } from '#services/audit_trail'
 import { FaceDbRevision } from '#faces/face_db_revision'
 import { GalleryIndex } from '#faces/gallery_index'
-import { FaceEnroller, faceRow } from '#services/terminal/face_enroller'
+import { embeddingBytes } from '#faces/face_data'
+import { FacePhotoAnalyser, type AnalysedFace } from '#faces/face_photo_analyser'
+import { decodePhoto } from '#faces/photo_decoding'
 import { MediaStore } from '#faces/media_store'
 
 export type ReembeddingReport = {
@@ -30,7 +32,7 @@ export type ReembeddingReport = {
 @inject()
 export class FaceReembedding {
   constructor(
-    private enroller: FaceEnroller,
+    private analyser: FacePhotoAnalyser,
     private media: MediaStore,
     private revisions: FaceDbRevision,
     private audit: AuditTrail,
@@ -57,39 +59,49 @@ export class FaceReembedding {
         report.withoutPhoto++
         continue
       }
-      const enrolment = await this.enroller.enrollPhoto(await readFile(photo.path), 'photo')
-      if (!enrolment.ok) {
-        report.failed.push({
-          faceId: face.id,
-          reason: enrolment.error.message ?? enrolment.error.type,
-        })
+      const analysed = await this.#analyse(face, await readFile(photo.path))
+      if (!analysed.ok) {
+        report.failed.push({ faceId: face.id, reason: analysed.error.message })
         continue
       }
-      report.model = enrolment.feature.model
+      report.model = analysed.chosen.feature.model
       if (face.modelId === report.model) {
         report.current++
         continue
       }
-      await this.#replace(actor, face, enrolment)
+      await this.#replace(actor, face, analysed.chosen)
       report.reembedded++
     }
     onFace?.(faces.length, faces.length)
     return report
   }
 
-  async #replace(actor: Actor, face: Face, enrolment: Parameters<typeof faceRow>[1]) {
+  /** The same face of the stored photo (the one in its box), described by the running engine. */
+  async #analyse(face: Face, bytes: Uint8Array) {
+    const decoded = await decodePhoto(bytes, 'photo')
+    if (!decoded.ok) return decoded
+    const analysed = await this.analyser.analyse(decoded.image, face.box ?? undefined)
+    if (!analysed.ok) {
+      return {
+        ok: false as const,
+        error: { message: analysed.error.message ?? analysed.error.type },
+      }
+    }
+    return analysed
+  }
+
+  async #replace(actor: Actor, face: Face, analysed: AnalysedFace) {
     const before = { model: face.modelId, dimension: face.dimension }
     await db.transaction(async (trx) => {
-      const row = faceRow(face.personId, enrolment, face.source, face.imagePath!)
       face.useTransaction(trx)
       face.merge({
-        embedding: row.embedding,
-        engine: row.engine,
-        modelId: row.modelId,
-        dimension: row.dimension,
-        quality: row.quality,
-        box: row.box,
-        landmarks: row.landmarks,
+        embedding: embeddingBytes(analysed.feature.vector),
+        engine: analysed.engine,
+        modelId: analysed.feature.model,
+        dimension: analysed.feature.vector.length,
+        quality: analysed.quality?.score ?? null,
+        box: analysed.face.box,
+        landmarks: analysed.face.landmarks,
       })
       await face.save()
       const person = await Person.findOrFail(face.personId, { client: trx })
@@ -111,7 +123,7 @@ export class FaceReembedding {
     await this.gallery.faceAdded({
       faceId: face.id,
       personId: face.personId,
-      feature: enrolment.feature,
+      feature: analysed.feature,
     })
   }
 }

@@ -1,5 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto'
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname, extname, join, relative } from 'node:path'
 import { DateTime } from 'luxon'
 import app from '@adonisjs/core/services/app'
@@ -30,11 +30,26 @@ const contentTypes: Record<string, string> = {
  * never leaves half a photo behind a database row.
  */
 export class MediaStore {
+  /** How long a photo waits for the operator's pick or confirmation. */
+  static stagedPhotoMinutes = 60
+
   /**
    * An enrolment photo, named by its content: the same photo sent twice is
    * one file, which lets a retried enrolment recognise itself.
    */
   async saveFacePhoto(bytes: Uint8Array, format: string) {
+    const stored = this.facePhotoPath(bytes, format)
+    const path = app.makePath(stored)
+    const exists = await stat(path).then(
+      () => true,
+      () => false
+    )
+    if (!exists) await this.#write(path, bytes)
+    return stored
+  }
+
+  /** The database path an enrolment photo has (or would have) once saved. */
+  facePhotoPath(bytes: Uint8Array, format: string) {
     const digest = createHash('sha256').update(bytes).digest('hex')
     const path = join(
       terminalConfig.storageDir,
@@ -42,12 +57,56 @@ export class MediaStore {
       digest.slice(0, 2),
       `${digest}.${extensions[format] ?? 'bin'}`
     )
-    const exists = await stat(path).then(
-      () => true,
-      () => false
-    )
-    if (!exists) await this.#write(path, bytes)
     return relative(app.makePath(), path)
+  }
+
+  /**
+   * Keeps an uploaded photo that an operator must act on before it can be
+   * enrolled (pick one of several faces, confirm a warning), readable only
+   * with the returned token and only by the same person page, for
+   * `stagedPhotoMinutes`. Expired ones are swept on each new one.
+   */
+  async stagePhoto(bytes: Uint8Array, owner: string) {
+    await this.#sweepStaged()
+    const token = randomBytes(16).toString('hex')
+    await this.#write(join(this.#stagingDir(), `${token}.photo`), bytes)
+    await this.#write(
+      join(this.#stagingDir(), `${token}.json`),
+      Buffer.from(JSON.stringify({ owner }))
+    )
+    return token
+  }
+
+  /** A staged photo's bytes, when the token is well-formed, still kept and staged by `owner`. */
+  async stagedPhoto(token: string, owner: string) {
+    if (!/^[0-9a-f]{32}$/.test(token)) return null
+    try {
+      const meta = JSON.parse(await readFile(join(this.#stagingDir(), `${token}.json`), 'utf8'))
+      if (meta.owner !== owner) return null
+      return await readFile(join(this.#stagingDir(), `${token}.photo`))
+    } catch {
+      return null
+    }
+  }
+
+  async unstagePhoto(token: string) {
+    if (!/^[0-9a-f]{32}$/.test(token)) return
+    await rm(join(this.#stagingDir(), `${token}.photo`), { force: true })
+    await rm(join(this.#stagingDir(), `${token}.json`), { force: true })
+  }
+
+  #stagingDir() {
+    return join(terminalConfig.storageDir, 'staging')
+  }
+
+  async #sweepStaged() {
+    const oldest = Date.now() - MediaStore.stagedPhotoMinutes * 60_000
+    const names = await readdir(this.#stagingDir()).catch(() => [] as string[])
+    for (const name of names) {
+      const path = join(this.#stagingDir(), name)
+      const info = await stat(path).catch(() => null)
+      if (info && info.mtimeMs < oldest) await rm(path, { force: true })
+    }
   }
 
   async saveSnapshot(bytes: Uint8Array, format: string) {

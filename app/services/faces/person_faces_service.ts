@@ -1,40 +1,38 @@
-import { readFile } from 'node:fs/promises'
 import { inject } from '@adonisjs/core'
 import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
+import sharp from 'sharp'
 import Face from '#models/face'
-import type Person from '#models/person'
+import Person from '#models/person'
+import type { DetectedFace } from '#plugin-sdk'
 import { AuditTrail, type Actor } from '#services/audit_trail'
 import { FaceDbRevision } from '#faces/face_db_revision'
+import {
+  EnrolmentRace,
+  FaceEnrolment,
+  type Confirmations,
+  type EnrolmentRefusal,
+} from '#faces/face_enrolment'
 import { GalleryIndex } from '#faces/gallery_index'
-import { FaceEnroller, faceRow } from '#services/terminal/face_enroller'
 import { MediaStore } from '#faces/media_store'
 
-/** Why an uploaded photo enrolled nothing; each is a message of `people.faces.errors`. */
-export type FaceUploadError =
-  'not_image' | 'too_large' | 'no_face' | 'no_engine' | 'already_enrolled'
+export type FaceUploadRefusal = EnrolmentRefusal | { type: 'already_enrolled'; message: string }
 
-export type FaceUploadResult = { ok: true; face: Face } | { ok: false; error: FaceUploadError }
-
-const uploadErrors: Record<string, FaceUploadError> = {
-  not_image: 'not_image',
-  unreadable_file: 'not_image',
-  image_too_large: 'too_large',
-  no_face: 'no_face',
-  engine_unavailable: 'no_engine',
-}
+export type FaceUploadResult =
+  { ok: true; face: Face } | { ok: false; error: FaceUploadRefusal; faces: DetectedFace[] }
 
 /**
- * A person's face templates as the person page manages them: photos
- * uploaded by an operator are enrolled exactly as regFace enrols a
- * terminal's (the same enroller, the same Face columns), and a face can be
- * removed on its own. Each change bumps the person's revision so that
- * devices fetch their faces again.
+ * A person's face templates as the person page manages them: an
+ * operator's photo goes through the one enrolment path (FaceEnrolment),
+ * with the face the operator picked when the photo shows several and the
+ * reasons they gave for overriding a warning; a face can be removed on
+ * its own. Each change bumps the person's revision so that devices fetch
+ * their faces again.
  */
 @inject()
 export class PersonFacesService {
   constructor(
-    private enroller: FaceEnroller,
+    private enrolment: FaceEnrolment,
     private media: MediaStore,
     private revisions: FaceDbRevision,
     private audit: AuditTrail,
@@ -48,46 +46,80 @@ export class PersonFacesService {
   }
 
   /**
-   * The uploaded file at `uploadPath` is stored only once the engine has
-   * found a face in it, so a refused upload leaves neither a row nor a file.
+   * Enrols the face of an uploaded photo: the only face, or the
+   * `pick`-th of those found (largest first) when there are several.
+   * `faces` in a refusal are the faces found, for the operator to pick.
    */
-  async addPhoto(actor: Actor, person: Person, uploadPath: string): Promise<FaceUploadResult> {
-    const bytes = await readFile(uploadPath)
-    const enrolment = await this.enroller.enrollPhoto(bytes, 'photo')
-    if (!enrolment.ok) {
-      const error = uploadErrors[enrolment.error.type]
-      // The enroller fails only in the ways above; anything else is a server fault.
-      if (!error) throw new Error(`unexpected enrolment failure: ${enrolment.error.message}`)
-      return { ok: false, error }
+  async addPhoto(
+    actor: Actor,
+    person: Person,
+    bytes: Uint8Array,
+    options: { pick?: number; confirmed?: Confirmations } = {}
+  ): Promise<FaceUploadResult> {
+    let read = await this.enrolment.read(bytes, { field: 'photo' })
+    let faces: DetectedFace[] = read.ok ? read.faces : []
+    if (!read.ok && read.error.type === 'several_faces') {
+      faces = read.error.faces
+      const picked = options.pick === undefined ? undefined : faces[options.pick]
+      if (picked) read = await this.enrolment.read(bytes, { field: 'photo', face: picked.box })
     }
-    const imagePath = await this.media.saveFacePhoto(bytes, enrolment.format)
-    const face = await db.transaction(async (trx) => {
-      const same = await Face.query({ client: trx })
-        .where('person_id', person.id)
-        .where('image_path', imagePath)
-        .first()
-      if (same) return null
-      const created = await Face.create(faceRow(person.id, enrolment, 'photo', imagePath), {
-        client: trx,
+    if (!read.ok) return { ok: false, error: read.error, faces }
+
+    let target = person
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const enrolled = await this.enrolment.enrol(actor, { person: target }, read.candidate, {
+          source: 'photo',
+          confirmed: options.confirmed,
+        })
+        if (!enrolled.ok) return { ok: false, error: enrolled.error, faces }
+        if (!enrolled.created) {
+          return {
+            ok: false,
+            error: { type: 'already_enrolled', message: 'this photo is already enrolled' },
+            faces,
+          }
+        }
+        return { ok: true, face: enrolled.face }
+      } catch (error) {
+        if (!(error instanceof EnrolmentRace) || attempt > 0) throw error
+        target = await Person.findOrFail(person.id)
+      }
+    }
+  }
+
+  /**
+   * Small JPEG crops of the faces found in a photo, as data URIs, so that
+   * the operator sees whom each choice is.
+   */
+  async thumbnails(bytes: Uint8Array, faces: DetectedFace[]) {
+    const upright = await sharp(bytes).rotate().toBuffer({ resolveWithObject: true })
+    const { width, height } = upright.info
+    return Promise.all(
+      faces.map(async ({ box }) => {
+        const margin = (box.right - box.left) * 0.2
+        const left = Math.max(0, Math.floor(box.left - margin))
+        const top = Math.max(0, Math.floor(box.top - margin))
+        const right = Math.min(width, Math.ceil(box.right + margin))
+        const bottom = Math.min(height, Math.ceil(box.bottom + margin))
+        const jpeg = await sharp(upright.data)
+          .extract({
+            left,
+            top,
+            width: Math.max(1, right - left),
+            height: Math.max(1, bottom - top),
+          })
+          .resize(96, 96, { fit: 'cover' })
+          .jpeg({ quality: 80 })
+          .toBuffer()
+        return `data:image/jpeg;base64,${jpeg.toString('base64')}`
       })
-      await this.#changed(trx, actor, person, {
-        action: 'face.create',
-        after: { faceId: created.id, source: 'photo', model: created.modelId },
-      })
-      return created
-    })
-    if (!face) return { ok: false, error: 'already_enrolled' }
-    await this.gallery.faceAdded({
-      faceId: face.id,
-      personId: person.id,
-      feature: enrolment.feature,
-    })
-    return { ok: true, face }
+    )
   }
 
   /**
    * Photos are stored by content, so the file goes only when no other face
-   * (another person enrolled from the same picture) still points at it.
+   * or held review (the same picture sent for someone else) still uses it.
    */
   async remove(actor: Actor, person: Person, faceId: number) {
     const face = await db.transaction(async (trx) => {
@@ -103,9 +135,7 @@ export class PersonFacesService {
       return found
     })
     await this.gallery.faceRemoved(face.id)
-    if (face.imagePath && !(await Face.findBy('image_path', face.imagePath))) {
-      await this.media.remove(face.imagePath)
-    }
+    await this.enrolment.removeUnusedPhoto(face.imagePath)
     return face
   }
 

@@ -1,6 +1,5 @@
 import terminalConfig from '#config/terminal'
 import { ImageDecoder, type ImageDecodeResult } from '#faces/image_decoder'
-import type { TerminalFailure } from '#services/terminal/protocol'
 
 const failureTypes = {
   unreadable: 'unreadable_file',
@@ -8,18 +7,22 @@ const failureTypes = {
   too_large: 'image_too_large',
 } as const
 
-export type TerminalImage =
-  Extract<ImageDecodeResult, { ok: true }> | { ok: false; error: TerminalFailure }
+/** Why an uploaded file is no photo the server will read. */
+export type PhotoFailure = {
+  type: (typeof failureTypes)[keyof typeof failureTypes]
+  message: string
+}
+
+export type DecodedPhoto =
+  Extract<ImageDecodeResult, { ok: true }> | { ok: false; error: PhotoFailure }
 
 /**
- * Decodes an uploaded image for an endpoint, the pixel count checked from
- * the header first: a damaged file is 9113, something that is no photo
- * 69640, too many pixels 69642. `field` names the upload in the message.
+ * Decodes an uploaded photo (a terminal's picture, an operator's upload)
+ * within the upload limits, the pixel count checked from the header
+ * first: a damaged file, something that is no photo, or too many pixels.
+ * `field` names the upload in the message.
  */
-export async function decodeTerminalImage(
-  bytes: Uint8Array,
-  field: string
-): Promise<TerminalImage> {
+export async function decodePhoto(bytes: Uint8Array, field: string): Promise<DecodedPhoto> {
   const decoded = await new ImageDecoder({ maxPixels: terminalConfig.images.maxPixels }).decode(
     bytes
   )

@@ -12,7 +12,7 @@ import {
   type FaceBox,
 } from '#plugin-sdk'
 import { FeatureComparator } from '#faces/feature_blob'
-import { decodeTerminalImage } from '#faces/photo_decoding'
+import { decodePhoto } from '#faces/photo_decoding'
 
 export { matchThreshold } from '#faces/open_set_identification'
 
@@ -53,7 +53,7 @@ export class RecognitionEngine {
   async open(bytes: Uint8Array, field: string) {
     const engine = this.#running()
     if (!engine.ok) return engine
-    const decoded = await decodeTerminalImage(bytes, field)
+    const decoded = await decodePhoto(bytes, field)
     if (!decoded.ok) return decoded
     const picture = new EnginePicture(engine.instance, decoded.image, field)
     return { ok: true as const, picture, format: decoded.format }

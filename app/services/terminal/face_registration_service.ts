@@ -1,21 +1,23 @@
 import { inject } from '@adonisjs/core'
 import db from '@adonisjs/lucid/services/db'
-import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import type Device from '#models/device'
 import EnrolmentReview, { type EnrolmentReviewReason } from '#models/enrolment_review'
-import Face from '#models/face'
 import Person from '#models/person'
 import type { FaceFeature } from '#plugin-sdk'
 import { AuditTrail, type Actor } from '#services/audit_trail'
-import { FaceDbRevision } from '#faces/face_db_revision'
+import { embeddingBytes } from '#faces/face_data'
+import {
+  EnrolmentRace,
+  FaceEnrolment,
+  type ConsentAtEnrolment,
+  type EnrolmentRefusal,
+  type FaceCandidate,
+} from '#faces/face_enrolment'
 import { decodeFeature } from '#faces/feature_blob'
-import { GalleryIndex } from '#faces/gallery_index'
-import { answeredScore, matchThreshold, RecognitionEngine } from '#faces/recognition_engine'
-import { uniqueViolation } from '#services/unique_violation'
-import { storedFeature, embeddingBytes } from '#faces/face_data'
-import { FaceEnroller, faceRow, type Enrolment } from '#services/terminal/face_enroller'
 import { MediaStore } from '#faces/media_store'
-import type { TerminalResult } from '#services/terminal/protocol'
+import { answeredScore, matchThreshold } from '#faces/recognition_engine'
+import { uniqueViolation } from '#services/unique_violation'
+import type { TerminalFailure, TerminalResult } from '#services/terminal/protocol'
 
 export type RegFaceInput = {
   username: string
@@ -25,7 +27,6 @@ export type RegFaceInput = {
 }
 
 type Registered = { username: string; faceId: number; created: boolean }
-type Stored = Registered & { personId: number; newPerson: boolean }
 
 /**
  * A sent feature belongs to the photo when the server's own feature of the
@@ -35,29 +36,30 @@ type Stored = Registered & { personId: number; newPerson: boolean }
  */
 const sameFaceSimilarity = 0.9
 
-/** What an enrolment for an existing person needs before it may land without an operator. */
-type Check = { reasons: EnrolmentReviewReason[]; score: number | null }
+/** What the review of a held face says about it. */
+type Held = { reasons: EnrolmentReviewReason[]; score: number | null }
 
 /**
  * regFace: a terminal allowed to enrol creates a person by username, or
- * adds a face to one. The server computes the feature itself; a `faceData`
- * sent along is checked against it, never stored. A face for an existing
- * person lands only when it matches their enrolled faces at the 1:1
- * threshold and the name is unchanged; otherwise it is held for an
- * operator's review (code 5), so that nobody can put their own face on
- * an employee by knowing a username. A person a terminal creates joins no
+ * adds a face to one, through the one enrolment path (FaceEnrolment): one
+ * usable face, consent on record, consistent with the person, like no one
+ * else. The server computes the feature itself; a `faceData` sent along is
+ * checked against it, never stored. A face for an existing person that
+ * does not match their enrolled faces (or is their first), resembles
+ * someone else, or comes with a new name is held for an operator's review
+ * (code 5), so that nobody can put their own face on an employee by
+ * knowing a username. A person without consent on record is refused
+ * unless the device records consent at enrolment (its consent text
+ * version, set on the device page). A person a terminal creates joins no
  * access group until an operator approves them. The same photo sent again
  * (a retried call) adds nothing.
  */
 @inject()
 export class FaceRegistrationService {
   constructor(
-    private enroller: FaceEnroller,
-    private recognition: RecognitionEngine,
+    private enrolment: FaceEnrolment,
     private media: MediaStore,
-    private revisions: FaceDbRevision,
-    private audit: AuditTrail,
-    private gallery: GalleryIndex
+    private audit: AuditTrail
   ) {}
 
   async register(
@@ -72,74 +74,88 @@ export class FaceRegistrationService {
         error: { type: 'invalid_parameter', message: `faceData: ${claimed.error.message}` },
       }
     }
-    const enrolment = await this.enroller.enrollPhoto(input.picture, 'picBase64')
-    if (!enrolment.ok) return enrolment
+    const read = await this.enrolment.read(input.picture, { field: 'picBase64' })
+    if (!read.ok) return { ok: false, error: terminalFailure(read.error) }
+    const { candidate } = read
     if (claimed) {
-      const mismatch = this.#checkClaim(claimed.feature, enrolment.feature)
+      const mismatch = this.#checkClaim(claimed.feature, candidate.feature)
       if (mismatch) return mismatch
     }
 
-    const imagePath = await this.media.saveFacePhoto(input.picture, enrolment.format)
     const actor: Actor = { userId: null, label: `device:${device.serialNumber}`, ip: address }
-    const attempt = async () => {
+    const attempt = async (): Promise<TerminalResult<Registered>> => {
       const person = await Person.findBy('username', input.username)
-      const check = person ? await this.#check(person, input, enrolment, imagePath) : null
-      if (person && check && check.reasons.length > 0) {
-        return this.#hold(actor, device, person, input, enrolment, imagePath, check)
+      if (person && person.displayName !== input.faceName) {
+        const score = await this.enrolment.personScore(person, candidate.feature)
+        const reasons: EnrolmentReviewReason[] = ['rename']
+        if (score === null) reasons.unshift('no_faces')
+        else if (score < matchThreshold) reasons.unshift('no_match')
+        return this.#hold(actor, device, person, input, candidate, { reasons, score })
       }
-      return this.#store(actor, device, person?.id ?? null, input, enrolment, imagePath)
+      const enrolled = await this.enrolment.enrol(
+        actor,
+        person
+          ? { person }
+          : { newPerson: { username: input.username, displayName: input.faceName } },
+        candidate,
+        {
+          source: 'terminal',
+          firstFaceNeedsConfirmation: true,
+          consent: consentAt(device),
+          within: person
+            ? undefined
+            : async (trx, created, face) => {
+                await EnrolmentReview.create(
+                  {
+                    kind: 'new_person',
+                    deviceId: device.id,
+                    deviceLabel: `${device.name} (${device.serialNumber})`,
+                    address,
+                    personId: created.id,
+                    faceId: face.id,
+                    username: created.username,
+                    requestedName: created.displayName,
+                    reasons: ['new_person'],
+                    imagePath: face.imagePath,
+                  },
+                  { client: trx }
+                )
+              },
+        }
+      )
+      if (enrolled.ok) {
+        const registered = {
+          username: enrolled.person.username,
+          faceId: enrolled.face.id,
+          created: enrolled.created,
+        }
+        const message = !enrolled.created
+          ? 'this photo was already enrolled'
+          : person
+            ? 'face enrolled'
+            : `face enrolled; ${registered.username} is new and passes no door until an operator approves them`
+        return { ok: true, data: registered, message }
+      }
+      const refusal = enrolled.error
+      if (person && refusal.type === 'not_same_person') {
+        const reasons: EnrolmentReviewReason[] = [refusal.score === null ? 'no_faces' : 'no_match']
+        return this.#hold(actor, device, person, input, candidate, {
+          reasons,
+          score: refusal.score,
+        })
+      }
+      if (person && refusal.type === 'matches_other_person') {
+        return this.#hold(actor, device, person, input, candidate, {
+          reasons: ['duplicate'],
+          score: refusal.score,
+        })
+      }
+      return { ok: false, error: terminalFailure(refusal) }
     }
-    const outcome = await attempt().catch((error) => {
-      if (uniqueViolation(error) === null && !(error instanceof PersonChanged)) throw error
+    return attempt().catch((error) => {
+      if (uniqueViolation(error) === null && !(error instanceof EnrolmentRace)) throw error
       return attempt()
     })
-    if (!('faceId' in outcome)) return outcome
-
-    const { personId, newPerson, ...registered } = outcome
-    if (registered.created) {
-      await this.gallery.faceAdded({
-        faceId: registered.faceId,
-        personId,
-        feature: enrolment.feature,
-      })
-    }
-    const message = !registered.created
-      ? 'this photo was already enrolled'
-      : newPerson
-        ? `face enrolled; ${registered.username} is new and passes no door until an operator approves them`
-        : 'face enrolled'
-    return { ok: true, data: registered, message }
-  }
-
-  /**
-   * Whether a face for an existing person may land: the same photo again
-   * under the same name does (nothing is added); otherwise the face must
-   * score at the match threshold against one of their faces of the same
-   * model, and the name must be theirs.
-   */
-  async #check(
-    person: Person,
-    input: RegFaceInput,
-    enrolment: Enrolment,
-    imagePath: string
-  ): Promise<Check> {
-    const renamed = person.displayName !== input.faceName
-    const rename: EnrolmentReviewReason[] = renamed ? ['rename'] : []
-    const faces = await Face.query()
-      .where('person_id', person.id)
-      .where('model_id', enrolment.feature.model)
-    if (faces.some((face) => face.imagePath === imagePath)) return { reasons: rename, score: 1 }
-    const compared = await this.recognition.comparator()
-    let score: number | null = null
-    if (compared.ok) {
-      for (const face of faces) {
-        const result = compared.comparator.compare(storedFeature(face), enrolment.feature)
-        if (result.ok) score = Math.max(score ?? 0, result.score)
-      }
-    }
-    if (score === null) return { reasons: ['no_faces', ...rename], score }
-    if (score < matchThreshold) return { reasons: ['no_match', ...rename], score }
-    return { reasons: rename, score }
   }
 
   /**
@@ -151,10 +167,11 @@ export class FaceRegistrationService {
     device: Device,
     person: Person,
     input: RegFaceInput,
-    enrolment: Enrolment,
-    imagePath: string,
-    check: Check
+    candidate: FaceCandidate,
+    held: Held
   ): Promise<TerminalResult<Registered>> {
+    if (!('bytes' in candidate.photo)) throw new Error('a terminal enrolment carries its photo')
+    const imagePath = await this.media.saveFacePhoto(candidate.photo.bytes, candidate.photo.format)
     const review = await db.transaction(async (trx) => {
       const same = await EnrolmentReview.query({ client: trx })
         .where('person_id', person.id)
@@ -163,7 +180,7 @@ export class FaceRegistrationService {
         .where('requested_name', input.faceName)
         .first()
       if (same) return same
-      const held = await EnrolmentReview.create(
+      const created = await EnrolmentReview.create(
         {
           kind: 'face_change',
           deviceId: device.id,
@@ -172,16 +189,16 @@ export class FaceRegistrationService {
           personId: person.id,
           username: person.username,
           requestedName: input.faceName,
-          reasons: check.reasons,
-          score: check.score,
-          embedding: embeddingBytes(enrolment.feature.vector),
-          engine: enrolment.engine,
-          modelId: enrolment.feature.model,
-          dimension: enrolment.feature.vector.length,
-          quality: enrolment.quality,
+          reasons: held.reasons,
+          score: held.score,
+          embedding: embeddingBytes(candidate.feature.vector),
+          engine: candidate.engine,
+          modelId: candidate.feature.model,
+          dimension: candidate.feature.vector.length,
+          quality: candidate.quality,
           imagePath,
-          box: enrolment.face.box,
-          landmarks: enrolment.face.landmarks,
+          box: candidate.face.box,
+          landmarks: candidate.face.landmarks,
         },
         { client: trx }
       )
@@ -192,15 +209,15 @@ export class FaceRegistrationService {
           subjectType: 'person',
           subjectId: person.id,
           subjectLabel: person.username,
-          after: { reviewId: held.id, reasons: check.reasons, requestedName: input.faceName },
+          after: { reviewId: created.id, reasons: held.reasons, requestedName: input.faceName },
         },
         trx
       )
-      return held
+      return created
     })
     return {
       ok: false,
-      error: { type: 'held_for_review', message: heldMessage(person, check, review.id) },
+      error: { type: 'held_for_review', message: heldMessage(person, held, review.id) },
     }
   }
 
@@ -225,130 +242,57 @@ export class FaceRegistrationService {
       },
     }
   }
-
-  /**
-   * One transaction: the person, the face, the revision bump, the review
-   * of a new person and the audit entries land together or not at all. A
-   * concurrent first enrolment of the same username makes this throw a
-   * unique violation, and a person created or changed since the check
-   * throws PersonChanged; the caller then decides once more.
-   */
-  #store(
-    actor: Actor,
-    device: Device,
-    checkedPersonId: number | null,
-    input: RegFaceInput,
-    enrolment: Enrolment,
-    imagePath: string
-  ): Promise<Stored> {
-    return db.transaction(async (trx) => {
-      const existing = await this.#lockedPerson(trx, input.username)
-      if ((existing?.id ?? null) !== checkedPersonId) throw new PersonChanged()
-      if (existing && existing.displayName !== input.faceName) throw new PersonChanged()
-      const person = existing ?? new Person()
-      person.useTransaction(trx)
-
-      const face = existing
-        ? await Face.query({ client: trx })
-            .where('person_id', existing.id)
-            .where('image_path', imagePath)
-            .first()
-        : null
-      if (face) {
-        return {
-          username: input.username,
-          faceId: face.id,
-          created: false,
-          personId: face.personId,
-          newPerson: false,
-        }
-      }
-
-      person.merge({
-        username: input.username,
-        displayName: input.faceName,
-        revision: await this.revisions.bump(trx),
-      })
-      if (!existing) person.status = 'active'
-      await person.save()
-      if (!existing) {
-        await this.audit.record(
-          actor,
-          {
-            action: 'person.create',
-            subjectType: 'person',
-            subjectId: person.id,
-            subjectLabel: person.username,
-            after: { displayName: person.displayName },
-          },
-          trx
-        )
-      }
-
-      const created = await Face.create(faceRow(person.id, enrolment, 'terminal', imagePath), {
-        client: trx,
-      })
-      await this.audit.record(
-        actor,
-        {
-          action: 'face.enroll',
-          subjectType: 'person',
-          subjectId: person.id,
-          subjectLabel: person.username,
-          after: { faceId: created.id, source: 'terminal', model: created.modelId },
-        },
-        trx
-      )
-      if (!existing) {
-        await EnrolmentReview.create(
-          {
-            kind: 'new_person',
-            deviceId: device.id,
-            deviceLabel: `${device.name} (${device.serialNumber})`,
-            address: actor.ip,
-            personId: person.id,
-            faceId: created.id,
-            username: person.username,
-            requestedName: person.displayName,
-            reasons: ['new_person'],
-            imagePath,
-          },
-          { client: trx }
-        )
-      }
-      return {
-        username: person.username,
-        faceId: created.id,
-        created: true,
-        personId: person.id,
-        newPerson: !existing,
-      }
-    })
-  }
-
-  /**
-   * On PostgreSQL the person's row is locked, so that a retry racing the
-   * original call sees its face. SQLite runs one transaction at a time.
-   */
-  #lockedPerson(trx: TransactionClientContract, username: string) {
-    const query = Person.query({ client: trx }).where('username', username)
-    if (trx.dialect.name === 'postgres') query.forUpdate()
-    return query.first()
-  }
 }
 
-/** The person was created or renamed between the check and the write. */
-class PersonChanged extends Error {}
-
-function heldMessage(person: Person, check: Check, reviewId: number) {
-  const why = check.reasons
+function heldMessage(person: Person, held: Held, reviewId: number) {
+  const why = held.reasons
     .map((reason) => {
       if (reason === 'no_match')
-        return `the face does not match ${person.username}'s enrolled faces (best score ${answeredScore(check.score ?? 0)})`
+        return `the face does not match ${person.username}'s enrolled faces (best score ${answeredScore(held.score ?? 0)})`
       if (reason === 'no_faces') return `${person.username} has no enrolled face to compare it with`
+      if (reason === 'duplicate') return 'the face resembles another enrolled person'
       if (reason === 'rename') return `renaming ${person.username} needs an operator`
       return reason
     })
     .join('; ')
   return `held for an operator's review (review ${reviewId}): ${why}`
+}
+
+/**
+ * Consent given at the terminal itself: a device whose page names the
+ * consent text version it shows before enrolling records consent for the
+ * people it enrols; any other device enrols only people whose consent an
+ * operator recorded.
+ */
+export function consentAt(device: Device): ConsentAtEnrolment | undefined {
+  const version = device.config?.enrolmentConsentVersion
+  if (typeof version !== 'string' || version === '') return undefined
+  return { textVersion: version, recordedBy: null, where: `device ${device.serialNumber}` }
+}
+
+/**
+ * A refused enrolment as the protocol says it. Whom a face resembles is
+ * never told to a terminal: that would turn regFace into a search.
+ */
+function terminalFailure(refusal: EnrolmentRefusal): TerminalFailure {
+  switch (refusal.type) {
+    case 'unreadable_file':
+    case 'not_image':
+    case 'image_too_large':
+    case 'engine_unavailable':
+    case 'no_face':
+      return { type: refusal.type, message: refusal.message }
+    case 'several_faces':
+    case 'poor_quality':
+      return { type: 'unusable_face', message: refusal.message }
+    case 'no_consent':
+    case 'not_same_person':
+      return { type: 'enrolment_refused', message: refusal.message }
+    case 'matches_other_person':
+      return {
+        type: 'enrolment_refused',
+        message:
+          'the face resembles another enrolled person; an operator enrols this person on the person page',
+      }
+  }
 }

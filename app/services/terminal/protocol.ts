@@ -63,6 +63,8 @@ export type TerminalFailure =
   | { type: 'token_expired'; message: string }
   | { type: 'signature_expired'; message: string }
   | { type: 'held_for_review'; message: string }
+  | { type: 'enrolment_refused'; message: string }
+  | { type: 'unusable_face'; message: string }
   | { type: 'rate_limited'; message: string; retryAfterSeconds: number }
   | { type: 'unreadable_file'; message: string }
   | { type: 'not_image'; message: string }
@@ -91,6 +93,8 @@ const failureCodes = {
   token_expired: { code: 7, status: 200 },
   signature_expired: { code: 7, status: 200 },
   held_for_review: { code: 5, status: 200 },
+  enrolment_refused: { code: 5, status: 200 },
+  unusable_face: { code: 73731, status: 200 },
   rate_limited: { code: 8, status: 429 },
   unreadable_file: { code: 9113, status: 200 },
   not_image: { code: 69640, status: 200 },

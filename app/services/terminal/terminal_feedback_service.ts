@@ -7,7 +7,7 @@ import { AccessDecisionService } from '#services/access_decision_service'
 import { AccessEventRecorder } from '#services/access_event_recorder'
 import { MediaStore } from '#faces/media_store'
 import type { TerminalResult } from '#services/terminal/protocol'
-import { decodeTerminalImage } from '#faces/photo_decoding'
+import { decodePhoto } from '#faces/photo_decoding'
 
 export type FeedbackInput = {
   faceName: string
@@ -42,7 +42,7 @@ export class TerminalFeedbackService {
   ): Promise<TerminalResult<{ eventId: number; decision: string; reason: string }>> {
     let snapshotPath: string | null = null
     if (input.snapshot) {
-      const snapshot = await decodeTerminalImage(input.snapshot, 'image')
+      const snapshot = await decodePhoto(input.snapshot, 'image')
       if (!snapshot.ok) return snapshot
       snapshotPath = await this.media.saveSnapshot(input.snapshot, snapshot.format)
     }

@@ -15,16 +15,17 @@ import terminalConfig from '#config/terminal'
 import { EnrolmentReviewService } from '#services/enrolment_review_service'
 import { FaceDbRevision } from '#faces/face_db_revision'
 import { encodeFeature } from '#faces/feature_blob'
-import { RecognitionEngine } from '#faces/recognition_engine'
-import { decodeTerminalImage } from '#faces/photo_decoding'
+import { decodePhoto } from '#faces/photo_decoding'
+import { MediaStore } from '#faces/media_store'
 import {
   countRows,
   encodings,
+  freshCopy,
   post,
   resetTerminalState,
   enrolPhotoOf,
-  ThumbnailEnroller,
-  useThumbnailEnroller,
+  thumbnailFeature,
+  useThumbnailAnalyser,
   tokenFor,
   unitVector,
   withoutEngine,
@@ -37,15 +38,13 @@ async function base64Fixture(name: string) {
   return bytes.toString('base64')
 }
 
-/** The feature the thumbnail enroller computes for a picture, as a terminal would send it. */
+/** The feature the thumbnail analyser computes for a picture, as a terminal would send it. */
 async function featureOf(picture: Buffer) {
-  const decoded = await decodeTerminalImage(picture, 'picture')
+  const decoded = await decodePhoto(picture, 'picture')
   if (!decoded.ok) throw new Error('fixture does not decode')
-  const outcome = await new ThumbnailEnroller(await app.container.make(RecognitionEngine)).enroll(
-    decoded.image
-  )
-  if (!outcome.ok) throw new Error('fixture has no face')
-  return outcome.feature
+  const vector = thumbnailFeature(decoded.image)
+  if (!vector) throw new Error('fixture has no face')
+  return { model: 'faceapi-recognition', vector }
 }
 
 test.group('Terminal protocol: regFace', (group) => {
@@ -105,19 +104,19 @@ test.group('Terminal protocol: regFace', (group) => {
         deviceName: device.name,
         deviceSN: device.serialNumber,
         username,
-        faceName: 'Kit',
-        picBase64: await base64Fixture('kit_harington.jpg'),
+        faceName: 'Sheldon',
+        picBase64: await base64Fixture('sheldon.png'),
         faceData,
       }
       const response = await post(client, 'regFace', fields, 'form', device)
       return response.body()
     }
 
-    const other = await send('kit1', await featureFrom('penny.png'))
+    const other = await send('sheldon1', await featureFrom('penny.png'))
     assert.include(other, { code: 2 })
     assert.match(other.message, /does not describe the face/)
     assert.equal(await countRows('faces'), 0)
-    assert.include(await send('kit2', await featureFrom('kit_harington.jpg')), { code: 0 })
+    assert.include(await send('sheldon2', await featureFrom('sheldon.png')), { code: 0 })
   })
 
   test('without a recognition engine it answers 3 and stores nothing ({$self})')
@@ -150,7 +149,7 @@ test.group('Terminal protocol: regFace', (group) => {
     assert,
     cleanup,
   }) => {
-    await useThumbnailEnroller(cleanup)
+    await useThumbnailAnalyser(cleanup)
     const device = await DeviceFactory.apply('approved').apply('enrolling').create()
     const picture = await fixture('sheldon.png')
     const fields = {
@@ -189,7 +188,7 @@ test.group('Terminal protocol: regFace', (group) => {
     const actions = await AuditLog.query().where('actor', `device:${device.serialNumber}`)
     assert.sameMembers(
       actions.map((entry) => entry.action),
-      ['person.create', 'face.enroll']
+      ['person.create', 'person.consent', 'face.create']
     )
     const review = await EnrolmentReview.findByOrFail('person_id', person.id)
     assert.include(review.$attributes, { kind: 'new_person', faceId: face.id, deviceId: device.id })
@@ -207,17 +206,17 @@ test.group('Terminal protocol: regFace', (group) => {
       const fields = {
         deviceName: device.name,
         deviceSN: device.serialNumber,
-        username: 'kit',
-        faceName: 'Kit Harington',
+        username: 'sheldon',
+        faceName: 'Sheldon Cooper',
         picBase64: await readFile(app.makePath('tests/fixtures/pairs', picture), 'base64'),
       }
       const response = await post(client, 'regFace', fields, 'form', device)
       return response.body()
     }
-    assert.include(await enrol('kit_harington_01.jpg'), { code: 0, created: true })
+    assert.include(await enrol('jim_parsons_sheldon1.png'), { code: 0, created: true })
     const revision = await new FaceDbRevision().current()
 
-    const second = await enrol('kit_harington_02.jpg')
+    const second = await enrol('jim_parsons_sheldon2.png')
     assert.include(second, { code: 0, created: true, message: 'face enrolled' })
     assert.equal(await countRows('faces'), 2)
     assert.isAbove(await new FaceDbRevision().current(), revision)
@@ -241,9 +240,11 @@ test.group('Terminal protocol: regFace', (group) => {
       },
     ])
     .run(async ({ client, assert, cleanup }, { picture, name, reasons }) => {
-      await useThumbnailEnroller(cleanup)
+      await useThumbnailAnalyser(cleanup)
       const device = await DeviceFactory.apply('approved').apply('enrolling').create()
-      const person = await PersonFactory.merge({ username: 'penny', displayName: 'Penny' }).create()
+      const person = await PersonFactory.merge({ username: 'penny', displayName: 'Penny' })
+        .apply('consented')
+        .create()
       await enrolPhotoOf(person, await fixture('penny.png'))
       const revision = await new FaceDbRevision().current()
       const bytes = await fixture(picture)
@@ -282,7 +283,7 @@ test.group('Terminal protocol: regFace', (group) => {
     assert,
     cleanup,
   }) => {
-    await useThumbnailEnroller(cleanup)
+    await useThumbnailAnalyser(cleanup)
     const device = await DeviceFactory.apply('approved').apply('enrolling').create()
     const person = await PersonFactory.merge({ username: 'amy', displayName: 'Amy' }).create()
     const response = await post(
@@ -304,7 +305,7 @@ test.group('Terminal protocol: regFace', (group) => {
     assert,
     cleanup,
   }) => {
-    await useThumbnailEnroller(cleanup)
+    await useThumbnailAnalyser(cleanup)
     const device = await DeviceFactory.apply('approved').apply('enrolling').create()
     const picture = await fixture('kit_harington.jpg')
     const send = async (faceData: string, username: string) => {
@@ -340,7 +341,7 @@ test.group('Terminal protocol: regFace', (group) => {
       { case: 'no face', picBase64: 'flat', code: 9006 },
     ])
     .run(async ({ client, assert, cleanup }, { picBase64, code }) => {
-      const { enroller } = await useThumbnailEnroller(cleanup)
+      const { analyser } = await useThumbnailAnalyser(cleanup)
       const device = await DeviceFactory.apply('approved').apply('enrolling').create()
       const pictures: Record<string, () => Promise<Buffer>> = {
         damaged: async () => {
@@ -367,7 +368,7 @@ test.group('Terminal protocol: regFace', (group) => {
       }
       const response = await post(client, 'regFace', fields, 'json', device)
       assert.include(response.body(), { flag: 'regFace', code })
-      assert.equal(enroller.calls, code === 9006 ? 1 : 0)
+      assert.equal(analyser.calls, code === 9006 ? 1 : 0)
       assert.equal(await countRows('people'), 0)
     })
 
@@ -376,7 +377,7 @@ test.group('Terminal protocol: regFace', (group) => {
     assert,
     cleanup,
   }) => {
-    await useThumbnailEnroller(cleanup)
+    await useThumbnailAnalyser(cleanup)
     const picture = await fixture('sheldon.png')
     const pending = await DeviceFactory.create()
     const refused = await post(
@@ -413,7 +414,7 @@ test.group('Terminal protocol: regFace', (group) => {
     assert,
     cleanup,
   }) => {
-    await useThumbnailEnroller(cleanup)
+    await useThumbnailAnalyser(cleanup)
     const configured = await AccessGroup.create({ name: 'Enrolled at terminals' })
     const before = terminalConfig.regFaceAccessGroup
     terminalConfig.regFaceAccessGroup = 'Enrolled at terminals'
@@ -437,6 +438,80 @@ test.group('Terminal protocol: regFace', (group) => {
     const preselected = await reviews.preselectedGroup()
     assert.equal(preselected?.id, configured.id)
   })
+
+  test('refusals leave nothing behind: {case}')
+    .with([
+      {
+        case: 'a group photo',
+        photo: 'groups/kit_with_rose.jpg',
+        username: 'kit',
+        code: 73731,
+        message: /picBase64 shows 2 faces/,
+      },
+      {
+        case: 'the face of an enrolled person for a new username',
+        photo: 'pairs/jim_parsons_sheldon2.png',
+        username: 'alias',
+        code: 5,
+        message: /resembles another enrolled person; an operator enrols/,
+      },
+      {
+        case: 'a new person from a device that records no consent',
+        photo: 'faces/penny.png',
+        username: 'penny',
+        code: 5,
+        message: /no biometric consent is on record for a new person/,
+        withoutConsent: true,
+      },
+      {
+        case: 'a person whose consent an operator never recorded',
+        photo: 'faces/penny.png',
+        username: 'operators_own',
+        code: 5,
+        message: /no biometric consent is on record for operators_own/,
+        withoutConsent: true,
+      },
+    ])
+    .run(async ({ client, assert }, { photo, username, code, message, withoutConsent }) => {
+      const sheldon = await PersonFactory.merge({ username: 'sheldon' }).apply('consented').create()
+      await enrolPhotoOf(
+        sheldon,
+        await readFile(app.makePath('tests/fixtures/pairs/jim_parsons_sheldon1.png'))
+      )
+      await PersonFactory.merge({ username: 'operators_own', displayName: 'Own' }).create()
+      const device = await DeviceFactory.apply('approved').apply('enrolling').create()
+      if (withoutConsent) {
+        device.config = {}
+        await device.save()
+      }
+      const people = await countRows('people')
+      const revision = await new FaceDbRevision().current()
+      const { bytes, format } = await freshCopy(
+        await readFile(app.makePath('tests/fixtures', photo))
+      )
+
+      const response = await post(
+        client,
+        'regFace',
+        regFields(device, username, username === 'operators_own' ? 'Own' : 'Someone', bytes),
+        'form',
+        device
+      )
+      assert.include(response.body(), { flag: 'regFace', code })
+      assert.match(response.body().message, message)
+      assert.notInclude(
+        response.body().message,
+        'sheldon',
+        'a terminal never learns whom a face resembles'
+      )
+
+      assert.equal(await countRows('faces'), 1)
+      assert.equal(await countRows('people'), people)
+      assert.equal(await countRows('enrolment_reviews'), 0)
+      assert.equal(await new FaceDbRevision().current(), revision)
+      const media = await app.container.make(MediaStore)
+      assert.isNull(await media.locate(media.facePhotoPath(bytes, format)))
+    })
 })
 
 function regFields(
