@@ -33,7 +33,8 @@ export function ace(dbFile: string, args: string[]) {
 
 /**
  * A terminal as an installer brings one in: it calls from 127.0.0.1 and
- * is registered as pending, then `node ace device:approve <serial> …args`
+ * is registered as pending, showing the consent text (version `bench`)
+ * before it enrols anyone, then `node ace device:approve <serial> …args`
  * approves it. Returns what the command printed (the credential, for a
  * device that signs).
  */
@@ -47,8 +48,9 @@ export function approvedDevice(
   sqlite
     .prepare(
       `insert into devices (name, serial_number, status, mode, required_factors, sync_revision,
-         last_seen_address, created_at, updated_at)
-       values (?, ?, 'pending', 'online', 'face', 0, '127.0.0.1', ?, ?)`
+         last_seen_address, config, created_at, updated_at)
+       values (?, ?, 'pending', 'online', 'face', 0, '127.0.0.1',
+         '{"enrolmentConsentVersion":"bench"}', ?, ?)`
     )
     .run(device.deviceName, device.serialNumber, now, now)
   sqlite.close()

@@ -35,7 +35,7 @@ async function regFace(
     deviceSN: device.serialNumber,
     username,
     faceName,
-    picBase64: (await photo(picture)).toString('base64'),
+    picBase64: await readFile(app.makePath('tests/fixtures/pairs', picture), 'base64'),
   }
   const response = await post(client, 'regFace', fields, 'form', device)
   return response.body()
@@ -143,9 +143,11 @@ test.group('Every way a face enters', (group) => {
 
       const decoded = await decodePhoto(await photo(probe), 'probe')
       if (!decoded.ok) throw new Error('probe does not decode')
-      const analysed = await (await app.container.make(FacePhotoAnalyser)).analyse(decoded.image)
+      const analyser = await app.container.make(FacePhotoAnalyser)
+      const analysed = await analyser.analyse(decoded.image)
       if (!analysed.ok) throw new Error('probe has no face')
-      const compared = await (await app.container.make(RecognitionEngine)).comparator()
+      const engine = await app.container.make(RecognitionEngine)
+      const compared = await engine.comparator()
       if (!compared.ok) throw new Error('no comparator')
       const gallery = await app.container.make(GalleryIndex)
       const found = await gallery.search(analysed.chosen.feature, compared.comparator, 5)

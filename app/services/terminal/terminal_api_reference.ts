@@ -40,7 +40,7 @@ export const codeMeanings: Partial<Record<ResultCode, string>> = {
   0: 'The call succeeded.',
   2: 'A field has the wrong type or shape (the message names it); the body is not a set of fields (invalid JSON, an array); base64 or a feature blob is malformed; a face box is empty; a faceData sent to regFace does not describe the picture; a signature header is malformed, or X-Device-Content-SHA256 is not the digest of the body that arrived.',
   3: 'No recognition engine serves this call on this server.',
-  5: "regFace: the face is held for an operator's review (it does not match the person's enrolled faces, the person has none, or the call renames them); nothing is enrolled until an operator approves it.",
+  5: "regFace: the face is held for an operator's review (it does not match the person's enrolled faces, the person has none, it resembles another enrolled person, or the call renames them), or refused: no biometric consent is on record for the person and this device records none (its page sets the consent text version it shows), or a new username's face resembles an enrolled person. Nothing is enrolled until an operator acts.",
   7: 'The token is unknown, expired, already used or issued to another device (or to it under another proof): ask /faces/api/token for a new one. A signed call whose X-Device-Timestamp is too far from the server clock (the message gives the server time). For picture links: the link expired or was altered (HTTP 403).',
   8: 'Too many calls from this device, too many token requests from this address, or too many refused calls from this address; retry after the Retry-After header (HTTP 429).',
   12: 'No such endpoint (HTTP 404), or the picture a link names is gone.',
@@ -53,6 +53,8 @@ export const codeMeanings: Partial<Record<ResultCode, string>> = {
   9113: 'An uploaded file could not be read: the upload was cut short, or the image is damaged.',
   69640: 'The upload is not a JPEG, PNG, WebP, GIF, TIFF or HEIF image.',
   69642: `The upload is too large: more than ${terminalConfig.images.maxBytes} bytes, more than ${terminalConfig.images.maxPixels} pixels (read from the header, before decoding), or a request body past the server's limit.`,
+  73731:
+    'regFace: the picture shows several people (one person per enrolment photo), or the face is not good enough to enrol; the message says what to change (face the camera, more light, hold still, come closer).',
   73733:
     'The features come from different models and cannot be compared (each feature blob names its model), or from a model this server has no score calibration for.',
 }
