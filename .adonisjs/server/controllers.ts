@@ -18,6 +18,7 @@ export const controllers = {
   HealthChecks: () => import('#controllers/health_checks_controller'),
   Operators: () => import('#controllers/operators_controller'),
   People: () => import('#controllers/people_controller'),
+  PersonConsent: () => import('#controllers/person_consent_controller'),
   PersonFaces: () => import('#controllers/person_faces_controller'),
   ScheduleHolidays: () => import('#controllers/schedule_holidays_controller'),
   ScheduleWindows: () => import('#controllers/schedule_windows_controller'),

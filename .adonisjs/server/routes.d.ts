@@ -34,6 +34,8 @@ export type ScannedRoutes = {
     'people.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.consent.withdraw': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.consent.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.photo': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'people.faces.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
@@ -97,6 +99,7 @@ export type ScannedRoutes = {
     'people.create': { paramsTuple?: []; params?: {} }
     'people.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.consent.withdraw': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.photo': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'enrolment_reviews.index': { paramsTuple?: []; params?: {} }
     'enrolment_reviews.photo': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -135,6 +138,7 @@ export type ScannedRoutes = {
     'people.create': { paramsTuple?: []; params?: {} }
     'people.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.consent.withdraw': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.photo': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'enrolment_reviews.index': { paramsTuple?: []; params?: {} }
     'enrolment_reviews.photo': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -178,6 +182,7 @@ export type ScannedRoutes = {
     'account.locale': { paramsTuple?: []; params?: {} }
     'people.store': { paramsTuple?: []; params?: {} }
     'people.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.consent.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'enrolment_reviews.approve': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'enrolment_reviews.reject': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }

@@ -42,6 +42,7 @@ export default class PeopleController {
     const person = await Person.findOrFail(params.id)
     await person.load('accessGroups', (groups) => groups.orderBy('name', 'asc'))
     await person.load('faces', (faces) => faces.orderBy('id', 'desc'))
+    await person.load('consentRecorder')
     return view.render('pages/people/edit', { person })
   }
 
@@ -52,6 +53,13 @@ export default class PeopleController {
     const result = await this.people.update(actorFromRequest(ctx), person, input)
     if (!result.ok)
       throw fieldError(result.error.field, ctx.i18n.t(`people.duplicate_${result.error.field}`))
+    if (result.withdrawConsent) {
+      ctx.session.flash(
+        'success',
+        ctx.i18n.t('people.consent.saved_before_withdrawal', { name: person.displayName })
+      )
+      return ctx.response.redirect().toRoute('people.consent.withdraw', { id: person.id })
+    }
     ctx.session.flash('success', ctx.i18n.t('people.updated', { name: person.displayName }))
     return ctx.response.redirect().toRoute('people.index')
   }

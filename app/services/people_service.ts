@@ -17,7 +17,13 @@ export type PersonInput = {
   validFrom?: Date | null
   validUntil?: Date | null
   notes?: string | null
+  /** Whether the person has given consent; left out, consent stays as it is. */
   consentGiven?: boolean
+  /**
+   * The form showed the consent box. An unticked box is not sent, so then a
+   * missing `consentGiven` means it was unticked.
+   */
+  consentShown?: boolean
   consentTextVersion?: string | null
 }
 
@@ -25,7 +31,12 @@ export type PersonFailure = {
   ok: false
   error: { type: 'duplicate'; field: 'username' | 'cardNumber' }
 }
-export type PersonResult = { ok: true; person: Person } | PersonFailure
+/**
+ * `withdrawConsent`: the input takes back the consent on record. That
+ * deletes the person's faces, so it is not done here but waits for the
+ * operator to confirm it (ConsentWithdrawal); the other changes are saved.
+ */
+export type PersonResult = { ok: true; person: Person; withdrawConsent?: boolean } | PersonFailure
 
 const toDateTime = (value?: Date | null) => (value ? DateTime.fromJSDate(value) : null)
 
@@ -83,9 +94,12 @@ export class PeopleService {
       const duplicate = await this.#findDuplicate(trx, null, input.cardNumber ?? null, person.id)
       if (duplicate) return duplicate
 
+      const withdrawConsent =
+        Boolean(person.consentGivenAt) &&
+        (input.consentGiven === false || (input.consentShown === true && !input.consentGiven))
       const before = auditSnapshot(person)!
       this.#apply(person, actor, input)
-      if (!person.$isDirty) return { ok: true, person }
+      if (!person.$isDirty) return { ok: true, person, withdrawConsent }
       person.revision = await this.revisions.bump(trx)
       await person.save()
 
@@ -101,7 +115,7 @@ export class PeopleService {
         },
         trx
       )
-      return { ok: true, person }
+      return { ok: true, person, withdrawConsent }
     })
   }
 
@@ -168,10 +182,6 @@ export class PeopleService {
       person.consentGivenAt = DateTime.now()
       person.consentRecordedBy = actor.userId
       person.consentTextVersion = input.consentTextVersion ?? null
-    } else if (input.consentGiven === false && person.consentGivenAt) {
-      person.consentGivenAt = null
-      person.consentRecordedBy = null
-      person.consentTextVersion = null
     }
   }
 

@@ -33,6 +33,7 @@ const personFields = {
   validUntil: date().afterOrSameAs('validFrom').optional(),
   notes: vine.string().trim().maxLength(2000).optional(),
   consentGiven: vine.boolean().optional(),
+  consentShown: vine.boolean().optional(),
   consentTextVersion: vine
     .string()
     .trim()

@@ -17,6 +17,10 @@ export const PersonFactory = factory
   })
   .state('suspended', (person) => (person.status = 'suspended'))
   .state('expired', (person) => (person.validUntil = DateTime.now().minus({ days: 1 })))
+  .state('consented', (person) => {
+    person.consentGivenAt = DateTime.now().minus({ days: 30 }).startOf('second')
+    person.consentTextVersion = 'v1'
+  })
   .state(
     'withCard',
     (person, { faker }) =>

@@ -39,6 +39,12 @@ router
         router.get('/people/:id/delete', [controllers.People, 'confirmDestroy']).as('people.delete')
         router.delete('/people/:id', [controllers.People, 'destroy']).as('people.destroy')
         router
+          .get('/people/:id/consent/withdraw', [controllers.PersonConsent, 'confirmWithdraw'])
+          .as('people.consent.withdraw')
+        router
+          .post('/people/:id/consent/withdraw', [controllers.PersonConsent, 'withdraw'])
+          .as('people.consent.destroy')
+        router
           .get('/people/:id/faces/:faceId/photo', [controllers.PersonFaces, 'photo'])
           .as('people.faces.photo')
           .where('faceId', router.matchers.number())
