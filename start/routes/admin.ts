@@ -52,6 +52,9 @@ router
           .post('/people/:id/faces', [controllers.PersonFaces, 'store'])
           .as('people.faces.store')
         router
+          .post('/people/:id/faces/discard', [controllers.PersonFaces, 'discard'])
+          .as('people.faces.discard')
+        router
           .delete('/people/:id/faces/:faceId', [controllers.PersonFaces, 'destroy'])
           .as('people.faces.destroy')
           .where('faceId', router.matchers.number())
