@@ -8,7 +8,7 @@ import { BaseModel, column } from '@adonisjs/lucid/orm'
 import { DateTime } from 'luxon'
 
 export class AccessEventSchema extends BaseModel {
-  static $columns = ['decision', 'deviceId', 'id', 'method', 'occurredAt', 'personId', 'reason', 'receivedAt', 'reportedName', 'runnerUpScore', 'score', 'snapshotPath', 'threshold'] as const
+  static $columns = ['decision', 'deviceId', 'id', 'method', 'occurredAt', 'personId', 'reason', 'receivedAt', 'reportedName', 'runnerUpScore', 'score', 'snapshotPath', 'terminalEventId', 'threshold'] as const
   $columns = AccessEventSchema.$columns
   @column()
   declare decision: string
@@ -34,6 +34,8 @@ export class AccessEventSchema extends BaseModel {
   declare score: number | null
   @column()
   declare snapshotPath: string | null
+  @column()
+  declare terminalEventId: string | null
   @column()
   declare threshold: number | null
 }

@@ -1,5 +1,6 @@
 import { inject } from '@adonisjs/core'
 import { DateTime } from 'luxon'
+import db from '@adonisjs/lucid/services/db'
 import AccessEvent, { type AccessMethod } from '#models/access_event'
 import type Device from '#models/device'
 import type Person from '#models/person'
@@ -18,6 +19,8 @@ export type AccessEventInput = {
   method: AccessMethod
   occurredAt: DateTime
   snapshotPath: string | null
+  /** The terminal's own id for a report it may retry. */
+  terminalEventId?: string | null
 }
 
 /**
@@ -27,8 +30,13 @@ export type AccessEventInput = {
 export class AccessEventRecorder {
   constructor(private feed: AccessEventFeed) {}
 
+  /**
+   * A report with the terminal's own id is written in a transaction of its
+   * own, so that a duplicate (the unique index on device and id) fails
+   * alone and leaves any surrounding work intact.
+   */
   async record(input: AccessEventInput) {
-    const event = await AccessEvent.create({
+    const row = {
       deviceId: input.device.id,
       personId: input.person?.id ?? null,
       reportedName: input.reportedName,
@@ -39,9 +47,13 @@ export class AccessEventRecorder {
       reason: input.verdict.reason,
       method: input.method,
       snapshotPath: input.snapshotPath,
+      terminalEventId: input.terminalEventId ?? null,
       occurredAt: input.occurredAt,
       receivedAt: DateTime.now(),
-    })
+    }
+    const event = input.terminalEventId
+      ? await db.transaction((trx) => AccessEvent.create(row, { client: trx }))
+      : await AccessEvent.create(row)
     await this.feed.publish({ id: event.id })
     return event
   }

@@ -72,6 +72,14 @@ export const feedbackValidator = vine.create({
   username: username().optional(),
   time: vine.number().withoutDecimals().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   score: vine.number().min(0).max(1).optional(),
+  /** The terminal's own id for this report: a retried report with it is recorded once. */
+  eventId: vine
+    .string()
+    .trim()
+    .minLength(1)
+    .maxLength(64)
+    .regex(/^[\w.:-]+$/)
+    .optional(),
 })
 
 export const webResultValidator = vine.create({

@@ -1,4 +1,5 @@
 import terminalConfig from '#config/terminal'
+import { feedbackClockSkewSeconds } from '#services/terminal/terminal_feedback_service'
 import type { ResultCode } from '#services/terminal/result_codes'
 import type { TerminalEndpoint } from '#services/terminal/protocol'
 
@@ -531,8 +532,7 @@ export const terminalEndpointReference: EndpointReference[] = [
       {
         name: 'time',
         type: 'integer',
-        description:
-          'When, in unix seconds; ignored when before 2000 or more than a day ahead (an unset clock).',
+        description: `When the person passed, in unix seconds: a report sent late (after the network came back) keeps it. Before 2000 (an unset clock) the time of arrival is used; more than ${feedbackClockSkewSeconds} s ahead of the server's clock is refused with 2.`,
         example: 1767225600,
       },
       {
@@ -540,6 +540,13 @@ export const terminalEndpointReference: EndpointReference[] = [
         type: 'number',
         description: "The terminal's match score, 0 to 1.",
         example: 0.87,
+      },
+      {
+        name: 'eventId',
+        type: 'string',
+        description:
+          "The terminal's own id for this report (up to 64 letters, digits, '_', '.', ':' or '-'): a report retried with the same id is recorded once per device, and the retry is answered with the event recorded the first time (message \"already recorded\").",
+        example: 'FT2024A00017-000123',
       },
       { ...image, required: false, description: 'A snapshot, as a file part or base64 text.' },
     ],
@@ -555,6 +562,7 @@ export const terminalEndpointReference: EndpointReference[] = [
         deviceSN: 'FT2024A00017',
         faceName: 'Ada Lovelace',
         time: 1767225600,
+        eventId: 'FT2024A00017-000123',
       },
       answer: { eventId: 4812, decision: 'granted', reason: 'granted' },
     },

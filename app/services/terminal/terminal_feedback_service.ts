@@ -8,6 +8,7 @@ import { AccessEventRecorder } from '#services/access_event_recorder'
 import { MediaStore } from '#faces/media_store'
 import type { TerminalResult } from '#services/terminal/protocol'
 import { decodePhoto } from '#faces/photo_decoding'
+import { uniqueViolation } from '#services/unique_violation'
 
 export type FeedbackInput = {
   faceName: string
@@ -15,18 +16,27 @@ export type FeedbackInput = {
   /** Unix seconds, as the terminal's clock had it. */
   time?: number
   score?: number
+  /** The terminal's own id for the report, so that a retry is recorded once. */
+  eventId?: string
   snapshot: Uint8Array | null
 }
 
-/** Terminals with an unset clock report 1970; a day ahead allows for drift. */
+/** Terminals with an unset clock report 1970: their reports take the server's time. */
 const earliestPlausible = DateTime.fromISO('2000-01-01T00:00:00Z')
+
+/** How far ahead of the server's clock a terminal's `time` may be, as for signatures. */
+export const feedbackClockSkewSeconds = 300
 
 /**
  * clinetFeedback and clinetWebResult: a terminal reports whom it
  * recognised, and asks for its latest result. The recorded decision is the
  * server's own for that person at that device and time, so a terminal
  * that admits someone the server would not (its face database is stale)
- * shows up as a denial with the reason.
+ * shows up as a denial with the reason. A report is recorded at the
+ * terminal's `time` when it sends one (a report sent late, after the
+ * network came back, keeps the moment of the passage), and once per
+ * `eventId`: a terminal that retries because an answer was lost gets the
+ * event recorded the first time.
  */
 @inject()
 export class TerminalFeedbackService {
@@ -40,6 +50,19 @@ export class TerminalFeedbackService {
     device: Device,
     input: FeedbackInput
   ): Promise<TerminalResult<{ eventId: number; decision: string; reason: string }>> {
+    const occurredAt = reportedTime(input.time)
+    if (occurredAt === 'future') {
+      return {
+        ok: false,
+        error: {
+          type: 'invalid_parameter',
+          message: `time is more than ${feedbackClockSkewSeconds} s ahead of the server's clock; set the terminal's clock`,
+        },
+      }
+    }
+    const recorded = await this.#recorded(device, input.eventId)
+    if (recorded) return recorded
+
     let snapshotPath: string | null = null
     if (input.snapshot) {
       const snapshot = await decodePhoto(input.snapshot, 'image')
@@ -48,19 +71,44 @@ export class TerminalFeedbackService {
     }
 
     const person = await this.#named(input)
-    const occurredAt = plausibleTime(input.time) ?? DateTime.now()
-    const verdict = await this.decisions.decide({ device, person, at: occurredAt })
-    const event = await this.recorder.record({
-      device,
-      person,
-      reportedName: input.faceName,
-      score: input.score ?? null,
-      verdict,
-      method: 'face',
-      occurredAt,
-      snapshotPath,
-    })
-    return { ok: true, data: { eventId: event.id, ...verdict }, message: 'recorded' }
+    const at = occurredAt ?? DateTime.now()
+    const verdict = await this.decisions.decide({ device, person, at })
+    try {
+      const event = await this.recorder.record({
+        device,
+        person,
+        reportedName: input.faceName,
+        score: input.score ?? null,
+        verdict,
+        method: 'face',
+        occurredAt: at,
+        snapshotPath,
+        terminalEventId: input.eventId ?? null,
+      })
+      return { ok: true, data: { eventId: event.id, ...verdict }, message: 'recorded' }
+    } catch (error) {
+      // The same report arriving twice at once: the first one recorded it.
+      if (snapshotPath) await this.media.remove(snapshotPath)
+      if (uniqueViolation(error) === null) throw error
+      const first = await this.#recorded(device, input.eventId)
+      if (!first) throw error
+      return first
+    }
+  }
+
+  /** The event a report with this id already recorded at this device, as its answer. */
+  async #recorded(device: Device, eventId: string | undefined) {
+    if (!eventId) return null
+    const event = await AccessEvent.query()
+      .where('device_id', device.id)
+      .where('terminal_event_id', eventId)
+      .first()
+    if (!event) return null
+    return {
+      ok: true as const,
+      data: { eventId: event.id, decision: event.decision, reason: event.reason },
+      message: 'already recorded',
+    }
   }
 
   async latest(device: Device): Promise<
@@ -107,10 +155,15 @@ export class TerminalFeedbackService {
   }
 }
 
-function plausibleTime(seconds: number | undefined) {
+/**
+ * The moment a report stands for: the terminal's `time`, unless its clock
+ * was never set (before 2000: the server's time is used); a time ahead of
+ * the server's clock by more than the allowed skew is refused.
+ */
+function reportedTime(seconds: number | undefined): DateTime | null | 'future' {
   if (seconds === undefined) return null
   const time = DateTime.fromSeconds(seconds)
-  if (!time.isValid || time < earliestPlausible || time > DateTime.now().plus({ days: 1 }))
-    return null
+  if (!time.isValid || time < earliestPlausible) return null
+  if (time > DateTime.now().plus({ seconds: feedbackClockSkewSeconds })) return 'future'
   return time
 }

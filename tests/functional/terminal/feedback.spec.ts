@@ -207,6 +207,99 @@ test.group('Terminal protocol: clinetFeedback and clinetWebResult', (group) => {
     assert.isBelow(Math.abs(event.occurredAt.diffNow('seconds').seconds), 5)
   })
 
+  test('a report sent late keeps its time; one from a clock ahead of the server is refused', async ({
+    client,
+    assert,
+  }) => {
+    const device = await DeviceFactory.apply('approved').create()
+    const fields = { deviceName: device.name, deviceSN: device.serialNumber, faceName: 'Someone' }
+    const passage = Math.floor(DateTime.now().minus({ hours: 3 }).toSeconds())
+    const late = await post(client, 'clinetFeedback', { ...fields, time: passage }, 'form', device)
+    const event = await AccessEvent.findOrFail(late.body().eventId)
+    assert.equal(event.occurredAt.toSeconds(), passage)
+    assert.isBelow(Math.abs(event.receivedAt.diffNow('seconds').seconds), 5)
+
+    const drifted = Math.floor(DateTime.now().plus({ seconds: 60 }).toSeconds())
+    const slightlyAhead = await post(
+      client,
+      'clinetFeedback',
+      { ...fields, time: drifted },
+      'form',
+      device
+    )
+    assert.equal(slightlyAhead.body().code, 0)
+
+    const ahead = Math.floor(DateTime.now().plus({ minutes: 10 }).toSeconds())
+    const future = await post(client, 'clinetFeedback', { ...fields, time: ahead }, 'form', device)
+    assert.include(future.body(), { code: 2 })
+    assert.match(future.body().message, /ahead of the server's clock/)
+    assert.equal(await countRows('access_events'), 2)
+  })
+
+  test('a report retried with its eventId is recorded once, its snapshot too', async ({
+    client,
+    assert,
+  }) => {
+    const device = await DeviceFactory.apply('approved').create()
+    const other = await DeviceFactory.apply('approved').create()
+    const person = await PersonFactory.create()
+    await grant([person], [device])
+    const report = (to: typeof device, eventId: string) =>
+      post(
+        client,
+        'clinetFeedback',
+        {
+          deviceName: to.name,
+          deviceSN: to.serialNumber,
+          faceName: person.displayName,
+          username: person.username,
+          eventId,
+        },
+        'multipart',
+        to,
+        { image: { data: Buffer.from(''), filename: 'none' } }
+      )
+    const bytes = await photo()
+    const withSnapshot = (to: typeof device, eventId: string) =>
+      post(
+        client,
+        'clinetFeedback',
+        {
+          deviceName: to.name,
+          deviceSN: to.serialNumber,
+          faceName: person.displayName,
+          username: person.username,
+          eventId,
+        },
+        'multipart',
+        to,
+        { image: { data: bytes, filename: 'snap.png', contentType: 'image/png' } }
+      )
+
+    const first = await withSnapshot(device, 'door7-000123')
+    assert.include(first.body(), { code: 0, decision: 'granted', message: 'recorded' })
+    const retries = await Promise.all(
+      Array.from({ length: 5 }, () => withSnapshot(device, 'door7-000123'))
+    )
+    for (const retry of retries) {
+      assert.include(retry.body(), {
+        code: 0,
+        eventId: first.body().eventId,
+        decision: 'granted',
+        message: 'already recorded',
+      })
+    }
+    assert.equal(await countRows('access_events'), 1)
+    const snapshots = await AccessEvent.query().whereNotNull('snapshot_path')
+    assert.lengthOf(snapshots, 1)
+
+    const elsewhere = await withSnapshot(other, 'door7-000123')
+    assert.notEqual(elsewhere.body().eventId, first.body().eventId, 'ids are per device')
+    const bad = await report(device, 'has spaces and ; semicolons')
+    assert.include(bad.body(), { code: 2 })
+    assert.equal(await countRows('access_events'), 2)
+  })
+
   test('bad fields are refused before anything is recorded', async ({ client, assert }) => {
     const device = await DeviceFactory.apply('approved').create()
     const base = { deviceName: device.name, deviceSN: device.serialNumber }
