@@ -7,6 +7,7 @@ import { AuditTrail, type Actor } from '#services/audit_trail'
 import { FaceDbRevision } from '#faces/face_db_revision'
 import { GalleryIndex } from '#faces/gallery_index'
 import { MediaStore } from '#faces/media_store'
+import { removeIfUnused } from '#faces/unused_photos'
 
 export type ConsentWithdrawalResult =
   { ok: true; faces: number } | { ok: false; error: { type: 'not_on_record' } }
@@ -96,17 +97,7 @@ export class ConsentWithdrawal {
     if (!outcome) return { ok: false, error: { type: 'not_on_record' } }
 
     await this.gallery.personRemoved(person.id)
-    for (const path of new Set(outcome.photos)) await this.#removeUnused(path)
+    for (const path of new Set(outcome.photos)) await removeIfUnused(this.media, path)
     return { ok: true, faces: outcome.faces.length }
-  }
-
-  /** Photos are stored by content: one goes only when no face or review still uses it. */
-  async #removeUnused(path: string | null) {
-    if (!path) return
-    const [face, review] = await Promise.all([
-      Face.findBy('image_path', path),
-      EnrolmentReview.findBy('image_path', path),
-    ])
-    if (!face && !review) await this.media.remove(path)
   }
 }

@@ -3,7 +3,6 @@ import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { DateTime } from 'luxon'
 import terminalConfig from '#config/terminal'
-import EnrolmentReview from '#models/enrolment_review'
 import Face, { type FaceSource } from '#models/face'
 import Person from '#models/person'
 import type { DetectedFace, FaceBox, FaceFeature, QualityIssue } from '#plugin-sdk'
@@ -14,6 +13,7 @@ import { FacePhotoAnalyser } from '#faces/face_photo_analyser'
 import type { FeatureComparator } from '#faces/feature_blob'
 import { GalleryIndex } from '#faces/gallery_index'
 import { MediaStore } from '#faces/media_store'
+import { removeIfUnused } from '#faces/unused_photos'
 import { identificationThreshold, matchThreshold } from '#faces/open_set_identification'
 import { decodePhoto, type PhotoFailure } from '#faces/photo_decoding'
 import {
@@ -422,14 +422,9 @@ export class FaceEnrolment {
     return created
   }
 
-  /** Photos are stored by content: one goes only when no face or held review still uses it. */
-  async removeUnusedPhoto(path: string | null) {
-    if (!path) return
-    const [face, review] = await Promise.all([
-      Face.findBy('image_path', path),
-      EnrolmentReview.findBy('image_path', path),
-    ])
-    if (!face && !review) await this.media.remove(path)
+  /** Deletes a photo once no face or held review uses it (photos are stored by content). */
+  removeUnusedPhoto(path: string | null) {
+    return removeIfUnused(this.media, path)
   }
 }
 
