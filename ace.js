@@ -7,6 +7,10 @@
 | When this file is started by an older system Node (typed by hand as
 | "node ace ..."), it re-runs the same command with node_modules/.bin/node.
 |
+| "npm run build" copies this file into build/ unchanged, so "node ace"
+| in a production install re-runs itself the same way; there the app is
+| compiled JavaScript and needs no TypeScript loader.
+|
 */
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -29,5 +33,7 @@ if (currentMajor < requiredMajor) {
   process.exit(result.status ?? 1)
 }
 
-await import('@poppinss/ts-exec')
+if (existsSync(fileURLToPath(new URL('./bin/console.ts', import.meta.url)))) {
+  await import('@poppinss/ts-exec')
+}
 await import('./bin/console.js')

@@ -60,13 +60,25 @@ export default defineConfig({
     forceExit: true,
   },
 
+  /*
+  | Files "npm run build" copies into build/ beside the compiled code: what
+  | a production install reads at run time (views, translations, public
+  | assets, the plugin instances, each plugin's data such as the engine's
+  | calibration that "node ace models:build" puts in the manifest) and the
+  | environment templates.
+  */
   metaFiles: [
     { pattern: 'resources/views/**/*.edge', reloadServer: false },
     { pattern: 'resources/lang/**/*.{json,yaml,yml}', reloadServer: false },
     { pattern: 'public/**', reloadServer: false },
+    { pattern: 'config/plugins.json', reloadServer: false },
+    { pattern: 'plugins/*/*.json', reloadServer: false },
+    { pattern: '.env.example', reloadServer: false },
+    { pattern: '.env.production.example', reloadServer: false },
   ],
 
   hooks: {
     init: [indexEntities(), indexAppRegistries()],
+    buildFinished: [() => import('./tools/production_build.js')],
   },
 })
