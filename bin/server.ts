@@ -19,6 +19,8 @@ new Ignitor(APP_ROOT, { importer: IMPORTER })
   .tap((app) => {
     app.booting(async () => {
       await import('#start/env')
+      const { refuseInsecureProduction } = await import('#start/production_check')
+      refuseInsecureProduction({ built: import.meta.url.endsWith('.js') })
     })
     app.listen('SIGTERM', () => app.terminate())
     app.listenIf(app.managedByPm2, 'SIGINT', () => app.terminate())

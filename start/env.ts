@@ -15,6 +15,11 @@ export default await Env.create(new URL('../', import.meta.url), {
   PORT: Env.schema.number(),
   APP_KEY: Env.schema.secret(),
   APP_URL: Env.schema.string.optional({ format: 'url', tld: false }),
+  /*
+  | A production server refuses a plain http:// APP_URL unless this is true
+  | (start/production_check.ts)
+  */
+  ALLOW_PLAIN_HTTP: Env.schema.boolean.optional(),
   HOST: Env.schema.string({ format: 'host' }),
   LOG_LEVEL: Env.schema.string(),
 
