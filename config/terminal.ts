@@ -88,11 +88,16 @@ const terminalConfig = {
 
   /**
    * Uploaded images: bytes are checked before anything is decoded, pixels
-   * from the header before the pixels are.
+   * from the header before the pixels are. All pictures being worked on
+   * at once share `decodeBudgetPixels` (100 megapixels, about 300 MB of
+   * RGB); one that does not fit waits up to `decodeWaitMs`, then is
+   * refused as too large (69642).
    */
   images: {
     maxBytes: env.get('TERMINAL_IMAGE_MAX_BYTES', 10 * 1024 * 1024),
     maxPixels: env.get('TERMINAL_IMAGE_MAX_PIXELS', 40_000_000),
+    decodeBudgetPixels: env.get('IMAGE_DECODE_BUDGET_PIXELS', 100_000_000),
+    decodeWaitMs: 5000,
   },
 
   /**

@@ -84,6 +84,7 @@ export default await Env.create(new URL('../', import.meta.url), {
   FACE_PICTURE_URL_TTL: Env.schema.number.optional(),
   TERMINAL_IMAGE_MAX_BYTES: Env.schema.number.optional(),
   TERMINAL_IMAGE_MAX_PIXELS: Env.schema.number.optional(),
+  IMAGE_DECODE_BUDGET_PIXELS: Env.schema.number.optional(),
   STORAGE_DIR: Env.schema.string.optional(),
   REGFACE_ACCESS_GROUP: Env.schema.string.optional(),
   IDENTIFY_TARGET_FPIR: Env.schema.number.optional(),

@@ -15,7 +15,7 @@ import { GalleryIndex } from '#faces/gallery_index'
 import { MediaStore } from '#faces/media_store'
 import { removeIfUnused } from '#faces/unused_photos'
 import { identificationThreshold, matchThreshold } from '#faces/open_set_identification'
-import { decodePhoto, type PhotoFailure } from '#faces/photo_decoding'
+import { withDecodedPhoto, type DecodedPhotoPixels, type PhotoFailure } from '#faces/photo_decoding'
 import {
   answeredScore,
   RecognitionEngine,
@@ -123,9 +123,16 @@ export class FaceEnrolment {
    * the operator picked it, else the only one. `field` names the upload
    * in messages.
    */
-  async read(bytes: Uint8Array, options: { field: string; face?: FaceBox }): Promise<ReadPhoto> {
-    const decoded = await decodePhoto(bytes, options.field)
-    if (!decoded.ok) return decoded
+  read(bytes: Uint8Array, options: { field: string; face?: FaceBox }): Promise<ReadPhoto> {
+    return withDecodedPhoto(bytes, options.field, (decoded) => this.#find(decoded, bytes, options))
+  }
+
+  /** The face to enrol among those the engine finds in the decoded photo. */
+  async #find(
+    decoded: DecodedPhotoPixels,
+    bytes: Uint8Array,
+    options: { field: string; face?: FaceBox }
+  ): Promise<ReadPhoto> {
     const analysis = await this.analyser.analyse(decoded.image, options.face)
     if (!analysis.ok) return analysis
     const { chosen, faces } = analysis

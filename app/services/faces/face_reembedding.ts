@@ -8,7 +8,7 @@ import { FaceDbRevision } from '#faces/face_db_revision'
 import { GalleryIndex } from '#faces/gallery_index'
 import { embeddingBytes } from '#faces/face_data'
 import { FacePhotoAnalyser, type AnalysedFace } from '#faces/face_photo_analyser'
-import { decodePhoto } from '#faces/photo_decoding'
+import { withDecodedPhoto } from '#faces/photo_decoding'
 import { MediaStore } from '#faces/media_store'
 
 export type ReembeddingReport = {
@@ -77,17 +77,17 @@ export class FaceReembedding {
   }
 
   /** The same face of the stored photo (the one in its box), described by the running engine. */
-  async #analyse(face: Face, bytes: Uint8Array) {
-    const decoded = await decodePhoto(bytes, 'photo')
-    if (!decoded.ok) return decoded
-    const analysed = await this.analyser.analyse(decoded.image, face.box ?? undefined)
-    if (!analysed.ok) {
-      return {
-        ok: false as const,
-        error: { message: analysed.error.message ?? analysed.error.type },
+  #analyse(face: Face, bytes: Uint8Array) {
+    return withDecodedPhoto(bytes, 'photo', async (decoded) => {
+      const analysed = await this.analyser.analyse(decoded.image, face.box ?? undefined)
+      if (!analysed.ok) {
+        return {
+          ok: false as const,
+          error: { message: analysed.error.message ?? analysed.error.type },
+        }
       }
-    }
-    return analysed
+      return analysed
+    })
   }
 
   async #replace(actor: Actor, face: Face, analysed: AnalysedFace) {

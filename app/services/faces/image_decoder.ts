@@ -1,5 +1,6 @@
 import sharp, { type Metadata } from 'sharp'
 import type { DecodedImage } from '#plugin-sdk'
+import type { PixelBudget, PixelLease } from '#faces/pixel_budget'
 
 /**
  * Why an upload could not become pixels. The terminal protocol answers
@@ -12,8 +13,19 @@ export type ImageDecodeError =
   | { type: 'not_image'; message: string }
   | { type: 'too_large'; message: string; width: number; height: number }
 
+/**
+ * Decoded pixels, with `release` to call once they are no longer needed:
+ * it gives their pixels back to the decoder's budget (a no-op without one).
+ */
 export type ImageDecodeResult =
-  { ok: true; image: DecodedImage; format: string } | { ok: false; error: ImageDecodeError }
+  | { ok: true; image: DecodedImage; format: string; release: () => void }
+  | { ok: false; error: ImageDecodeError }
+
+/**
+ * A budget shared by every decoder that is given it, and how long a
+ * picture may wait for its pixels to fit before it is refused as too large.
+ */
+export type DecodeBudget = { pixels: PixelBudget; waitMs: number }
 
 /** Photo formats terminals and browsers send; SVG and PDF are documents, not photos. */
 const photoFormats = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif'])
@@ -44,12 +56,16 @@ function ascii(bytes: Uint8Array, start: number, end: number) {
  * decoding. EXIF orientation is applied, alpha dropped, grey and CMYK
  * converted to sRGB. The pixels land in a SharedArrayBuffer so that the
  * engine's workers read them without a copy.
+ *
+ * With a budget, a picture is decoded only once its pixel count (from the
+ * header) fits in it, and holds it until released: a picture that does
+ * not fit in time is refused as too large, instead of growing the heap.
  */
 export class ImageDecoder {
   /** 40 megapixels: every phone and terminal camera, with room to spare. */
   static readonly defaultMaxPixels = 40_000_000
 
-  constructor(private options: { maxPixels?: number } = {}) {}
+  constructor(private options: { maxPixels?: number; budget?: DecodeBudget } = {}) {}
 
   get maxPixels() {
     return this.options.maxPixels ?? ImageDecoder.defaultMaxPixels
@@ -88,6 +104,29 @@ export class ImageDecoder {
       }
     }
 
+    let lease: PixelLease | null = null
+    if (this.options.budget) {
+      const { pixels, waitMs } = this.options.budget
+      lease = await pixels.acquire(width * height, waitMs)
+      if (!lease) {
+        const message =
+          width * height > pixels.capacity
+            ? `${width}×${height} is more than the ${pixels.capacity} pixels the server decodes at once`
+            : `${width}×${height} did not fit within ${waitMs} ms beside the pictures the server is decoding; try again`
+        return { ok: false, error: { type: 'too_large', message, width, height } }
+      }
+    }
+    const decoded = await this.#pixels(bytes, header.format)
+    if (!decoded.ok) lease?.release()
+    return decoded.ok ? { ...decoded, release: () => lease?.release() } : decoded
+  }
+
+  async #pixels(
+    bytes: Uint8Array,
+    format: string
+  ): Promise<
+    { ok: true; image: DecodedImage; format: string } | { ok: false; error: ImageDecodeError }
+  > {
     try {
       const { data, info } = await sharp(bytes, {
         limitInputPixels: this.maxPixels,
@@ -106,16 +145,16 @@ export class ImageDecoder {
       return {
         ok: true,
         image: { width: info.width, height: info.height, data: shared },
-        format: header.format,
+        format,
       }
     } catch (error) {
-      return failure('unreadable', `The ${header.format} data cannot be decoded: ${reason(error)}`)
+      return failure('unreadable', `The ${format} data cannot be decoded: ${reason(error)}`)
     }
   }
 }
 
-function failure(type: 'unreadable' | 'not_image', message: string): ImageDecodeResult {
-  return { ok: false, error: { type, message } }
+function failure(type: 'unreadable' | 'not_image', message: string) {
+  return { ok: false as const, error: { type, message } }
 }
 
 function reason(error: unknown) {

@@ -12,7 +12,7 @@ import {
   type FaceBox,
 } from '#plugin-sdk'
 import { FeatureComparator } from '#faces/feature_blob'
-import { decodePhoto } from '#faces/photo_decoding'
+import { withDecodedPhoto } from '#faces/photo_decoding'
 
 export { matchThreshold } from '#faces/open_set_identification'
 
@@ -47,16 +47,24 @@ export class RecognitionEngine {
   constructor(private plugins: PluginHost) {}
 
   /**
-   * Decodes an upload for the engine. Without a running engine nothing is
-   * decoded: the answer is 3 whatever the picture.
+   * Decodes an upload for the engine and hands it to `work`; its pixels
+   * count against the decode budget until `work` settles. Without a
+   * running engine nothing is decoded: the answer is 3 whatever the
+   * picture.
    */
-  async open(bytes: Uint8Array, field: string) {
+  async withPicture<Result>(
+    bytes: Uint8Array,
+    field: string,
+    work: (opened: { picture: EnginePicture; format: string }) => Promise<Result>
+  ) {
     const engine = this.#running()
     if (!engine.ok) return engine
-    const decoded = await decodePhoto(bytes, field)
-    if (!decoded.ok) return decoded
-    const picture = new EnginePicture(engine.instance, decoded.image, field)
-    return { ok: true as const, picture, format: decoded.format }
+    return withDecodedPhoto(bytes, field, (decoded) =>
+      work({
+        picture: new EnginePicture(engine.instance, decoded.image, field),
+        format: decoded.format,
+      })
+    )
   }
 
   /** A picture the caller decoded itself (regFace checks it before enrolling). */

@@ -84,9 +84,7 @@ export class FaceAnalysisService {
   ): Promise<TerminalResult> {
     const box = faceBox(fields)
     if (!box.ok) return box
-    const opened = await this.recognition.open(image, 'image')
-    if (!opened.ok) return opened
-    return work(opened.picture, box.box)
+    return this.recognition.withPicture(image, 'image', ({ picture }) => work(picture, box.box))
   }
 }
 

@@ -50,14 +50,19 @@ export class FaceIdentificationService {
   ) {}
 
   async identify(device: Device, input: IdentifyInput): Promise<TerminalResult<Identified>> {
-    const opened = await this.recognition.open(input.image, 'image')
-    if (!opened.ok) return opened
-    const loaded = await this.recognition.comparator()
-    if (!loaded.ok) return loaded
-    const embedded = await opened.picture.embed()
+    const embedded = await this.recognition.withPicture(
+      input.image,
+      'image',
+      async ({ picture, format }) => {
+        const loaded = await this.recognition.comparator()
+        if (!loaded.ok) return loaded
+        const face = await picture.embed()
+        return face.ok ? { ...face, format, comparator: loaded.comparator } : face
+      }
+    )
     if (!embedded.ok) return embedded
 
-    const search = await this.gallery.search(embedded.feature, loaded.comparator, 16)
+    const search = await this.gallery.search(embedded.feature, embedded.comparator, 16)
     if (!search.ok) {
       const message = `this server has no calibration for model ${search.error.model}`
       return { ok: false, error: { type: 'feature_model_mismatch', message } }
@@ -75,7 +80,7 @@ export class FaceIdentificationService {
       at: occurredAt,
       card: input.cardNumber ?? null,
     })
-    const snapshotPath = await this.media.saveSnapshot(input.image, opened.format)
+    const snapshotPath = await this.media.saveSnapshot(input.image, embedded.format)
     const event = await this.recorder.record({
       device,
       person,

@@ -387,9 +387,9 @@ test.group('Gallery index', (group) => {
     const device = await DeviceFactory.apply('approved').apply('enrolling').create()
 
     const probeOf = async (file: string) => {
-      const opened = await recognition.open(await photo(file), 'image')
-      if (!opened.ok) throw new Error('no picture')
-      const embedded = await opened.picture.embed()
+      const embedded = await recognition.withPicture(await photo(file), 'image', ({ picture }) =>
+        picture.embed()
+      )
       if (!embedded.ok) throw new Error('no face')
       return embedded.feature
     }
