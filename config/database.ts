@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { chmodSync, mkdirSync } from 'node:fs'
 import env from '#start/env'
 import app from '@adonisjs/core/services/app'
 import { defineConfig } from '@adonisjs/lucid'
@@ -7,7 +7,7 @@ import { defineConfig } from '@adonisjs/lucid'
  * better-sqlite3 cannot create the folder that holds the database file, and
  * tmp/ does not exist on a fresh clone.
  */
-mkdirSync(app.tmpPath(), { recursive: true })
+mkdirSync(app.tmpPath(), { recursive: true, mode: 0o700 })
 
 const migrations = { naturalSort: true, paths: ['database/migrations'] }
 
@@ -28,7 +28,13 @@ const dbConfig = defineConfig({
        * SQLite enforces foreign keys only when asked, per connection.
        */
       pool: {
-        afterCreate: (connection: { pragma: (sql: string) => void }, done: () => void) => {
+        afterCreate: (
+          connection: { pragma: (sql: string) => void; name: string; memory: boolean },
+          done: () => void
+        ) => {
+          // The database holds faces and credentials: for the server's account
+          // alone (SQLite gives its -wal and -shm files the same mode).
+          if (!connection.memory) chmodSync(connection.name, 0o600)
           connection.pragma('foreign_keys = ON')
           connection.pragma('journal_mode = WAL')
           connection.pragma('busy_timeout = 5000')

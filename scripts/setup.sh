@@ -52,10 +52,13 @@ if [[ ! -x node_modules/.bin/node || package-lock.json -nt node_modules/.package
     { grep -v 'npm warn EBADENGINE' || true; }
 fi
 
+# .env holds APP_KEY and passwords: readable by this account alone, also
+# when an older setup wrote it for everyone.
 if [[ ! -f .env ]]; then
   setup_key=$(node -e "process.stdout.write(require('node:crypto').randomBytes(32).toString('base64url'))")
-  sed "s/^APP_KEY=.*/APP_KEY=$setup_key/" .env.example >.env
+  (umask 077 && sed "s/^APP_KEY=.*/APP_KEY=$setup_key/" .env.example >.env)
   echo "Wrote .env with a fresh APP_KEY"
 fi
+chmod go= .env
 
 mkdir -p tmp

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { dirname, extname, join, relative } from 'node:path'
 import { DateTime } from 'luxon'
 import app from '@adonisjs/core/services/app'
@@ -27,7 +27,8 @@ const contentTypes: Record<string, string> = {
  * Enrolment photos and event snapshots on disk, under STORAGE_DIR. The
  * database keeps paths relative to the app root (what the retention job
  * deletes). Files are written whole, then renamed into place, so a crash
- * never leaves half a photo behind a database row.
+ * never leaves half a photo behind a database row; what a crash does leave
+ * (a `.partial` file, a photo no row took) the storage sweep removes.
  */
 export class MediaStore {
   /** How long a photo waits for the operator's pick or confirmation. */
@@ -40,7 +41,9 @@ export class MediaStore {
   async saveFacePhoto(bytes: Uint8Array, format: string) {
     const stored = this.facePhotoPath(bytes, format)
     const path = app.makePath(stored)
-    const exists = await stat(path).then(
+    const now = new Date()
+    // Made new again, so that the storage sweep leaves it to the enrolment that takes it.
+    const exists = await utimes(path, now, now).then(
       () => true,
       () => false
     )
@@ -141,10 +144,11 @@ export class MediaStore {
     await rm(app.makePath(storedPath), { force: true })
   }
 
+  /** Photos of faces are for the server's account alone: folders 0700, files 0600. */
   async #write(path: string, bytes: Uint8Array) {
-    await mkdir(dirname(path), { recursive: true })
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 })
     const partial = `${path}.${randomUUID()}.partial`
-    await writeFile(partial, bytes)
+    await writeFile(partial, bytes, { mode: 0o600 })
     await rename(partial, path)
   }
 }
