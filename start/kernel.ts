@@ -31,18 +31,24 @@ export const middleware = router.named({
   initializeBouncer: () => import('#middleware/initialize_bouncer_middleware'),
   auth: () => import('#middleware/auth_middleware'),
   guest: () => import('#middleware/guest_middleware'),
+  multipart: () => import('#middleware/multipart_middleware'),
+  transportSecurity: () => import('#middleware/transport_security_middleware'),
+  privatePage: () => import('#middleware/private_page_middleware'),
 })
 
 /**
  * What the pages people use run through: session, CSRF and security
  * headers, the signed-in operator, language and permissions. Terminals
  * and monitoring do without, so that 65,536 devices calling every few
- * seconds create no sessions.
+ * seconds create no sessions. A photo upload is read once the session
+ * shows a signed-in operator, before CSRF, which needs its fields.
  */
 export const pageMiddleware = () => [
   middleware.session(),
-  middleware.shield(),
   middleware.initializeAuth(),
+  middleware.multipart(),
+  middleware.shield(),
+  middleware.transportSecurity(),
   middleware.detectLocale(),
   middleware.initializeBouncer(),
 ]

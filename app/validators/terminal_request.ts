@@ -106,11 +106,19 @@ export async function readRequiredTerminalImage(request: HttpRequest, field: str
   return bytes ?? fail({ type: 'missing_fields', message: `missing ${field}` })
 }
 
+/**
+ * Stands for a file part that was not stored because no known device sent
+ * it (see the multipart middleware): the device gate refuses such a call
+ * before any picture is looked at.
+ */
+const withheldImage = new Uint8Array(0)
+
 async function readUploadedFile(field: string, file: MultipartFile) {
   const maxBytes = terminalConfig.images.maxBytes
   if (file.size > maxBytes) {
     return fail({ type: 'image_too_large', message: `${field} is larger than ${maxBytes} bytes` })
   }
+  if (file.meta.withheld === true) return withheldImage
   if (!file.tmpPath || file.errors.some((error) => error.type === 'fatal')) {
     return fail({ type: 'unreadable_file', message: `the ${field} upload was cut short` })
   }

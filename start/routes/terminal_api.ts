@@ -10,6 +10,7 @@
 */
 import router from '@adonisjs/core/services/router'
 import { controllers } from '#generated/controllers'
+import { middleware } from '#start/kernel'
 
 const terminal = router.named({ api: () => import('#middleware/terminal_api_middleware') })
 
@@ -36,4 +37,4 @@ router
   })
   .prefix('/faces/api')
   .as('terminal')
-  .use(terminal.api())
+  .use([terminal.api(), middleware.multipart()])

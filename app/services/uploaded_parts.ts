@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Writable, type Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import terminalConfig from '#config/terminal'
+
+/**
+ * Where uploaded file parts wait while their request runs: a folder of the
+ * storage only the server's account can read, since they are photos of
+ * faces. The storage sweep removes what a crash left there.
+ */
+export const uploadsDir = () => join(terminalConfig.storageDir, 'uploads')
+
+/** Reads a part to its end, handing each chunk to `report`, and keeps nothing. */
+export async function discardPart(part: Readable, report: (chunk: Buffer) => void) {
+  part.pause()
+  part.on('data', report)
+  await pipeline(part, new Writable({ write: (_chunk, _encoding, done) => done() }))
+}
+
+/**
+ * The file parts of one request, each written owner-only to the uploads
+ * folder, and all removed by `discard` once the request is over, whatever
+ * its outcome. A part that arrives after `discard` (a client that went
+ * away mid-upload) is read and dropped.
+ */
+export class UploadedParts {
+  #paths = new Set<string>()
+  #discarded = false
+
+  async write(part: Readable, report: (chunk: Buffer) => void): Promise<{ tmpPath?: string }> {
+    if (this.#discarded) {
+      await discardPart(part, report)
+      return {}
+    }
+    await mkdir(uploadsDir(), { recursive: true, mode: 0o700 })
+    const path = join(uploadsDir(), randomUUID())
+    this.#paths.add(path)
+    part.pause()
+    part.on('data', report)
+    try {
+      await pipeline(part, createWriteStream(path, { flags: 'wx', mode: 0o600 }))
+    } catch (error) {
+      await this.#remove(path)
+      throw error
+    }
+    if (this.#discarded) await this.#remove(path)
+    return { tmpPath: path }
+  }
+
+  async discard() {
+    this.#discarded = true
+    await Promise.all([...this.#paths].map((path) => this.#remove(path)))
+  }
+
+  async #remove(path: string) {
+    await rm(path, { force: true })
+    this.#paths.delete(path)
+  }
+}
