@@ -5,6 +5,7 @@
 */
 import 'reflect-metadata'
 import { Ignitor, prettyPrintError } from '@adonisjs/core'
+import type { createNodeServer } from '#start/http_server'
 
 const APP_ROOT = new URL('../', import.meta.url)
 
@@ -15,18 +16,25 @@ const IMPORTER = (filePath: string) => {
   return import(filePath)
 }
 
+/**
+ * Plain HTTP, or HTTPS when TLS_CERT_FILE and TLS_KEY_FILE are set; loaded
+ * once the environment is, since it reads them.
+ */
+let createServer: typeof createNodeServer
+
 new Ignitor(APP_ROOT, { importer: IMPORTER })
   .tap((app) => {
     app.booting(async () => {
       await import('#start/env')
       const { refuseInsecureProduction } = await import('#start/production_check')
       refuseInsecureProduction({ built: import.meta.url.endsWith('.js') })
+      ;({ createNodeServer: createServer } = await import('#start/http_server'))
     })
     app.listen('SIGTERM', () => app.terminate())
     app.listenIf(app.managedByPm2, 'SIGINT', () => app.terminate())
   })
   .httpServer()
-  .start()
+  .start((handler) => createServer(handler))
   .catch((error) => {
     process.exitCode = 1
     prettyPrintError(error)

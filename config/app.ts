@@ -1,6 +1,6 @@
 import env from '#start/env'
-import app from '@adonisjs/core/services/app'
 import { defineConfig } from '@adonisjs/core/http'
+import { trustedProxies } from '#services/trusted_proxies'
 
 /**
  * The app key signs cookies and URLs and encrypts data. Losing or changing
@@ -10,17 +10,30 @@ export const appKey = env.get('APP_KEY')
 
 export const appUrl = env.get('APP_URL') ?? `http://${env.get('HOST')}:${env.get('PORT')}`
 
+/**
+ * Whether people reach the server over https (APP_URL), directly or through
+ * a reverse proxy: then cookies are Secure and pages send HSTS.
+ */
+export function isHttpsUrl(url: string) {
+  return /^https:\/\//i.test(url)
+}
+
 export const http = defineConfig({
   generateRequestId: true,
   allowMethodSpoofing: true,
   useAsyncLocalStorage: false,
-  trustProxy: () => false,
+  /**
+   * Only the reverse proxies listed in TRUSTED_PROXIES may say, with
+   * X-Forwarded-For and X-Forwarded-Proto, who the client is and whether
+   * it came over https; anyone else's headers are ignored.
+   */
+  trustProxy: trustedProxies(env.get('TRUSTED_PROXIES')),
   cookie: {
     domain: '',
     path: '/',
     maxAge: '2h',
     httpOnly: true,
-    secure: app.inProduction && appUrl.startsWith('https:'),
+    secure: isHttpsUrl(appUrl),
     sameSite: 'lax',
   },
 })

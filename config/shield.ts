@@ -30,6 +30,12 @@ export default defineConfig({
   },
 
   xFrame: { enabled: true, action: 'DENY' },
-  hsts: { enabled: false, maxAge: '180 days' },
+  /**
+   * Strict-Transport-Security depends on how each request arrived (over
+   * https directly, through a trusted proxy, or APP_URL is https), which
+   * shield's fixed setting cannot tell: #middleware/transport_security_middleware
+   * sends it.
+   */
+  hsts: { enabled: false },
   contentTypeSniffing: { enabled: true },
 })

@@ -21,6 +21,17 @@ export default await Env.create(new URL('../', import.meta.url), {
   */
   ALLOW_PLAIN_HTTP: Env.schema.boolean.optional(),
   HOST: Env.schema.string({ format: 'host' }),
+  /*
+  | Reverse proxies whose X-Forwarded-For/-Proto are believed: addresses or
+  | subnets, separated by commas (config/app.ts)
+  */
+  TRUSTED_PROXIES: Env.schema.string.optional(),
+  /*
+  | Serve https directly, without a proxy: PEM certificate (chain) and key
+  | (start/http_server.ts)
+  */
+  TLS_CERT_FILE: Env.schema.string.optional(),
+  TLS_KEY_FILE: Env.schema.string.optional(),
   LOG_LEVEL: Env.schema.string(),
 
   /*

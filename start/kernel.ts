@@ -32,6 +32,8 @@ export const middleware = router.named({
   auth: () => import('#middleware/auth_middleware'),
   guest: () => import('#middleware/guest_middleware'),
   multipart: () => import('#middleware/multipart_middleware'),
+  transportSecurity: () => import('#middleware/transport_security_middleware'),
+  privatePage: () => import('#middleware/private_page_middleware'),
 })
 
 /**
@@ -46,6 +48,7 @@ export const pageMiddleware = () => [
   middleware.initializeAuth(),
   middleware.multipart(),
   middleware.shield(),
+  middleware.transportSecurity(),
   middleware.detectLocale(),
   middleware.initializeBouncer(),
 ]

@@ -18,6 +18,7 @@ export type ProductionSettings = {
   APP_KEY: string
   APP_URL?: string
   ALLOW_PLAIN_HTTP?: boolean
+  TLS_CERT_FILE?: string
 }
 
 /** How the server was started. */
@@ -56,6 +57,10 @@ export function productionProblems(settings: ProductionSettings, start: ServerSt
     problems.push(
       'APP_URL is not set: set it to the address browsers and terminals use to reach this server, e.g. https://access.example.org.'
     )
+  } else if (/^http:/i.test(settings.APP_URL) && settings.TLS_CERT_FILE) {
+    problems.push(
+      `APP_URL is ${settings.APP_URL}, but the server serves https itself (TLS_CERT_FILE is set): set APP_URL to its https:// address, which browsers and terminals use and which makes cookies Secure.`
+    )
   } else if (/^http:/i.test(settings.APP_URL) && !settings.ALLOW_PLAIN_HTTP) {
     problems.push(
       `APP_URL is ${settings.APP_URL}, plain http: passwords, session cookies and terminal calls would cross the network unencrypted. Serve it over https (behind a reverse proxy that terminates TLS, APP_URL is the proxy's https:// address), or set ALLOW_PLAIN_HTTP=true to accept plain http on this site's network.`
@@ -75,6 +80,7 @@ export function refuseInsecureProduction(start: ServerStart) {
       APP_KEY: env.get('APP_KEY').release(),
       APP_URL: env.get('APP_URL'),
       ALLOW_PLAIN_HTTP: env.get('ALLOW_PLAIN_HTTP'),
+      TLS_CERT_FILE: env.get('TLS_CERT_FILE'),
     },
     start
   )

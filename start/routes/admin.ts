@@ -169,6 +169,6 @@ router
       })
       .prefix('/admin')
       .where('id', router.matchers.number())
-      .use(middleware.auth())
+      .use([middleware.auth(), middleware.privatePage()])
   })
   .use(pageMiddleware())

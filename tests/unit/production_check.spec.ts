@@ -79,4 +79,18 @@ test.group('Production check', () => {
     )
     assert.deepEqual(productionProblems({ ...plain, ALLOW_PLAIN_HTTP: true }, { built: true }), [])
   })
+
+  test('a plain http APP_URL is refused when the server serves https itself', ({ assert }) => {
+    const direct = { ...safe, TLS_CERT_FILE: '/etc/faceaccess/site.crt' }
+    assert.deepEqual(productionProblems(direct, { built: true }), [])
+    const problems = productionProblems(
+      { ...direct, APP_URL: 'http://access.example.org', ALLOW_PLAIN_HTTP: true },
+      { built: true }
+    )
+    assert.lengthOf(problems, 1)
+    assert.match(
+      problems[0],
+      /^APP_URL is http:\/\/access\.example\.org, but the server serves https/
+    )
+  })
 })
