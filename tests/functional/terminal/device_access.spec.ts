@@ -333,6 +333,7 @@ test.group('Terminal protocol: signature headers and the enrolment permission', 
     assert.include(refusals.recent[0], { endpoint: 'regFace', reason: 'no enrolment permission' })
 
     device.permissions = [...device.allowed, 'enrolment']
+    device.config = { enrolmentConsentVersion: 'kiosk-v1' }
     await device.save()
     const allowed = await enrol()
     assert.include(allowed.body(), { flag: 'regFace', code: 0, created: true })

@@ -13,6 +13,8 @@ import Person from '#models/person'
 import Schedule from '#models/schedule'
 import ScheduleWindow from '#models/schedule_window'
 import { DeviceFactory } from '#database/factories/device_factory'
+import { PersonFactory } from '#database/factories/person_factory'
+import { PersonFacesService } from '#faces/person_faces_service'
 import { UserFactory } from '#database/factories/user_factory'
 import { defaultEmbedder } from '#plugins/face_engine/embedder'
 import { AccessEventFeed, type AccessEventNotice } from '#services/access_event_feed'
@@ -178,7 +180,7 @@ test.group('Terminal protocol: faceIdentify', (group) => {
   test("a device's own FPIR target sets its threshold", async ({ client, assert }) => {
     const device = await DeviceFactory.apply('approved')
       .apply('enrolling')
-      .merge({ config: { identifyTargetFpir: 0.001 } })
+      .merge({ config: { identifyTargetFpir: 0.001, enrolmentConsentVersion: 'terminal-v1' } })
       .create()
     const person = await enrol(client, device, 'barack.obama', 'barack_obama_01.jpg')
     await grant([person], [device])
@@ -195,7 +197,29 @@ test.group('Terminal protocol: faceIdentify', (group) => {
   }) => {
     const device = await DeviceFactory.apply('approved').apply('enrolling').create()
     const first = await enrol(client, device, 'kit.one', 'kit_harington_01.jpg')
-    const second = await enrol(client, device, 'kit.two', 'kit_harington_01.jpg')
+    const photo01 = await photo('kit_harington_01.jpg')
+    const refused = await post(
+      client,
+      'regFace',
+      {
+        deviceName: device.name,
+        deviceSN: device.serialNumber,
+        username: 'kit.two',
+        faceName: 'kit two',
+        picBase64: photo01.toString('base64'),
+      },
+      'form',
+      device
+    )
+    assert.include(refused.body(), { code: 5 }, 'a terminal cannot enrol a second person with it')
+    // An operator can, saying why (twins).
+    const second = await PersonFactory.merge({ username: 'kit.two' }).apply('consented').create()
+    const faces = await app.container.make(PersonFacesService)
+    const actor = { userId: null, label: 'test', ip: null }
+    const added = await faces.addPhoto(actor, second, photo01, {
+      confirmed: { differentPeople: 'identical twins' },
+    })
+    assert.isTrue(added.ok)
     await grant([first, second], [device])
 
     const answer = await identify(client, device, 'kit_harington_03.jpg')
@@ -494,7 +518,8 @@ test.group('Gallery index', (group) => {
 
 /**
  * People of one synthetic face each (random directions, far from any real
- * face), inserted straight into the database as a large site's gallery.
+ * face), inserted straight into the database as a large site's gallery;
+ * the gallery is loaded again at its next search, as after a restart.
  */
 async function addStrangers(count: number) {
   const now = DateTime.now().toSQL({ includeOffset: false })
@@ -528,4 +553,6 @@ async function addStrangers(count: number) {
       }))
     )
   }
+  const gallery = await app.container.make(GalleryIndex)
+  await gallery.forget()
 }
