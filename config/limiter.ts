@@ -5,7 +5,8 @@ import type { InferLimiters } from '@adonisjs/limiter/types'
 const limiterConfig = defineConfig({
   default: env.get('LIMITER_STORE'),
   stores: {
-    redis: stores.redis({ connectionName: 'main' }),
+    /** Refuses at once, instead of waiting, while Redis is down. */
+    redis: stores.redis({ connectionName: 'main', rejectIfRedisNotReady: true }),
     memory: stores.memory({}),
   },
 })

@@ -34,7 +34,11 @@ export default class QueueProvider {
     if ((env === 'web' || env === 'test') && workerInWebProcess) {
       const queue = await this.app.container.make(QueueService)
       queue.startWorker()
-      await queue.registerSchedules()
+      // Not awaited: with Redis down at start, registering waits for it while the server serves.
+      const logger = await this.app.container.make('logger')
+      queue.registerSchedules().catch((error) => {
+        logger.warn({ err: error }, 'job schedules not registered')
+      })
     }
   }
 

@@ -16,6 +16,12 @@ redis_answers() {
 }
 
 redis_stop() {
+  # The server may have been stopped and started again on its port
+  # meanwhile (tests/functional/faults does), under a new pid.
+  if [[ -n ${REDIS_STARTED_PID:-} ]] && ! kill -0 "$REDIS_STARTED_PID" 2>/dev/null; then
+    REDIS_STARTED_PID=$(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" info server 2>/dev/null |
+      sed -n 's/^process_id:\([0-9]*\).*/\1/p')
+  fi
   if [[ -n ${REDIS_STARTED_PID:-} ]] && kill -0 "$REDIS_STARTED_PID" 2>/dev/null; then
     kill -TERM "$REDIS_STARTED_PID"
     # redis-server exits within a second once idle; waiting keeps the port

@@ -4,10 +4,12 @@
 |--------------------------------------------------------------------------
 */
 import limiter from '@adonisjs/limiter/services/main'
+import { signInLimiterStore } from '#services/sign_in_service'
 
 /**
  * Sign-in attempts: per address and per account, so that guessing from many
- * addresses against one account is slowed down as well.
+ * addresses against one account is slowed down as well. Counted in memory
+ * while Redis is down (see `signInLimiterStore`).
  */
 export const signInThrottle = limiter.define('sign_in', (ctx) => {
   return limiter
@@ -15,4 +17,5 @@ export const signInThrottle = limiter.define('sign_in', (ctx) => {
     .every('1 minute')
     .blockFor('5 minutes')
     .usingKey(`ip_${ctx.request.ip()}`)
+    .store(signInLimiterStore())
 })

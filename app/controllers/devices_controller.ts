@@ -6,6 +6,7 @@ import { DeviceService } from '#services/device_service'
 import { DeviceRefusals } from '#services/terminal/device_refusals'
 import { PendingDeviceCap } from '#services/terminal/pending_device_cap'
 import { actorFromRequest } from '#services/audit_trail'
+import { unlessRedisIsDown } from '#services/redis_availability'
 import { fieldError } from '#validators/field_error'
 import {
   deviceSearchValidator,
@@ -27,7 +28,7 @@ export default class DevicesController {
     const devices = await this.devices.list(filters)
     devices.baseUrl(request.url()).queryString({ q: filters.q, status: filters.status })
     const [refusals, cap] = await Promise.all([
-      this.refusals.counts(devices.all().map((device) => device.id)),
+      unlessRedisIsDown(this.refusals.counts(devices.all().map((device) => device.id)), null),
       this.pendingCap.status(),
     ])
     const lastRefusedAt = cap.lastRefusedAt && DateTime.fromJSDate(cap.lastRefusedAt)
@@ -42,12 +43,15 @@ export default class DevicesController {
   async edit({ params, view, bouncer }: HttpContext) {
     await bouncer.with('DevicePolicy').authorize('manage')
     const device = await Device.findOrFail(params.id)
-    const { total, recent } = await this.refusals.of(device.id)
-    const refusals = recent.map((refusal) => ({ ...refusal, at: DateTime.fromMillis(refusal.at) }))
+    const kept = await unlessRedisIsDown(this.refusals.of(device.id), null)
+    const refusals = kept && {
+      total: kept.total,
+      recent: kept.recent.map((refusal) => ({ ...refusal, at: DateTime.fromMillis(refusal.at) })),
+    }
     return view.render('pages/devices/edit', {
       device,
       permissions: devicePermissions,
-      refusals: { total, recent: refusals },
+      refusals,
     })
   }
 

@@ -1,6 +1,7 @@
 import redis from '@adonisjs/redis/services/main'
 import logger from '@adonisjs/core/services/logger'
 import terminalConfig from '#config/terminal'
+import { isRedisUnavailable } from '#services/redis_availability'
 
 export type AccessEventNotice = { id: number }
 
@@ -22,19 +23,39 @@ export class AccessEventFeed {
 
   /**
    * Calls `listener` for each event announced from now on; `ready` once
-   * Redis confirmed the subscription. Returns the unsubscribe function.
+   * Redis confirmed the subscription, `lost` when it could not be made or
+   * the connection dropped (announcements may then have been missed).
+   * Returns the unsubscribe function, which never fails: Redis may be down.
    */
-  subscribe(listener: (notice: AccessEventNotice) => void, ready?: () => void) {
+  subscribe(listener: (notice: AccessEventNotice) => void, ready?: () => void, lost?: () => void) {
     const handler = (message: string) => {
       const notice = parseNotice(message)
       if (notice) listener(notice)
     }
     const connection = redis.connection()
+    let closed = false
+    const release = async () => {
+      try {
+        await connection.unsubscribe(AccessEventFeed.channel, handler)
+      } catch (error) {
+        logger.debug({ err: error }, 'access event feed: unsubscribed while Redis is away')
+      }
+    }
+    const stopWatching = connection.on('subscriber:close', () => lost?.())
     connection.subscribe(AccessEventFeed.channel, handler, {
-      onSubscription: () => ready?.(),
-      onError: (error) => logger.warn({ err: error }, 'access event feed unavailable'),
+      // A subscription confirmed after its subscriber left is released at once.
+      onSubscription: () => (closed ? void release() : ready?.()),
+      onError: (error) => {
+        // An outage is logged once by the connection's watch.
+        if (!isRedisUnavailable(error)) logger.warn({ err: error }, 'access event feed unavailable')
+        lost?.()
+      },
     })
-    return () => connection.unsubscribe(AccessEventFeed.channel, handler)
+    return async () => {
+      closed = true
+      stopWatching()
+      await release()
+    }
   }
 }
 

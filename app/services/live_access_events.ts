@@ -19,7 +19,9 @@ const rememberedIds = 1000
  * A server-sent event stream of access events for one open events page:
  * each event recorded by any server process (announced over Redis) that
  * matches the page's filters, as the page's own table row. A page that
- * reconnects first gets what it missed.
+ * reconnects first gets what it missed. While Redis is away the stream
+ * ends, and the browser reconnects a few seconds later (the `retry` line),
+ * so that the page catches up on events nobody could announce meanwhile.
  */
 @inject()
 export class LiveAccessEvents {
@@ -34,12 +36,14 @@ export class LiveAccessEvents {
     const sent = new Set<number>()
     let queue = Promise.resolve()
 
+    const open = () => !stream.destroyed && !stream.writableEnded
+    const write = (text: string) => open() && stream.write(text)
     const send = async (event: AccessEvent) => {
-      if (sent.has(event.id) || stream.destroyed) return
+      if (sent.has(event.id) || !open()) return
       sent.add(event.id)
       if (sent.size > rememberedIds) sent.delete(sent.values().next().value!)
       const data = JSON.stringify({ id: event.id, html: await options.render(event) })
-      stream.write(`id: ${event.id}\nevent: access\ndata: ${data}\n\n`)
+      write(`id: ${event.id}\nevent: access\ndata: ${data}\n\n`)
     }
     const enqueue = (work: () => Promise<void>) => {
       queue = queue
@@ -54,19 +58,23 @@ export class LiveAccessEvents {
           if (event) await send(event)
         }),
       () => {
-        stream.write(': connected\n\n')
+        write(': connected\n\n')
         if (!Number.isSafeInteger(lastEventId)) return
         enqueue(async () => {
           for (const event of await this.events.after(lastEventId, filters)) await send(event)
         })
-      }
+      },
+      () =>
+        enqueue(async () => {
+          if (open()) stream.end()
+        })
     )
-    const keepAlive = setInterval(() => stream.write(': keep-alive\n\n'), keepAliveMs)
+    const keepAlive = setInterval(() => write(': keep-alive\n\n'), keepAliveMs)
     stream.on('close', () => {
       clearInterval(keepAlive)
       void unsubscribe()
     })
-    stream.write('retry: 5000\n\n')
+    write('retry: 5000\n\n')
     return stream
   }
 }

@@ -1,6 +1,7 @@
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq'
 import type { Logger } from '@adonisjs/core/logger'
 import type { QueueConfig } from '#config/queue'
+import { isRedisConnectionError, RedisOutageLog } from '#services/redis_availability'
 
 /**
  * A job class: a name, a payload type, and a handler that delegates to
@@ -27,6 +28,8 @@ export class QueueService implements JobDispatcher {
   #queue?: Queue
   #worker?: Worker
   #handlers = new Map<string, JobClass>()
+  #schedulesFollowRedis = false
+  #workerOutage?: RedisOutageLog
 
   constructor(
     private config: QueueConfig,
@@ -34,12 +37,25 @@ export class QueueService implements JobDispatcher {
     private loaders: JobLoaders
   ) {}
 
+  /**
+   * Adding a job fails at once while Redis is down (no offline queue)
+   * rather than holding up the request that adds it. BullMQ keeps
+   * reconnecting; an outage is logged once.
+   */
   get queue(): Queue {
-    this.#queue ??= new Queue(this.config.queueName, {
-      connection: { ...this.config.connection, maxRetriesPerRequest: null },
-      prefix: this.config.prefix,
-      defaultJobOptions: this.config.defaultJobOptions,
-    })
+    if (!this.#queue) {
+      this.#queue = new Queue(this.config.queueName, {
+        connection: {
+          ...this.config.connection,
+          maxRetriesPerRequest: null,
+          enableOfflineQueue: false,
+        },
+        prefix: this.config.prefix,
+        defaultJobOptions: this.config.defaultJobOptions,
+      })
+      const outage = new RedisOutageLog(this.logger, "The job queue's connection to Redis")
+      this.#queue.on('error', this.#errorLog(this.#queue, outage, 'The job queue'))
+    }
     return this.#queue
   }
 
@@ -65,9 +81,23 @@ export class QueueService implements JobDispatcher {
   }
 
   /**
-   * Creates or updates the timetabled jobs from the config.
+   * Creates or updates the timetabled jobs from the config, now (once the
+   * queue first reaches Redis) and each time its connection is back, since
+   * a Redis restarted without its data has forgotten them.
    */
   async registerSchedules() {
+    if (!this.#schedulesFollowRedis) {
+      this.#schedulesFollowRedis = true
+      this.queue.getBackend().on('ready', () => {
+        this.#upsertSchedules().catch((error) => {
+          this.logger.warn({ err: error }, 'job schedules not registered again')
+        })
+      })
+    }
+    await this.#upsertSchedules()
+  }
+
+  async #upsertSchedules() {
     for (const schedule of this.config.schedules) {
       await this.queue.upsertJobScheduler(
         schedule.key,
@@ -94,24 +124,48 @@ export class QueueService implements JobDispatcher {
     this.#worker.on('failed', (job, error) => {
       this.logger.error({ err: error, job: job?.name, id: job?.id }, 'job failed')
     })
-    this.#worker.on('error', (error) => {
-      this.logger.warn({ err: error }, 'queue worker error')
-    })
+    this.#workerOutage = new RedisOutageLog(this.logger, "The job worker's connection to Redis")
+    this.#worker.on('error', this.#errorLog(this.#worker, this.#workerOutage, 'The job worker'))
     return this.#worker
+  }
+
+  /** A listener for a queue's or worker's errors that logs an outage of Redis once. */
+  #errorLog(client: Queue | Worker, outage: RedisOutageLog, label: string) {
+    client.getBackend().on('ready', () => outage.regained())
+    return (error: Error) => {
+      if (isRedisConnectionError(error)) outage.lost(error)
+      else this.logger.warn({ err: error }, `${label} failed`)
+    }
   }
 
   /**
    * Closes the worker and queue, giving up after a few seconds so that a
-   * missing Redis cannot keep the process alive.
+   * missing Redis cannot keep the process alive. While Redis is down the
+   * worker does not wait for its running jobs, which could not record
+   * their end (BullMQ runs them again as stalled jobs), and connections
+   * still trying to reach Redis are dropped without waiting, since they
+   * never report that they closed.
    */
   async close(timeoutMs = 3000) {
-    const closing = Promise.allSettled([this.#worker?.close(), this.#queue?.close()])
-    const timedOut = Symbol('timed out')
-    const timer = new Promise((resolve) => setTimeout(() => resolve(timedOut), timeoutMs).unref())
-    if ((await Promise.race([closing, timer])) === timedOut) {
-      await Promise.allSettled([this.#worker?.disconnect(), this.#queue?.disconnect()])
-    }
+    const force = this.#workerOutage?.isDown ?? false
+    await settlesWithin(
+      Promise.allSettled([this.#worker?.close(force), this.#queue?.close()]),
+      timeoutMs
+    )
+    const connections = [this.#worker, this.#queue].flatMap((client) => {
+      const backend = client?.getBackend()
+      return backend ? [backend.connection, backend.blockingConnection] : []
+    })
+    const dropping = connections.map((connection) => connection?.disconnect(false))
+    await settlesWithin(Promise.allSettled(dropping), 1000)
     this.#worker = undefined
     this.#queue = undefined
   }
+}
+
+/** Whether `promise` settled within `ms` milliseconds. */
+async function settlesWithin(promise: Promise<unknown>, ms: number) {
+  const timedOut = Symbol('timed out')
+  const timer = new Promise((resolve) => setTimeout(() => resolve(timedOut), ms).unref())
+  return (await Promise.race([promise, timer])) !== timedOut
 }

@@ -2,6 +2,7 @@ import { DateTime } from 'luxon'
 import limiter from '@adonisjs/limiter/services/main'
 import { errors as authErrors } from '@adonisjs/auth'
 import User from '#models/user'
+import { redisIsUp } from '#services/redis_availability'
 
 export type SignInResult =
   | { ok: true; user: User }
@@ -9,12 +10,26 @@ export type SignInResult =
   | { ok: false; error: { type: 'too_many_attempts'; retryAfterSeconds: number } }
 
 /**
+ * The store sign-in attempts are counted in: the configured one, or this
+ * process's memory while Redis is down, so that operators can still sign
+ * in during an outage (each server process then counts on its own).
+ */
+export function signInLimiterStore() {
+  const configured = limiter.config.default
+  return configured === 'redis' && !redisIsUp() ? 'memory' : configured
+}
+
+/**
  * Checks an operator's credentials. Failed attempts are counted per account
  * and address; after five in a minute that pair is blocked for fifteen.
  */
 export class SignInService {
   async attempt(email: string, password: string, ip: string): Promise<SignInResult> {
-    const failures = limiter.use({ requests: 5, duration: '1 minute', blockDuration: '15 minutes' })
+    const failures = limiter.use(signInLimiterStore(), {
+      requests: 5,
+      duration: '1 minute',
+      blockDuration: '15 minutes',
+    })
     const key = `sign_in_${email.toLowerCase()}_${ip}`
     let outcome: Awaited<ReturnType<typeof failures.penalize<User>>>
     try {

@@ -5,6 +5,7 @@ import terminalConfig from '#config/terminal'
 import type { FaceFeature } from '#plugin-sdk'
 import type { FeatureComparator, FeatureError } from '#faces/feature_blob'
 import { embeddingBytes } from '#faces/face_data'
+import { isRedisUnavailable } from '#services/redis_availability'
 
 export type GalleryMatch = { faceId: number; personId: number; similarity: number; score: number }
 
@@ -18,7 +19,11 @@ export type GalleryChange =
   | { type: 'face_removed'; faceId: number }
   | { type: 'person_removed'; personId: number }
 
-type Announcement = { revision: number; change: GalleryChange }
+/**
+ * What a process announces: a change, or a request to every process to load
+ * again (it made changes while Redis could not announce them).
+ */
+type Announcement = { revision: number; change: GalleryChange | { type: 'resync' } }
 
 /**
  * Numbers each change and publishes it in one step, so that the order of
@@ -45,6 +50,11 @@ const loadHeadroom = 1.25
  * process serving the same database; each carries a revision, and a
  * process that sees a gap (it missed a message while Redis was away)
  * loads everything again.
+ *
+ * Searches and changes go on while Redis is down, on what this process
+ * holds. Once Redis is back, a process whose subscription was cut compares
+ * its revision at the next search, and one that changed faces meanwhile
+ * asks every process to load again, since nobody heard of those changes.
  */
 export class GalleryIndex {
   static channel = terminalConfig.galleryChannel
@@ -66,6 +76,11 @@ export class GalleryIndex {
   #loaded: { model: string; dimension: number; done: Promise<void> } | null = null
   #work: Promise<unknown> = Promise.resolve()
   #subscribed: Promise<void> | null = null
+  #stopWatching: (() => void) | null = null
+  /** Announcements may have been missed: compare with Redis at the next search. */
+  #unsure = false
+  /** Changes made here were not announced: every process must load again. */
+  #owesResync = false
   #checkedAt = 0
   #behindAt: number | null = null
   #loads = 0
@@ -142,24 +157,57 @@ export class GalleryIndex {
   }
 
   async close() {
+    this.#stopWatching?.()
+    this.#stopWatching = null
     if (!this.#subscribed) return
     this.#subscribed = null
-    await redis.connection().unsubscribe(GalleryIndex.channel, this.#onMessage)
+    try {
+      await redis.connection().unsubscribe(GalleryIndex.channel, this.#onMessage)
+    } catch (error) {
+      logger.debug({ err: error }, 'gallery changes: unsubscribed while Redis is away')
+    }
   }
 
   async #change(change: GalleryChange) {
     await this.#serial(async () => this.#apply(change))
     try {
-      await redis.eval(
-        announceScript,
-        1,
-        GalleryIndex.revisionKey,
-        GalleryIndex.channel,
-        JSON.stringify(change)
-      )
+      await this.#announce(change)
+      if (this.#owesResync) await this.#announceResync()
     } catch (error) {
-      logger.warn({ err: error, change: change.type }, 'gallery change not announced')
+      logger.warn(
+        { err: error, change: change.type },
+        'gallery change not announced; every process loads again once Redis is back'
+      )
+      this.#oweResync()
     }
+  }
+
+  #announce(change: Announcement['change']) {
+    return redis.eval(
+      announceScript,
+      1,
+      GalleryIndex.revisionKey,
+      GalleryIndex.channel,
+      JSON.stringify(change)
+    )
+  }
+
+  /** Asks every process to load again as soon as the connection to Redis is back. */
+  #oweResync() {
+    if (this.#owesResync) return
+    this.#owesResync = true
+    const connection = redis.connection()
+    const stop = connection.on('ready', () => {
+      stop()
+      this.#announceResync().catch((error) => {
+        logger.warn({ err: error }, 'gallery resync not announced; retried with the next change')
+      })
+    })
+  }
+
+  async #announceResync() {
+    await this.#announce({ type: 'resync' })
+    this.#owesResync = false
   }
 
   async #ready(model: string, dimension: number) {
@@ -181,14 +229,25 @@ export class GalleryIndex {
   /**
    * Subscribes before the first load reads the revision, so that no change
    * falls between the two; resolves on failure too, since then every
-   * search finds the gap through the revision check instead.
+   * search finds the gap through the revision check instead, and the next
+   * search subscribes again. A subscription cut by an outage is renewed by
+   * the connection when Redis is back; what was announced meanwhile is
+   * found by comparing revisions at the next search.
    */
   #subscribe() {
+    const connection = redis.connection()
+    this.#stopWatching ??= connection.on('subscriber:ready', () => {
+      this.#unsure = true
+    })
     return new Promise<void>((resolve) => {
-      redis.connection().subscribe(GalleryIndex.channel, this.#onMessage, {
+      connection.subscribe(GalleryIndex.channel, this.#onMessage, {
         onSubscription: () => resolve(),
         onError: (error) => {
-          logger.warn({ err: error }, 'gallery changes unavailable; searches reload on a gap')
+          if (!isRedisUnavailable(error)) {
+            logger.warn({ err: error }, 'gallery changes unavailable; searches reload on a gap')
+          }
+          this.#subscribed = null
+          this.#unsure = true
           resolve()
         },
       })
@@ -205,7 +264,7 @@ export class GalleryIndex {
 
   async #receive({ revision, change }: Announcement) {
     if (this.#model === null || revision <= this.#revision) return
-    if (revision > this.#revision + 1) {
+    if (revision > this.#revision + 1 || change.type === 'resync') {
       await this.#load(this.#model, this.#dimension)
       return
     }
@@ -215,16 +274,27 @@ export class GalleryIndex {
 
   /**
    * Behind Redis for longer than a message takes (a missed announcement),
-   * or ahead of it (Redis lost its data): either way, load again.
+   * or ahead of it (Redis lost its data), or different from it after the
+   * subscription was cut: load again. Without Redis, searches go on with
+   * what is loaded.
    */
   async #checkRevision() {
     const now = Date.now()
     const model = this.#model
-    if (model === null || now - this.#checkedAt < GalleryIndex.checkIntervalMs) return
+    if (model === null) return
+    if (!this.#unsure && now - this.#checkedAt < GalleryIndex.checkIntervalMs) return
+    let remote: number
+    try {
+      remote = await this.#remoteRevision()
+    } catch (error) {
+      logger.debug({ err: error }, 'gallery revision unknown while Redis is away')
+      return
+    }
     this.#checkedAt = now
-    const remote = await this.#remoteRevision()
+    const cut = this.#unsure && remote !== this.#revision
+    this.#unsure = false
     const stillBehind = this.#behindAt !== null && this.#revision < this.#behindAt
-    if (remote < this.#revision || stillBehind) {
+    if (cut || remote < this.#revision || stillBehind) {
       const dimension = this.#dimension
       await this.#serial(() => this.#load(model, dimension))
       return
@@ -239,10 +309,16 @@ export class GalleryIndex {
   /**
    * Reads the revision first: a change committed while the rows are read is
    * announced with a later revision and applied afterwards, which is
-   * harmless if the rows already held it.
+   * harmless if the rows already held it. Without Redis the rows are loaded
+   * all the same, and compared with Redis's revision once it is back.
    */
   async #load(model: string, dimension: number) {
-    const revision = await this.#remoteRevision()
+    let revision: number | null = null
+    try {
+      revision = await this.#remoteRevision()
+    } catch (error) {
+      logger.debug({ err: error }, 'gallery loaded while Redis is away')
+    }
     const rows: { id: number; person_id: number; embedding: Buffer }[] = await db
       .from('faces')
       .select('id', 'person_id', 'embedding')
@@ -264,7 +340,8 @@ export class GalleryIndex {
     this.#model = model
     this.#dimension = dimension
     this.#install(rows.length, vectors, faceIds, personIds)
-    this.#revision = revision
+    this.#revision = revision ?? this.#revision
+    this.#unsure = revision === null
     this.#behindAt = null
     this.#checkedAt = Date.now()
     this.#loads++
@@ -367,8 +444,9 @@ export class GalleryIndex {
 function parseAnnouncement(message: string): Announcement | null {
   try {
     const value = JSON.parse(message) as Partial<Announcement>
-    const change = value.change as Partial<GalleryChange> | undefined
+    const change = value.change as Partial<Announcement['change']> | undefined
     if (!Number.isSafeInteger(value.revision) || !change) return null
+    if (change.type === 'resync') return value as Announcement
     if (change.type === 'person_removed' && Number.isSafeInteger(change.personId)) {
       return value as Announcement
     }

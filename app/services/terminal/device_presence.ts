@@ -12,15 +12,22 @@ const batchSize = 500
  * device in batched UPDATEs, a few seconds after the first unflushed call
  * in this process. The hash is shared, so whichever process flushes writes
  * the sightings of all of them, and a process that stops leaves its
- * sightings for the next flush.
+ * sightings for the next flush. While Redis is down, sightings wait in
+ * this process's memory and reach the database with the next flush.
  */
 export class DevicePresence {
   static #timer: NodeJS.Timeout | null = null
+  /** Sightings Redis could not take, by device id, as the hash holds them. */
+  static #unsent = new Map<string, string>()
 
   #key = `${terminalConfig.keyspace}:presence`
 
   async seen(deviceId: number, address: string, at = Date.now()) {
-    await redis.hset(this.#key, String(deviceId), `${at}|${address}`)
+    try {
+      await redis.hset(this.#key, String(deviceId), `${at}|${address}`)
+    } catch {
+      keepNewer(DevicePresence.#unsent, [[String(deviceId), `${at}|${address}`]])
+    }
     if (DevicePresence.#timer) return
     DevicePresence.#timer = setTimeout(() => {
       DevicePresence.#timer = null
@@ -30,15 +37,24 @@ export class DevicePresence {
   }
 
   /**
-   * Takes every gathered sighting out of Redis and writes them: one UPDATE
-   * per 500 devices. Sightings a failed write could not store go back,
-   * unless a newer one arrived meanwhile.
+   * Takes every gathered sighting out of Redis (and this process's memory)
+   * and writes them: one UPDATE per 500 devices. Sightings a failed write
+   * could not store go back, unless a newer one arrived meanwhile. Without
+   * Redis, only the sightings in memory are written.
    */
   async flush() {
     if (DevicePresence.#timer) clearTimeout(DevicePresence.#timer)
     DevicePresence.#timer = null
-    const results = await redis.multi().hgetall(this.#key).del(this.#key).exec()
-    const entries = Object.entries((results?.[0]?.[1] ?? {}) as Record<string, string>)
+    const gathered = new Map(DevicePresence.#unsent)
+    DevicePresence.#unsent.clear()
+    try {
+      const results = await redis.multi().hgetall(this.#key).del(this.#key).exec()
+      keepNewer(gathered, Object.entries((results?.[0]?.[1] ?? {}) as Record<string, string>))
+    } catch (error) {
+      if (gathered.size === 0) throw error
+      logger.warn({ err: error }, 'device presence: writing only the sightings held in memory')
+    }
+    const entries = [...gathered]
     let statements = 0
     for (let start = 0; start < entries.length; start += batchSize) {
       const batch = entries.slice(start, start + batchSize)
@@ -74,8 +90,20 @@ export class DevicePresence {
   }
 
   async #restore(entries: [string, string][]) {
-    const pipeline = redis.pipeline()
-    for (const [field, value] of entries) pipeline.hsetnx(this.#key, field, value)
-    await pipeline.exec()
+    try {
+      const pipeline = redis.pipeline()
+      for (const [field, value] of entries) pipeline.hsetnx(this.#key, field, value)
+      const results = await pipeline.exec()
+      if (results?.every(([error]) => !error)) return
+    } catch {}
+    keepNewer(DevicePresence.#unsent, entries)
+  }
+}
+
+/** Adds sightings ("<unix ms>|<address>" by device id) to `into`, keeping the newer of two. */
+function keepNewer(into: Map<string, string>, sightings: Iterable<[string, string]>) {
+  for (const [field, value] of sightings) {
+    const kept = into.get(field)
+    if (!kept || Number.parseInt(kept, 10) < Number.parseInt(value, 10)) into.set(field, value)
   }
 }

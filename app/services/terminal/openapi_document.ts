@@ -17,7 +17,10 @@ const httpStatuses: Partial<Record<ResultCode, { status: string; when: string }[
   8: [{ status: '429', when: 'always, with Retry-After' }],
   12: [{ status: '404', when: 'always' }],
   9002: [{ status: '405', when: 'a GET on a POST endpoint' }],
-  9007: [{ status: '500', when: 'always' }],
+  9007: [
+    { status: '500', when: 'the server failed unexpectedly' },
+    { status: '503', when: "the server's Redis is unavailable, with Retry-After" },
+  ],
 }
 
 function fieldSchema(field: Field, encoding: 'form' | 'multipart' | 'json' | 'answer'): Schema {

@@ -2,11 +2,13 @@ import redis from '@adonisjs/redis/services/main'
 import logger from '@adonisjs/core/services/logger'
 import db from '@adonisjs/lucid/services/db'
 import terminalConfig from '#config/terminal'
+import { unlessRedisIsDown } from '#services/redis_availability'
 
 /**
  * What operators see of the cap on pending devices: how many are pending
  * against the limits, and how many new devices were not registered
- * because a limit was reached (kept in Redis, with the latest address).
+ * because a limit was reached (kept in Redis, with the latest address;
+ * unknown while Redis is down).
  */
 export class PendingDeviceCap {
   #key = `${terminalConfig.keyspace}:pending-refused`
@@ -25,7 +27,7 @@ export class PendingDeviceCap {
 
   async status() {
     const [row] = await db.from('devices').where('status', 'pending').count('* as total')
-    const refused = await redis.hgetall(this.#key)
+    const refused = (await unlessRedisIsDown(redis.hgetall(this.#key), null)) ?? {}
     return {
       pending: Number(row.total),
       total: terminalConfig.auth.pendingTotal,

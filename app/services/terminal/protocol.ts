@@ -76,6 +76,7 @@ export type TerminalFailure =
   | { type: 'not_found'; message: string }
   | { type: 'link_expired'; message: string }
   | { type: 'method_not_allowed'; message: string; allow: 'GET' | 'POST' }
+  | { type: 'redis_unavailable'; message: string; retryAfterSeconds: number }
   | { type: 'internal'; message: string }
 
 /**
@@ -106,6 +107,7 @@ const failureCodes = {
   not_found: { code: 12, status: 404 },
   link_expired: { code: 7, status: 403 },
   method_not_allowed: { code: 9002, status: 405 },
+  redis_unavailable: { code: 9007, status: 503 },
   internal: { code: 9007, status: 500 },
 } as const satisfies Record<TerminalFailure['type'], { code: ResultCode; status: number }>
 
@@ -150,7 +152,7 @@ export function terminalAnswer(flag: string, result: TerminalResult): TerminalAn
   const { code, status } = failureCodes[result.error.type]
   const detail = result.error.message
   const headers: Record<string, string> = {}
-  if (result.error.type === 'rate_limited') {
+  if (result.error.type === 'rate_limited' || result.error.type === 'redis_unavailable') {
     headers['Retry-After'] = String(result.error.retryAfterSeconds)
   }
   if (result.error.type === 'method_not_allowed') headers['Allow'] = result.error.allow

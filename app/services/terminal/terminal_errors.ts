@@ -1,4 +1,5 @@
 import { TerminalException, type TerminalFailure } from '#services/terminal/protocol'
+import { isRedisUnavailable } from '#services/redis_availability'
 
 /**
  * Errors the HTTP layer raises for a request a terminal got wrong, before
@@ -22,14 +23,28 @@ const requestErrors: Record<string, TerminalFailure> = {
 }
 
 /**
+ * While Redis is down the server cannot check nonces or tokens, count rates
+ * or keep sync points, so every call that needs them is refused: safe for
+ * signed calls, whose nonces cannot be checked, and quick, so that the
+ * terminal retries (or falls back to offline mode) instead of waiting.
+ */
+const redisUnavailable: TerminalFailure = {
+  type: 'redis_unavailable',
+  message: "the server's Redis is unavailable; retry in a few seconds",
+  retryAfterSeconds: 5,
+}
+
+/**
  * The failure a thrown error stands for. `unexpected` errors are bugs or
  * outages: their details belong in the server log, never in the answer.
+ * A Redis outage is expected, and logged once by the connection's watch.
  */
 export function failureForError(
   error: unknown,
   requestId: string | undefined
 ): { failure: TerminalFailure; unexpected: boolean } {
   if (error instanceof TerminalException) return { failure: error.failure, unexpected: false }
+  if (isRedisUnavailable(error)) return { failure: redisUnavailable, unexpected: false }
   const { code, status } = (error ?? {}) as { code?: unknown; status?: unknown }
   if (typeof code === 'string' && requestErrors[code]) {
     return { failure: requestErrors[code], unexpected: false }
