@@ -6,9 +6,11 @@ const sweepEveryMs = 60 * 60_000
  * Sweeps STORAGE_DIR (StorageSweep) once the web server is ready, which
  * also makes files written before it owner-only, and every hour after, so
  * that what a crash left is removed once old enough whenever the restart
- * came. Registered for the web server alone (adonisrc.ts): tooling and
- * tests leave the storage as it is; `node ace storage:sweep` runs it by
- * hand.
+ * came. On SQLite the server is the database's only writer, so the first
+ * sweep removes at once what was left from before it started; several
+ * servers on PostgreSQL wait for the grace period. Registered for the web
+ * server alone (adonisrc.ts): tooling and tests leave the storage as it
+ * is; `node ace storage:sweep` runs it by hand.
  */
 export default class StorageProvider {
   #timer?: NodeJS.Timeout
@@ -17,11 +19,19 @@ export default class StorageProvider {
 
   async ready() {
     const logger = await this.app.container.make('logger')
-    const sweep = async (tighten: boolean) => {
+    const db = await this.app.container.make('lucid.db')
+    const startedAt = Math.floor(performance.timeOrigin)
+    const soleWriter = ['better-sqlite3', 'sqlite3', 'libsql'].includes(
+      db.connection().dialect.name
+    )
+    const sweep = async (atStart: boolean) => {
       try {
         const { StorageSweep } = await import('#faces/storage_sweep')
         const sweeper = await this.app.container.make(StorageSweep)
-        const report = await sweeper.run({ tighten })
+        const report = await sweeper.run({
+          tighten: atStart,
+          writtenBefore: atStart && soleWriter ? startedAt : undefined,
+        })
         const removed =
           report.partials.length +
           report.orphanPhotos.length +

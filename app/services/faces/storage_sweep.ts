@@ -33,7 +33,10 @@ const minute = 60_000
  * retention job's.
  *
  * With `tighten`, files and folders that others may read (written before
- * the server created them owner-only) become 0600 and 0700.
+ * the server created them owner-only) become 0600 and 0700. With
+ * `writtenBefore`, files older than that moment count as old whatever
+ * their age: a server on SQLite is the database's only writer, so at its
+ * start nothing written before can still be in flight.
  */
 @inject()
 export class StorageSweep {
@@ -42,7 +45,9 @@ export class StorageSweep {
 
   constructor(private media: MediaStore) {}
 
-  async run(options: { tighten?: boolean; graceMinutes?: number } = {}): Promise<SweepReport> {
+  async run(
+    options: { tighten?: boolean; graceMinutes?: number; writtenBefore?: number } = {}
+  ): Promise<SweepReport> {
     const now = Date.now()
     const grace = (options.graceMinutes ?? StorageSweep.graceMinutes) * minute
     const report: SweepReport = {
@@ -56,7 +61,8 @@ export class StorageSweep {
     const referenced = await this.#referencedPhotos()
     const olderThan = async (path: string, age: number) => {
       const info = await stat(path).catch(() => null)
-      return info !== null && info.isFile() && info.mtimeMs < now - age
+      const cutoff = Math.max(now - age, options.writtenBefore ?? Number.NEGATIVE_INFINITY)
+      return info !== null && info.isFile() && info.mtimeMs < cutoff
     }
 
     if (options.tighten) {
