@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# "npm test": installs what is missing, starts Redis when none answers, runs
+# "npm test": installs what is missing, starts a Redis of its own, runs
 # Japa (arguments go to "node ace test", e.g. "npm test -- functional") and
 # ends with a plain "N passed, M failed" line. Exits non-zero when a test
 # failed or none ran.
@@ -10,6 +10,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
 PATH="$PWD/node_modules/.bin:$PATH"
+# The tests get a redis-server of their own, never a site's or a
+# developer's: the fault tests stop and start it.
+export REDIS_HOST=127.0.0.1
+export REDIS_PORT=${REDIS_TEST_PORT:-6391} REDIS_PRIVATE_PORT=${REDIS_TEST_PORT:-6391}
 source scripts/redis.sh
 
 # The engine's tests need the ONNX models; quick when models/ is current.

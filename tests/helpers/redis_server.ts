@@ -37,21 +37,21 @@ export class SuiteRedis {
     private settings: Record<(typeof kept)[number], string>
   ) {}
 
-  static async find(): Promise<SuiteRedis | { skip: string }> {
+  static async find(): Promise<SuiteRedis> {
     const host = env.get('REDIS_HOST')
     const port = env.get('REDIS_PORT')
-    if (!loopback.has(host)) return { skip: `Redis at ${host} is not on this machine` }
+    if (!loopback.has(host)) throw notOurs(`Redis at ${host} is not on this machine`)
     const admin = SuiteRedis.#admin(host, port)
     try {
       const info = await admin.info('server')
       const configFile = /^config_file:(.*)$/m.exec(info)?.[1]?.trim()
-      if (configFile) return { skip: `Redis on port ${port} runs from ${configFile}` }
+      if (configFile) throw notOurs(`Redis on port ${port} runs from ${configFile}`)
       const pairs = (await admin.config('GET', ...kept, 'supervised')) as string[]
       const settings = Object.fromEntries(
         pairs.flatMap((value, index) => (index % 2 === 0 ? [[value, pairs[index + 1]]] : []))
       ) as Record<(typeof kept)[number] | 'supervised', string>
       if (settings.supervised !== 'no') {
-        return { skip: `Redis on port ${port} is supervised by ${settings.supervised}` }
+        throw notOurs(`Redis on port ${port} is supervised by ${settings.supervised}`)
       }
       return new SuiteRedis(host, port, settings)
     } finally {
@@ -136,4 +136,11 @@ export async function until(check: () => Promise<boolean>, what: string, timeout
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   throw new Error(`timed out waiting until ${what}`)
+}
+
+/** Why the suite's Redis is not one the fault tests may stop and start. */
+function notOurs(reason: string) {
+  return new Error(
+    `${reason}; the fault tests stop and start the Redis they run on: run them with npm test, which starts one of their own`
+  )
 }
