@@ -70,6 +70,12 @@ export default await Env.create(new URL('../', import.meta.url), {
   LIMITER_STORE: Env.schema.enum(['redis', 'memory'] as const),
 
   /*
+  | Encrypts backups ("node ace backup:create"); keep a copy away from this
+  | machine (config/backup.ts)
+  */
+  BACKUP_KEY: Env.schema.string.optional(),
+
+  /*
   | The first administrator, made by "node ace db:seed" when there is none
   */
   ADMIN_EMAIL: Env.schema.string.optional({ format: 'email' }),
