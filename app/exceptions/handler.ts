@@ -5,6 +5,7 @@ import { type HttpContext, ExceptionHandler } from '@adonisjs/core/http'
 import type { StatusPageRange, StatusPageRenderer } from '@adonisjs/core/types/http'
 import { renderTerminalError } from '#middleware/terminal_api_middleware'
 import { isTerminalApiPath } from '#services/terminal/protocol'
+import { isDatabaseUnavailable } from '#services/database_availability'
 import { isRedisUnavailable } from '#services/redis_availability'
 
 export default class HttpExceptionHandler extends ExceptionHandler {
@@ -30,15 +31,18 @@ export default class HttpExceptionHandler extends ExceptionHandler {
    * rather than Bouncer's redirect back: nothing was changed and the
    * browser says so. API clients still get JSON.
    *
-   * A page that needs Redis while it is down says so (503) at once.
+   * A page that needs Redis or the database while it is unavailable says
+   * so (503) at once.
    */
   async handle(error: unknown, ctx: HttpContext) {
     if (isTerminalApiPath(ctx.request.url())) return renderTerminalError(error, ctx)
-    if (isRedisUnavailable(error)) {
-      const unavailable = new Exception(
-        "The server's Redis is unavailable; try again in a few seconds.",
-        { status: 503, code: 'E_REDIS_UNAVAILABLE', cause: error }
-      )
+    const outage = outageOf(error)
+    if (outage) {
+      const unavailable = new Exception(outage.message, {
+        status: 503,
+        code: outage.code,
+        cause: error,
+      })
       if ('view' in ctx && ctx.request.accepts(['html', 'json']) !== 'json') {
         const page = await ctx.view.render('pages/errors/unavailable', { error: unavailable })
         return ctx.response.status(503).send(page)
@@ -55,10 +59,33 @@ export default class HttpExceptionHandler extends ExceptionHandler {
 
   /**
    * A Redis outage is logged once by the connection's watch, not with a
-   * stack trace for every request it fails.
+   * stack trace for every request it fails; a database outage is logged
+   * as a warning, one line per refused request.
    */
   async report(error: unknown, ctx: HttpContext) {
     if (isRedisUnavailable(error)) return
+    if (isDatabaseUnavailable(error)) {
+      const message = error instanceof Error ? error.message : String(error)
+      ctx.logger.warn({ url: ctx.request.url() }, `database unavailable: ${message}`)
+      return
+    }
     return super.report(error, ctx)
   }
+}
+
+/** The outage an error stands for, as the page and the JSON answer say it. */
+function outageOf(error: unknown) {
+  if (isRedisUnavailable(error)) {
+    return {
+      code: 'E_REDIS_UNAVAILABLE',
+      message: "The server's Redis is unavailable; try again in a few seconds.",
+    }
+  }
+  if (isDatabaseUnavailable(error)) {
+    return {
+      code: 'E_DATABASE_UNAVAILABLE',
+      message: "The server's database is unavailable; try again in a few seconds.",
+    }
+  }
+  return null
 }

@@ -77,6 +77,7 @@ export type TerminalFailure =
   | { type: 'link_expired'; message: string }
   | { type: 'method_not_allowed'; message: string; allow: 'GET' | 'POST' }
   | { type: 'redis_unavailable'; message: string; retryAfterSeconds: number }
+  | { type: 'database_unavailable'; message: string; retryAfterSeconds: number }
   | { type: 'internal'; message: string }
 
 /**
@@ -108,6 +109,7 @@ const failureCodes = {
   link_expired: { code: 7, status: 403 },
   method_not_allowed: { code: 9002, status: 405 },
   redis_unavailable: { code: 9007, status: 503 },
+  database_unavailable: { code: 9007, status: 503 },
   internal: { code: 9007, status: 500 },
 } as const satisfies Record<TerminalFailure['type'], { code: ResultCode; status: number }>
 
@@ -152,7 +154,7 @@ export function terminalAnswer(flag: string, result: TerminalResult): TerminalAn
   const { code, status } = failureCodes[result.error.type]
   const detail = result.error.message
   const headers: Record<string, string> = {}
-  if (result.error.type === 'rate_limited' || result.error.type === 'redis_unavailable') {
+  if ('retryAfterSeconds' in result.error) {
     headers['Retry-After'] = String(result.error.retryAfterSeconds)
   }
   if (result.error.type === 'method_not_allowed') headers['Allow'] = result.error.allow

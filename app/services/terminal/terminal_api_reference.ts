@@ -50,7 +50,7 @@ export const codeMeanings: Partial<Record<ResultCode, string>> = {
   9004: 'A signed call whose deviceName or deviceSN (sn) names another device than the one that signed it.',
   9005: 'A required field is missing or empty, or a face box lacks some of its four edges; the message names them.',
   9006: 'The picture shows no face.',
-  9007: "The server failed unexpectedly; its log has the details under the request id in the message (HTTP 500). Or the server's Redis, which holds tokens, nonces, rate counts and sync points, is unavailable (HTTP 503, with Retry-After): the call was refused, and succeeds when repeated (with a new token and nonce) once Redis is back; the message says so. A terminal in offline mode keeps recognising meanwhile and reports its results later.",
+  9007: "The server failed unexpectedly; its log has the details under the request id in the message (HTTP 500). Or the server's Redis, which holds tokens, nonces, rate counts and sync points, or its database (busy past its 5 s timeout, restarting or unreachable) is unavailable (HTTP 503, with Retry-After): the call was refused and wrote nothing, and succeeds when repeated (with a new token and nonce) once it is back; the message says which. A terminal in offline mode keeps recognising meanwhile and reports its results later.",
   9113: 'An uploaded file could not be read: the upload was cut short, or the image is damaged.',
   69640: 'The upload is not a JPEG, PNG, WebP, GIF, TIFF or HEIF image.',
   69642: `The upload is too large: more than ${terminalConfig.images.maxBytes} bytes, more than ${terminalConfig.images.maxPixels} pixels (read from the header, before decoding), or a request body past the server's limit.`,

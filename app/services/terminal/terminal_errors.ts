@@ -1,4 +1,5 @@
 import { TerminalException, type TerminalFailure } from '#services/terminal/protocol'
+import { isDatabaseUnavailable } from '#services/database_availability'
 import { isRedisUnavailable } from '#services/redis_availability'
 
 /**
@@ -35,9 +36,21 @@ const redisUnavailable: TerminalFailure = {
 }
 
 /**
+ * While the database is busy past its timeout, restarting or unreachable,
+ * calls are refused at once; each call's writes are one transaction, so a
+ * refused call wrote nothing and may simply be sent again.
+ */
+const databaseUnavailable: TerminalFailure = {
+  type: 'database_unavailable',
+  message: "the server's database is unavailable; retry in a few seconds",
+  retryAfterSeconds: 5,
+}
+
+/**
  * The failure a thrown error stands for. `unexpected` errors are bugs or
  * outages: their details belong in the server log, never in the answer.
- * A Redis outage is expected, and logged once by the connection's watch.
+ * A Redis outage is expected, and logged once by the connection's watch;
+ * a database outage is expected too, and logged by the handler.
  */
 export function failureForError(
   error: unknown,
@@ -45,6 +58,7 @@ export function failureForError(
 ): { failure: TerminalFailure; unexpected: boolean } {
   if (error instanceof TerminalException) return { failure: error.failure, unexpected: false }
   if (isRedisUnavailable(error)) return { failure: redisUnavailable, unexpected: false }
+  if (isDatabaseUnavailable(error)) return { failure: databaseUnavailable, unexpected: false }
   const { code, status } = (error ?? {}) as { code?: unknown; status?: unknown }
   if (typeof code === 'string' && requestErrors[code]) {
     return { failure: requestErrors[code], unexpected: false }
