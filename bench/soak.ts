@@ -27,6 +27,7 @@ import sharp from 'sharp'
 import { FacesApiClient } from '#terminal-client/faces_api_client'
 import {
   approvedDevice,
+  healthHeaders,
   legacyEverything,
   migrate,
   percentile,
@@ -113,7 +114,7 @@ function watch(serverPid: number) {
   const seen = { restarts: 0, notRunning: 0, replaced: '0', serverMb: 0, workersMb: 0 }
   let since: string | null = null
   const poll = async () => {
-    const health = await fetch(`${origin}/health`).then(
+    const health = await fetch(`${origin}/health`, { headers: healthHeaders }).then(
       (response) => response.json() as Promise<Health>,
       () => null
     )

@@ -70,6 +70,8 @@ node ace generate:key --force
 sed -i -e "s|^HOST=.*|HOST=127.0.0.1|" -e "s|^PORT=.*|PORT=$app_port|" \
   -e "s|^APP_URL=.*|APP_URL=$origin|" -e "s|^ALLOW_PLAIN_HTTP=.*|ALLOW_PLAIN_HTTP=true|" \
   -e "s|^REDIS_PORT=.*|REDIS_PORT=$redis_port|" .env
+health_token=$(openssl rand -hex 16)
+sed -i -e "s|^HEALTH_TOKEN=.*|HEALTH_TOKEN=$health_token|" .env
 
 REDIS_HOST=127.0.0.1 REDIS_PORT=$redis_port REDIS_PRIVATE_PORT=$redis_port
 source "$root/scripts/redis.sh"
@@ -127,7 +129,8 @@ if [[ -z $secret ]]; then
 else
   (cd "$root" && node_modules/.bin/node --import=@poppinss/ts-exec scripts/production_smoke.ts \
     --url="$origin" --email="$admin_email" --password="$admin_password" \
-    --serial="$device_serial" --device-name="$device_name" --secret="$secret") || smoke_status=$?
+    --serial="$device_serial" --device-name="$device_name" --secret="$secret" \
+    --health-token="$health_token") || smoke_status=$?
 fi
 stop_server
 

@@ -28,11 +28,20 @@ const { values } = parseArgs({
     'serial': { type: 'string' },
     'device-name': { type: 'string' },
     'secret': { type: 'string' },
+    'health-token': { type: 'string' },
     'photo': { type: 'string', default: 'tests/fixtures/faces/sheldon.png' },
     'probe': { type: 'string', default: 'tests/fixtures/pairs/jim_parsons_sheldon2.png' },
   },
 })
-for (const name of ['url', 'email', 'password', 'serial', 'device-name', 'secret'] as const) {
+for (const name of [
+  'url',
+  'email',
+  'password',
+  'serial',
+  'device-name',
+  'secret',
+  'health-token',
+] as const) {
   if (!values[name]) {
     console.error(`production_smoke: --${name} is required`)
     process.exit(2)
@@ -112,7 +121,9 @@ const checks: [string, () => Promise<string>][] = [
       /* The engine loads its models after the server listens; until then a check warns. */
       const started = Date.now()
       for (;;) {
-        const response = await fetch(new URL('/health', origin))
+        const response = await fetch(new URL('/health', origin), {
+          headers: { authorization: `Bearer ${values['health-token']}` },
+        })
         const report = (await response.json()) as { checks: { name: string; status: string }[] }
         const states = report.checks.map((check) => `${check.name}: ${check.status}`).join(', ')
         const settled = report.checks.every((check) => check.status === 'ok')

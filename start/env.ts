@@ -20,6 +20,11 @@ export default await Env.create(new URL('../', import.meta.url), {
   | (start/production_check.ts)
   */
   ALLOW_PLAIN_HTTP: Env.schema.boolean.optional(),
+  /*
+  | Monitoring's token: /health tells anyone up or down, and which check
+  | failed only to requests with "Authorization: Bearer <HEALTH_TOKEN>"
+  */
+  HEALTH_TOKEN: Env.schema.string.optional(),
   HOST: Env.schema.string({ format: 'host' }),
   /*
   | Reverse proxies whose X-Forwarded-For/-Proto are believed: addresses or

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { DatabaseSync } from 'node:sqlite'
 
@@ -6,6 +7,10 @@ import { DatabaseSync } from 'node:sqlite'
  * What the benchmarks share: a fresh SQLite database migrated by the app's
  * own migrations, and the server (bin/server.ts) started on it and stopped.
  */
+
+/** The monitoring token benches give the servers they start, to read /health's checks. */
+export const healthToken = `bench-${randomBytes(16).toString('hex')}`
+export const healthHeaders = { authorization: `Bearer ${healthToken}` }
 
 /** The time as SQLite columns of the app hold it. */
 export function sqliteNow() {
@@ -86,13 +91,14 @@ export async function startServer(options: {
       DB_FILE: options.dbFile,
       LOG_LEVEL: 'warn',
       QUEUE_WORKER: 'false',
+      HEALTH_TOKEN: healthToken,
       ...options.env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   })
   for (let waited = 0; waited < 120_000; waited += 250) {
     if (server.exitCode !== null) throw new Error(`the server exited with ${server.exitCode}`)
-    const health = await fetch(`${origin}/health`).then(
+    const health = await fetch(`${origin}/health`, { headers: healthHeaders }).then(
       (response) => response.json() as Promise<Health>,
       () => null
     )

@@ -162,6 +162,7 @@ router
         router.get('/events/stream', [controllers.Events, 'stream']).as('events.stream')
         router.get('/events/:id/snapshot', [controllers.Events, 'snapshot']).as('events.snapshot')
         router.get('/settings', [controllers.Settings, 'index']).as('settings.index')
+        router.get('/health', [controllers.HealthChecks, 'details']).as('health.details')
         router
           .post('/settings/plugins/:id/retry', [controllers.Settings, 'retry'])
           .as('settings.plugins.retry')
