@@ -15,9 +15,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # redis-server: queues, presence, rate limits; chromium: browser tests;
 # udev: udevadm, which serialport's list() runs; socat: pty pairs for
 # RS-485 simulators; ffmpeg: camera streams; python3-pymodbus: a reference
-# Modbus peer for the plugin tests; curl and openssl: the documented way to
-# sign a terminal call by hand, which a test runs.
-setup_packages=(redis-server chromium udev socat ffmpeg python3-pymodbus curl openssl)
+# Modbus peer for the plugin tests, with python3-serial-asyncio, which its
+# RTU server needs (a recommendation, left out by --no-install-recommends);
+# curl and openssl: the documented way to sign a terminal call by hand,
+# which a test runs.
+setup_packages=(redis-server chromium udev socat ffmpeg python3-pymodbus python3-serial-asyncio curl openssl)
 for setup_arg in "$@"; do
   case "$setup_arg" in
     --with-postgresql) setup_packages+=(postgresql) ;;

@@ -19,3 +19,26 @@ export {
   type LogRecord,
   type PluginHarness,
 } from '#plugin-host/test_harness'
+export { createPtyPair, type PtyPair } from '#plugin-host/pty_pair'
+export { modbusBusSchema, modbusUnitFields } from '#plugin-host/modbus/config'
+export { modbusCrc } from '#plugin-host/modbus/crc'
+export * from '#plugin-host/modbus/errors'
+export type { ModbusRequestOptions, ModbusUnitStatus } from '#plugin-host/modbus/bus'
+export {
+  readBits,
+  readRegisters,
+  writeCoil,
+  writeRegister,
+  writeRegisters,
+  type BitTable,
+  type ModbusRequest,
+  type ModbusTable,
+  type RegisterTable,
+} from '#plugin-host/modbus/pdu'
+export {
+  ModbusUnit,
+  requestDefaults as modbusRequestDefaults,
+  serialDefaults,
+  type ModbusBusSettings,
+  type ModbusUnitSettings,
+} from '#plugin-host/modbus/unit'
