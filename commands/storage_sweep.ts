@@ -28,7 +28,8 @@ export default class StorageSweepCommand extends BaseCommand {
     }
     this.logger.success(
       `${report.partials.length} partial files, ${report.orphanPhotos.length} unreferenced photos, ` +
-        `${report.uploadParts} upload parts and ${report.stagedFiles} expired staged files removed; ` +
+        `${report.uploadParts} upload parts, ${report.stagedFiles} expired staged files and ` +
+        `${report.thumbnails} thumbnails of removed photos removed; ` +
         `${report.tightened} files and folders made owner-only`
     )
   }

@@ -23,15 +23,16 @@ const bodyParserConfig = defineConfig({
   /**
    * Multipart bodies are read by the multipart middleware, after the cheap
    * checks of the page or terminal routes (see app/middleware), not here
-   * before them. `maxFields` counts every part, files included: no form or
-   * terminal call has more than a dozen.
+   * before them. `maxFields` counts every part, files included: a terminal
+   * call has a dozen at most, the new-person form a dozen and one per
+   * access group ticked.
    */
   multipart: {
     autoProcess: false,
     convertEmptyStringsToNull: true,
     processManually: [],
     limit: '20mb',
-    maxFields: 32,
+    maxFields: 128,
     types: ['multipart/form-data'],
   },
 })
@@ -41,10 +42,13 @@ export default bodyParserConfig
 /**
  * The routes whose file parts are written to disk (for a known caller, to
  * STORAGE_DIR/uploads, until the response is over): an operator's photo
- * upload, and the terminal calls that carry a picture.
+ * upload (on the new-person form or a person's page), the webcam preview's
+ * frames, and the terminal calls that carry a picture.
  */
 export const uploadRoutes = [
+  '/admin/people',
   '/admin/people/:id/faces',
+  '/admin/faces/preview',
   '/faces/api/faceDetect',
   '/faces/api/faceAge',
   '/faces/api/faceGender',

@@ -36,7 +36,8 @@ export default class StorageProvider {
           report.partials.length +
           report.orphanPhotos.length +
           report.stagedFiles +
-          report.uploadParts
+          report.uploadParts +
+          report.thumbnails
         if (removed > 0 || report.tightened > 0) logger.info(report, 'storage swept')
       } catch (error) {
         logger.warn({ err: error }, 'storage sweep failed')

@@ -19,3 +19,15 @@ export const signInThrottle = limiter.define('sign_in', (ctx) => {
     .usingKey(`ip_${ctx.request.ip()}`)
     .store(signInLimiterStore())
 })
+
+/**
+ * The webcam preview's frames: two a second while the camera runs, per
+ * operator, with room for a second tab; more than that is refused (429)
+ * until the minute is over.
+ */
+export const facePreviewThrottle = limiter.define('face_preview', (ctx) => {
+  return limiter
+    .allowRequests(240)
+    .every('1 minute')
+    .usingKey(`user_${ctx.auth.user?.id ?? ctx.request.ip()}`)
+})

@@ -15,6 +15,7 @@ export const controllers = {
   Devices: () => import('#controllers/devices_controller'),
   EnrolmentReviews: () => import('#controllers/enrolment_reviews_controller'),
   Events: () => import('#controllers/events_controller'),
+  FacePreviews: () => import('#controllers/face_previews_controller'),
   HealthChecks: () => import('#controllers/health_checks_controller'),
   Operators: () => import('#controllers/operators_controller'),
   People: () => import('#controllers/people_controller'),
@@ -34,4 +35,5 @@ export const controllers = {
     Recognition: () => import('#controllers/terminal/recognition_controller'),
     Tokens: () => import('#controllers/terminal/tokens_controller'),
   },
+  Thumbnails: () => import('#controllers/thumbnails_controller'),
 }

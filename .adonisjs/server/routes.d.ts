@@ -37,10 +37,14 @@ export type ScannedRoutes = {
     'people.consent.withdraw': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.consent.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.photo': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
+    'people.faces.thumbnail': { paramsTuple: [ParamValue,ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue,'size': ParamValue} }
     'people.faces.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.faces.discard': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'faces.preview': { paramsTuple?: []; params?: {} }
     'people.faces.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'enrolment_reviews.index': { paramsTuple?: []; params?: {} }
     'enrolment_reviews.photo': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'enrolment_reviews.thumbnail': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'size': ParamValue} }
     'enrolment_reviews.approve': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'enrolment_reviews.reject': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.index': { paramsTuple?: []; params?: {} }
@@ -64,6 +68,7 @@ export type ScannedRoutes = {
     'access_groups.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'access_groups.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'access_groups.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'access_groups.people.store_many': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'access_groups.people.store': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'personId': ParamValue} }
     'access_groups.people.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'personId': ParamValue} }
     'access_groups.devices.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -83,6 +88,7 @@ export type ScannedRoutes = {
     'events.index': { paramsTuple?: []; params?: {} }
     'events.stream': { paramsTuple?: []; params?: {} }
     'events.snapshot': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'events.snapshot.thumbnail': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'size': ParamValue} }
     'settings.index': { paramsTuple?: []; params?: {} }
     'settings.plugins.retry': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
   }
@@ -101,8 +107,10 @@ export type ScannedRoutes = {
     'people.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.consent.withdraw': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.photo': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
+    'people.faces.thumbnail': { paramsTuple: [ParamValue,ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue,'size': ParamValue} }
     'enrolment_reviews.index': { paramsTuple?: []; params?: {} }
     'enrolment_reviews.photo': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'enrolment_reviews.thumbnail': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'size': ParamValue} }
     'devices.index': { paramsTuple?: []; params?: {} }
     'devices.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.credential.revoke': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -123,6 +131,7 @@ export type ScannedRoutes = {
     'events.index': { paramsTuple?: []; params?: {} }
     'events.stream': { paramsTuple?: []; params?: {} }
     'events.snapshot': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'events.snapshot.thumbnail': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'size': ParamValue} }
     'settings.index': { paramsTuple?: []; params?: {} }
   }
   HEAD: {
@@ -140,8 +149,10 @@ export type ScannedRoutes = {
     'people.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.consent.withdraw': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.photo': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
+    'people.faces.thumbnail': { paramsTuple: [ParamValue,ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue,'size': ParamValue} }
     'enrolment_reviews.index': { paramsTuple?: []; params?: {} }
     'enrolment_reviews.photo': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'enrolment_reviews.thumbnail': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'size': ParamValue} }
     'devices.index': { paramsTuple?: []; params?: {} }
     'devices.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.credential.revoke': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -162,6 +173,7 @@ export type ScannedRoutes = {
     'events.index': { paramsTuple?: []; params?: {} }
     'events.stream': { paramsTuple?: []; params?: {} }
     'events.snapshot': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'events.snapshot.thumbnail': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'size': ParamValue} }
     'settings.index': { paramsTuple?: []; params?: {} }
   }
   POST: {
@@ -184,12 +196,15 @@ export type ScannedRoutes = {
     'people.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.consent.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.faces.discard': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'faces.preview': { paramsTuple?: []; params?: {} }
     'enrolment_reviews.approve': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'enrolment_reviews.reject': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.credential.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.store': { paramsTuple?: []; params?: {} }
     'access_groups.store': { paramsTuple?: []; params?: {} }
+    'access_groups.people.store_many': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'access_groups.people.store': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'personId': ParamValue} }
     'access_groups.devices.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'schedules.store': { paramsTuple?: []; params?: {} }

@@ -4,10 +4,12 @@ import AccessGroup from '#models/access_group'
 import Person from '#models/person'
 import { AccessGroupService } from '#services/access_group_service'
 import { actorFromRequest } from '#services/audit_trail'
+import { groupPeopleValidator } from '#validators/access_group_validator'
 
 /**
- * Members of an access group, one person at a time: the group page's "Add"
- * and "Remove" buttons post here and come back to it.
+ * Members of an access group: the group page's "Add" and "Remove" buttons
+ * post here one person at a time, "Add selected" and "Add the department"
+ * several at once, and each comes back to the page.
  */
 @inject()
 export default class AccessGroupPeopleController {
@@ -21,6 +23,18 @@ export default class AccessGroupPeopleController {
       'success',
       ctx.i18n.t('access_groups.person_added', { name: person.displayName })
     )
+    return ctx.response.redirect().withQs().back()
+  }
+
+  async storeMany(ctx: HttpContext) {
+    await ctx.bouncer.with('AccessGroupPolicy').authorize('manage')
+    const group = await AccessGroup.findOrFail(ctx.params.id)
+    const { personIds, department } = await ctx.request.validateUsing(groupPeopleValidator)
+    const actor = actorFromRequest(ctx)
+    const count = department
+      ? await this.groups.addDepartment(actor, group, department)
+      : await this.groups.addPeople(actor, group, personIds ?? [])
+    ctx.session.flash('success', ctx.i18n.t('access_groups.people_added', { count }))
     return ctx.response.redirect().withQs().back()
   }
 

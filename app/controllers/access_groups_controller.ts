@@ -51,7 +51,8 @@ export default class AccessGroupsController {
     const filters = await accessGroupPageValidator.validate(request.qs())
     const overview = await this.groups.overview(group, filters)
     overview.people.baseUrl(request.url()).queryString({ q: filters.q })
-    return view.render('pages/access_groups/show', { group, filters, ...overview })
+    const departments = await this.groups.departments(group)
+    return view.render('pages/access_groups/show', { group, filters, ...overview, departments })
   }
 
   async edit({ params, view, bouncer }: HttpContext) {

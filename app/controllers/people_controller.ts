@@ -1,8 +1,13 @@
+import { readFile } from 'node:fs/promises'
 import { inject } from '@adonisjs/core'
 import type { HttpContext } from '@adonisjs/core/http'
+import terminalConfig from '#config/terminal'
 import Person from '#models/person'
+import { AccessGroupService } from '#services/access_group_service'
 import { PeopleService } from '#services/people_service'
 import { actorFromRequest } from '#services/audit_trail'
+import { FaceUploadOutcome, stagingOwner, type PhotoSource } from '#services/face_upload_outcome'
+import { PersonFacesService } from '#faces/person_faces_service'
 import { fieldError } from '#validators/field_error'
 import {
   createPersonValidator,
@@ -12,7 +17,12 @@ import {
 
 @inject()
 export default class PeopleController {
-  constructor(private people: PeopleService) {}
+  constructor(
+    private people: PeopleService,
+    private groups: AccessGroupService,
+    private faces: PersonFacesService,
+    private faceOutcome: FaceUploadOutcome
+  ) {}
 
   async index({ request, view, bouncer }: HttpContext) {
     await bouncer.with('PersonPolicy').authorize('view')
@@ -24,19 +34,65 @@ export default class PeopleController {
 
   async create({ view, bouncer }: HttpContext) {
     await bouncer.with('PersonPolicy').authorize('manage')
-    return view.render('pages/people/create')
+    return view.render('pages/people/create', { groups: await this.groups.choices() })
   }
 
+  /**
+   * Enrolment in one submit: the person, their consent, their access groups
+   * and the face of the photo or camera picture sent along. Once the person
+   * is saved, a face the enrolment refuses leaves them saved: their page
+   * shows why, with the pick or the confirmation it waits for.
+   */
   async store(ctx: HttpContext) {
     await ctx.bouncer.with('PersonPolicy').authorize('manage')
     const input = await ctx.request.validateUsing(createPersonValidator)
-    const result = await this.people.create(actorFromRequest(ctx), input)
+    const photo = await this.#photo(ctx, Boolean(input.consentGiven))
+    const actor = actorFromRequest(ctx)
+    const result = await this.people.create(actor, input)
     if (!result.ok)
       throw fieldError(result.error.field, ctx.i18n.t(`people.duplicate_${result.error.field}`))
-    ctx.session.flash('success', ctx.i18n.t('people.created', { name: result.person.displayName }))
-    return ctx.response.redirect().toRoute('people.index')
+    const { person } = result
+    const source: PhotoSource = input.photoSource === 'webcam' ? 'webcam' : 'photo'
+    if (photo) {
+      const face = await this.faces.addPhoto(actor, person, photo, { source })
+      if (!face.ok) {
+        const owner = stagingOwner(person.id, ctx.auth.user!.id)
+        const upload = await this.faceOutcome.refused(ctx.i18n, person, owner, photo, face, {
+          confirmed: {},
+          source,
+        })
+        await this.#loadPage(person)
+        ctx.response.status(422)
+        return ctx.view.render('pages/people/edit', { person, upload, created: true })
+      }
+    }
+    const message = photo ? 'people.created_with_face' : 'people.created'
+    ctx.session.flash('success', ctx.i18n.t(message, { name: person.displayName }))
+    return ctx.response.redirect().toRoute('people.edit', { id: person.id })
   }
 
+  /**
+   * The photo sent with a new person, checked before anyone is created: a
+   * file that is no photo or too large, or a photo without consent, sends
+   * the form back with what was typed.
+   */
+  async #photo({ request, i18n }: HttpContext, consentGiven: boolean) {
+    const photo = request.file('photo', { size: terminalConfig.images.maxBytes })
+    if (!photo) return null
+    if (!photo.isValid || !photo.tmpPath) {
+      const tooLarge = photo.errors.some((error) => error.type === 'size')
+      const key = tooLarge ? 'too_large' : 'not_image'
+      throw fieldError('photo', i18n.t(`people.faces.errors.${key}`))
+    }
+    if (!consentGiven) throw fieldError('consentGiven', i18n.t('people.enrol.consent_required'))
+    return readFile(photo.tmpPath)
+  }
+
+  async #loadPage(person: Person) {
+    await person.load('accessGroups', (groups) => groups.orderBy('name', 'asc'))
+    await person.load('faces', (faces) => faces.orderBy('id', 'desc'))
+    await person.load('consentRecorder')
+  }
   async edit({ params, view, bouncer }: HttpContext) {
     await bouncer.with('PersonPolicy').authorize('manage')
     const person = await Person.findOrFail(params.id)

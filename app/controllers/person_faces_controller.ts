@@ -5,25 +5,12 @@ import type { HttpContext } from '@adonisjs/core/http'
 import terminalConfig from '#config/terminal'
 import Person from '#models/person'
 import { actorFromRequest } from '#services/audit_trail'
+import { FaceUploadOutcome, stagingOwner, type UploadState } from '#services/face_upload_outcome'
 import type { Confirmations } from '#faces/face_enrolment'
 import { MediaStore } from '#faces/media_store'
-import { matchThreshold } from '#faces/open_set_identification'
-import { PersonFacesService, type FaceUploadRefusal } from '#faces/person_faces_service'
-import { answeredScore } from '#faces/recognition_engine'
+import { PersonFacesService } from '#faces/person_faces_service'
 
 const maxReasonLength = 500
-
-/** What the faces section shows after an upload that enrolled nothing. */
-type UploadState = {
-  error: string
-  /** The photo kept for the operator's pick or confirmation. */
-  staged?: string
-  faces?: { index: number; thumbnail: string }[]
-  pick?: number
-  warning?: 'same_person' | 'different_people'
-  other?: string
-  confirmed: Confirmations
-}
 
 /**
  * The face templates on a person's edit page. An upload goes through the
@@ -38,7 +25,8 @@ type UploadState = {
 export default class PersonFacesController {
   constructor(
     private faces: PersonFacesService,
-    private media: MediaStore
+    private media: MediaStore,
+    private outcome: FaceUploadOutcome
   ) {}
 
   async photo({ params, response, bouncer }: HttpContext) {
@@ -52,7 +40,8 @@ export default class PersonFacesController {
     await ctx.bouncer.with('PersonPolicy').authorize('manage')
     const person = await Person.findOrFail(ctx.params.id)
     const { request, i18n } = ctx
-    const owner = `person:${person.id}:user:${ctx.auth.user!.id}`
+    const owner = stagingOwner(person.id, ctx.auth.user!.id)
+    const source = request.input('photoSource') === 'webcam' ? 'webcam' : 'photo'
     const staged = stringInput(request.input('staged'))
     const confirmed: Confirmations = {
       samePerson: stringInput(request.input('reason_same_person')) ?? undefined,
@@ -95,12 +84,14 @@ export default class PersonFacesController {
         warning: confirming === 'same_person' ? 'same_person' : 'different_people',
         other: stringInput(request.input('other')) ?? undefined,
         confirmed,
+        source,
       })
     }
 
     const result = await this.faces.addPhoto(actorFromRequest(ctx), person, bytes, {
       pick,
       confirmed,
+      source,
     })
     if (result.ok) {
       if (staged) await this.media.unstagePhoto(staged)
@@ -108,31 +99,12 @@ export default class PersonFacesController {
       return ctx.response.redirect().toRoute('people.edit', { id: person.id })
     }
 
-    const error = result.error
-    const needsDecision =
-      (error.type === 'several_faces' && result.faces.length > 1) ||
-      error.type === 'not_same_person' ||
-      error.type === 'matches_other_person'
-    if (!needsDecision) {
-      if (staged) await this.media.unstagePhoto(staged)
-      return this.#show(ctx, person, { error: this.#message(ctx, person, error), confirmed: {} })
-    }
-    const token = staged ?? (await this.media.stagePhoto(bytes, owner))
-    const state: UploadState = {
-      error: this.#message(ctx, person, error),
-      staged: token,
+    const state = await this.outcome.refused(i18n, person, owner, bytes, result, {
+      staged: staged ?? undefined,
       pick,
       confirmed,
-    }
-    if (error.type === 'several_faces') {
-      const thumbnails = await this.faces.thumbnails(bytes, result.faces)
-      state.faces = thumbnails.map((thumbnail, index) => ({ index, thumbnail }))
-    } else if (error.type === 'not_same_person') {
-      state.warning = 'same_person'
-    } else if (error.type === 'matches_other_person') {
-      state.warning = 'different_people'
-      state.other = error.other.displayName
-    }
+      source,
+    })
     return this.#show(ctx, person, state)
   }
 
@@ -141,7 +113,7 @@ export default class PersonFacesController {
     await ctx.bouncer.with('PersonPolicy').authorize('manage')
     const person = await Person.findOrFail(ctx.params.id)
     const staged = stringInput(ctx.request.input('staged'))
-    const owner = `person:${person.id}:user:${ctx.auth.user!.id}`
+    const owner = stagingOwner(person.id, ctx.auth.user!.id)
     if (staged && (await this.media.stagedPhoto(staged, owner))) {
       await this.media.unstagePhoto(staged)
     }
@@ -156,45 +128,6 @@ export default class PersonFacesController {
     return ctx.response.redirect().toRoute('people.edit', { id: person.id })
   }
 
-  #message({ i18n }: HttpContext, person: Person, error: FaceUploadRefusal) {
-    const name = person.displayName
-    switch (error.type) {
-      case 'not_image':
-      case 'unreadable_file':
-        return i18n.t('people.faces.errors.not_image')
-      case 'image_too_large':
-        return i18n.t('people.faces.errors.too_large')
-      case 'no_face':
-        return i18n.t('people.faces.errors.no_face')
-      case 'engine_unavailable':
-        return i18n.t('people.faces.errors.no_engine')
-      case 'already_enrolled':
-        return i18n.t('people.faces.errors.already_enrolled')
-      case 'several_faces':
-        return i18n.t('people.faces.errors.several_faces', { count: error.faces.length, name })
-      case 'poor_quality': {
-        const advice = error.issues
-          .map((issue) => i18n.t(`people.faces.quality_issues.${issue.code}`))
-          .join(', ')
-        return i18n.t('people.faces.errors.poor_quality', { advice })
-      }
-      case 'no_consent':
-        return i18n.t('people.faces.errors.no_consent', { name })
-      case 'not_same_person':
-        return i18n.t('people.faces.errors.not_same_person', {
-          name,
-          score: answeredScore(error.score ?? 0),
-          needed: matchThreshold,
-        })
-      case 'matches_other_person':
-        return i18n.t('people.faces.errors.matches_other_person', {
-          other: error.other.displayName,
-          username: error.other.username,
-          score: answeredScore(error.score),
-        })
-    }
-  }
-
   /**
    * The edit page again, as stored (nothing the operator saved is lost),
    * with the upload's outcome in the faces section.
@@ -202,6 +135,7 @@ export default class PersonFacesController {
   async #show({ view, response }: HttpContext, person: Person, upload: UploadState) {
     await person.load('accessGroups', (groups) => groups.orderBy('name', 'asc'))
     await person.load('faces', (faces) => faces.orderBy('id', 'desc'))
+    await person.load('consentRecorder')
     response.status(422)
     return view.render('pages/people/edit', { person, upload })
   }

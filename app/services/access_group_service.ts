@@ -164,6 +164,105 @@ export class AccessGroupService {
     })
   }
 
+  /** Every group by name, for a form that lets the operator tick several. */
+  choices() {
+    return AccessGroup.query().select('id', 'name').orderBy('name', 'asc').orderBy('id', 'asc')
+  }
+
+  /**
+   * Puts a person created in the same transaction into the groups named
+   * by id (ids of groups that no longer exist are passed over). The
+   * person's revision is new already, so devices receive them with their
+   * groups. Returns the groups joined.
+   */
+  async addNewPerson(
+    trx: TransactionClientContract,
+    actor: Actor,
+    person: Person,
+    groupIds: number[]
+  ) {
+    if (groupIds.length === 0) return []
+    const groups = await AccessGroup.query({ client: trx })
+      .whereIn('id', [...new Set(groupIds)])
+      .orderBy('name', 'asc')
+    for (const group of groups) {
+      await group.related('people').attach([person.id], trx)
+      await this.audit.record(
+        actor,
+        { ...subject(group, 'access_group.add_person'), after: personLabel(person) },
+        trx
+      )
+    }
+    return groups
+  }
+
+  /**
+   * Adds several people at once (those ticked in a search, or a whole
+   * department), in one transaction with an audit entry per person added;
+   * members already in the group and unknown ids are passed over. Returns
+   * how many joined.
+   */
+  async addPeople(actor: Actor, group: AccessGroup, personIds: number[]): Promise<number> {
+    if (personIds.length === 0) return 0
+    const added = await this.#addOnce(async (trx) => {
+      const people = await Person.query({ client: trx })
+        .whereIn('id', [...new Set(personIds)])
+        .whereDoesntHave('accessGroups', (groups) => groups.where('access_groups.id', group.id))
+        .orderBy('display_name', 'asc')
+      for (const person of people) {
+        await group.related('people').attach([person.id], trx)
+        await this.#touch(trx, person)
+        await this.audit.record(
+          actor,
+          { ...subject(group, 'access_group.add_person'), after: personLabel(person) },
+          trx
+        )
+      }
+      return people.length
+    })
+    // Another operator added some of them at the same moment: add the rest.
+    return added ?? this.addPeople(actor, group, personIds)
+  }
+
+  /** Everyone of a department (as typed on the person form, any case), added at once. */
+  async addDepartment(actor: Actor, group: AccessGroup, department: string) {
+    const people = await Person.query()
+      .whereRaw('lower(department) = ?', [department.toLowerCase()])
+      .select('id')
+    return this.addPeople(
+      actor,
+      group,
+      people.map((person) => person.id)
+    )
+  }
+
+  /**
+   * The departments people are in, with how many of them are not yet in
+   * the group, for the group page's "add a department".
+   */
+  async departments(group: AccessGroup) {
+    const rows: { department: string; total: number | string; outside: number | string }[] =
+      await db
+        .from('people')
+        .whereNotNull('department')
+        .whereNot('department', '')
+        .select('department')
+        .count('* as total')
+        .select(
+          db.raw(
+            'sum(case when not exists (select 1 from access_group_people m where m.person_id = people.id and m.access_group_id = ?) then 1 else 0 end) as outside',
+            [group.id]
+          )
+        )
+        .groupBy('department')
+        .orderBy('department', 'asc')
+    return rows.map((row) => ({
+      name: row.department,
+      total: Number(row.total),
+      outside: Number(row.outside),
+    }))
+  }
+
   /** Adding a member again changes nothing. */
   async addPerson(actor: Actor, group: AccessGroup, person: Person) {
     await this.#addOnce(async (trx) => {

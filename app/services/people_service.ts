@@ -3,6 +3,7 @@ import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import Person, { type PersonStatus } from '#models/person'
+import { AccessGroupService } from '#services/access_group_service'
 import { AuditTrail, auditSnapshot, changedFields, type Actor } from '#services/audit_trail'
 import { FaceDbRevision } from '#faces/face_db_revision'
 import { GalleryIndex } from '#faces/gallery_index'
@@ -49,7 +50,8 @@ export class PeopleService {
   constructor(
     private audit: AuditTrail,
     private revisions: FaceDbRevision,
-    private gallery: GalleryIndex
+    private gallery: GalleryIndex,
+    private groups: AccessGroupService
   ) {}
 
   async search(filters: { q?: string; status?: PersonStatus; page?: number }, perPage = 25) {
@@ -62,7 +64,14 @@ export class PeopleService {
     return query.paginate(filters.page ?? 1, perPage)
   }
 
-  async create(actor: Actor, input: PersonInput & { username: string }): Promise<PersonResult> {
+  /**
+   * A new person, with their consent when given and in the access groups
+   * named by `accessGroupIds`, all in one transaction.
+   */
+  async create(
+    actor: Actor,
+    input: PersonInput & { username: string; accessGroupIds?: number[] }
+  ): Promise<PersonResult> {
     return this.#write(async (trx) => {
       const duplicate = await this.#findDuplicate(trx, input.username, input.cardNumber ?? null)
       if (duplicate) return duplicate
@@ -84,6 +93,7 @@ export class PeopleService {
         },
         trx
       )
+      await this.groups.addNewPerson(trx, actor, person, input.accessGroupIds ?? [])
       return { ok: true, person }
     })
   }

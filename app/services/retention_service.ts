@@ -1,15 +1,18 @@
 import { DateTime } from 'luxon'
-import { unlink } from 'node:fs/promises'
-import app from '@adonisjs/core/services/app'
+import { inject } from '@adonisjs/core'
 import db from '@adonisjs/lucid/services/db'
+import { MediaStore } from '#faces/media_store'
 import { toSqlDateTime } from '#services/sql_time'
 
 /**
  * Removes access events older than the site keeps them, with their
- * snapshots. Works in batches so a first run on a large table does not hold
- * one long transaction.
+ * snapshots and the snapshots' thumbnails. Works in batches so a first run
+ * on a large table does not hold one long transaction.
  */
+@inject()
 export class RetentionService {
+  constructor(private media: MediaStore) {}
+
   async pruneAccessEvents(olderThanDays: number, batchSize = 1000) {
     const cutoff = toSqlDateTime(DateTime.now().minus({ days: olderThanDays }))
     let removed = 0
@@ -30,7 +33,7 @@ export class RetentionService {
       await Promise.all(
         batch
           .filter((row) => row.snapshot_path)
-          .map((row) => unlink(app.makePath(row.snapshot_path!)).catch(() => undefined))
+          .map((row) => this.media.remove(row.snapshot_path!).catch(() => undefined))
       )
       removed += batch.length
     }

@@ -30,3 +30,9 @@ export const accessGroupListValidator = vine.create({
 export const groupDeviceValidator = vine.create({
   deviceId: id(),
 })
+
+/** Several people added at once: those ticked in a search, or everyone of a department. */
+export const groupPeopleValidator = vine.create({
+  personIds: vine.array(id()).maxLength(100).optional(),
+  department: vine.string().trim().minLength(1).maxLength(120).optional(),
+})

@@ -42,9 +42,16 @@ const personFields = {
     .requiredIfExists('consentGiven'),
 }
 
+/**
+ * The new-person form, which also puts the person in access groups and
+ * may carry a photo to enrol (a file, or a webcam capture the page's
+ * script puts in the same field; `photoSource` says which).
+ */
 export const createPersonValidator = vine.create({
   username: username(),
   ...personFields,
+  accessGroupIds: vine.array(vine.number().positive().withoutDecimals()).maxLength(100).optional(),
+  photoSource: vine.enum(['photo', 'webcam'] as const).optional(),
 })
 
 export const updatePersonValidator = vine.create({

@@ -6,7 +6,10 @@
 import router from '@adonisjs/core/services/router'
 import { controllers } from '#generated/controllers'
 import { middleware, pageMiddleware } from '#start/kernel'
-import { signInThrottle } from '#start/limiter'
+import { facePreviewThrottle, signInThrottle } from '#start/limiter'
+
+/** The square sizes thumbnails are made in (FaceThumbnails). */
+const thumbnailSize = /^(96|192)$/
 
 router
   .group(() => {
@@ -49,11 +52,20 @@ router
           .as('people.faces.photo')
           .where('faceId', router.matchers.number())
         router
+          .get('/people/:id/faces/:faceId/thumbnail/:size', [controllers.Thumbnails, 'face'])
+          .as('people.faces.thumbnail')
+          .where('faceId', router.matchers.number())
+          .where('size', thumbnailSize)
+        router
           .post('/people/:id/faces', [controllers.PersonFaces, 'store'])
           .as('people.faces.store')
         router
           .post('/people/:id/faces/discard', [controllers.PersonFaces, 'discard'])
           .as('people.faces.discard')
+        router
+          .post('/faces/preview', [controllers.FacePreviews, 'store'])
+          .as('faces.preview')
+          .use(facePreviewThrottle)
         router
           .delete('/people/:id/faces/:faceId', [controllers.PersonFaces, 'destroy'])
           .as('people.faces.destroy')
@@ -65,6 +77,10 @@ router
         router
           .get('/reviews/:id/photo', [controllers.EnrolmentReviews, 'photo'])
           .as('enrolment_reviews.photo')
+        router
+          .get('/reviews/:id/thumbnail/:size', [controllers.Thumbnails, 'review'])
+          .as('enrolment_reviews.thumbnail')
+          .where('size', thumbnailSize)
         router
           .post('/reviews/:id/approve', [controllers.EnrolmentReviews, 'approve'])
           .as('enrolment_reviews.approve')
@@ -115,6 +131,9 @@ router
           .delete('/access-groups/:id', [controllers.AccessGroups, 'destroy'])
           .as('access_groups.destroy')
         router
+          .post('/access-groups/:id/people', [controllers.AccessGroupPeople, 'storeMany'])
+          .as('access_groups.people.store_many')
+        router
           .post('/access-groups/:id/people/:personId', [controllers.AccessGroupPeople, 'store'])
           .as('access_groups.people.store')
           .where('personId', router.matchers.number())
@@ -161,6 +180,10 @@ router
         router.get('/events', [controllers.Events, 'index']).as('events.index')
         router.get('/events/stream', [controllers.Events, 'stream']).as('events.stream')
         router.get('/events/:id/snapshot', [controllers.Events, 'snapshot']).as('events.snapshot')
+        router
+          .get('/events/:id/snapshot/thumbnail/:size', [controllers.Thumbnails, 'snapshot'])
+          .as('events.snapshot.thumbnail')
+          .where('size', thumbnailSize)
         router.get('/settings', [controllers.Settings, 'index']).as('settings.index')
         router.get('/health', [controllers.HealthChecks, 'details']).as('health.details')
         router

@@ -32,9 +32,10 @@ test.group('People in the browser', (group) => {
     await page.getByLabel('Card number').fill('04 A2 3B 1C')
     await page.getByLabel('Department').fill('Analytical Engines')
     await page.getByRole('button', { name: 'Save' }).click()
-    await page.assertPath('/admin/people')
+    await page.assertPathMatches(/^\/admin\/people\/\d+\/edit$/)
     await page.assertTextContains('body', 'Ada Lovelace was added.')
 
+    await page.getByRole('link', { name: 'People', exact: true }).click()
     await page.getByRole('searchbox').fill('lovelace')
     await page.getByRole('button', { name: 'Search' }).click()
     await page.assertElementsCount('[data-test="person-row"]', 1)

@@ -36,9 +36,9 @@ test.group('People pages', (group) => {
       .form(validPerson)
       .redirects(0)
 
-    response.assertStatus(302)
-    response.assertHeader('location', '/admin/people')
     const person = await Person.findByOrFail('username', 'li.wei')
+    response.assertStatus(302)
+    response.assertHeader('location', `/admin/people/${person.id}/edit`)
     assert.equal(person.displayName, 'Li Wei')
     assert.equal(person.cardNumber, '04A23B1C')
     assert.equal(person.validUntil?.toISODate(), '2026-12-31')

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises'
-import { dirname, extname, join, relative } from 'node:path'
+import { dirname, extname, isAbsolute, join, relative } from 'node:path'
 import { DateTime } from 'luxon'
 import app from '@adonisjs/core/services/app'
 import terminalConfig from '#config/terminal'
@@ -139,9 +139,33 @@ export class MediaStore {
     }
   }
 
-  /** Deletes a stored file by its database path; one already gone is no error. */
+  /**
+   * Deletes a stored file by its database path, with the thumbnails made
+   * of it; one already gone is no error.
+   */
   async remove(storedPath: string) {
     await rm(app.makePath(storedPath), { force: true })
+    const thumbnails = this.thumbnailFolder(storedPath)
+    if (thumbnails) await rm(thumbnails, { recursive: true, force: true })
+  }
+
+  /**
+   * Where the thumbnails of a stored file are kept: under
+   * STORAGE_DIR/thumbnails, at the file's own path within the storage, so
+   * that removing the file finds them and the storage sweep can tell
+   * whose they are. Null for a file outside the storage.
+   */
+  thumbnailFolder(storedPath: string) {
+    const within = relative(terminalConfig.storageDir, app.makePath(storedPath))
+    if (within === '' || within.startsWith('..') || isAbsolute(within)) return null
+    return join(terminalConfig.storageDir, 'thumbnails', within)
+  }
+
+  /** A thumbnail of a stored file, written owner-only like the file itself. */
+  async saveThumbnail(storedPath: string, name: string, bytes: Uint8Array) {
+    const folder = this.thumbnailFolder(storedPath)
+    if (!folder) return
+    await this.#write(join(folder, name), bytes)
   }
 
   /** Photos of faces are for the server's account alone: folders 0700, files 0600. */

@@ -46,15 +46,16 @@ export class PersonFacesService {
   }
 
   /**
-   * Enrols the face of an uploaded photo: the only face, or the
-   * `pick`-th of those found (largest first) when there are several.
-   * `faces` in a refusal are the faces found, for the operator to pick.
+   * Enrols the face of an uploaded photo (a file, or a webcam capture):
+   * the only face, or the `pick`-th of those found (largest first) when
+   * there are several. `faces` in a refusal are the faces found, for the
+   * operator to pick.
    */
   async addPhoto(
     actor: Actor,
     person: Person,
     bytes: Uint8Array,
-    options: { pick?: number; confirmed?: Confirmations } = {}
+    options: { pick?: number; confirmed?: Confirmations; source?: 'photo' | 'webcam' } = {}
   ): Promise<FaceUploadResult> {
     let read = await this.enrolment.read(bytes, { field: 'photo' })
     let faces: DetectedFace[] = read.ok ? read.faces : []
@@ -69,7 +70,7 @@ export class PersonFacesService {
     for (let attempt = 0; ; attempt++) {
       try {
         const enrolled = await this.enrolment.enrol(actor, { person: target }, read.candidate, {
-          source: 'photo',
+          source: options.source ?? 'photo',
           confirmed: options.confirmed,
         })
         if (!enrolled.ok) return { ok: false, error: enrolled.error, faces }

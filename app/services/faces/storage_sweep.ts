@@ -1,6 +1,6 @@
 import type { Dirent } from 'node:fs'
-import { chmod, lstat, readdir, rm, stat } from 'node:fs/promises'
-import { join, relative } from 'node:path'
+import { chmod, lstat, readdir, rm, rmdir, stat } from 'node:fs/promises'
+import { dirname, join, relative } from 'node:path'
 import { inject } from '@adonisjs/core'
 import app from '@adonisjs/core/services/app'
 import terminalConfig from '#config/terminal'
@@ -14,6 +14,8 @@ export type SweepReport = {
   orphanPhotos: string[]
   stagedFiles: number
   uploadParts: number
+  /** Thumbnails whose photo is gone. */
+  thumbnails: number
   /** Files and folders that others could read, made owner-only. */
   tightened: number
 }
@@ -30,7 +32,9 @@ const minute = 60_000
  * enrolment photo or an upload part after `graceMinutes`, a `.partial`
  * after `partialGraceMinutes` (a write takes well under a second), a
  * staged photo after `MediaStore.stagedPhotoMinutes`. Snapshots are the
- * retention job's.
+ * retention job's. Thumbnails go as soon as their photo is gone (one
+ * removed by a crash between the photo and its thumbnails), since a
+ * thumbnail is made only from a photo that exists.
  *
  * With `tighten`, files and folders that others may read (written before
  * the server created them owner-only) become 0600 and 0700. With
@@ -55,6 +59,7 @@ export class StorageSweep {
       orphanPhotos: [],
       stagedFiles: 0,
       uploadParts: 0,
+      thumbnails: 0,
       tightened: 0,
     }
     const root = terminalConfig.storageDir
@@ -98,6 +103,17 @@ export class StorageSweep {
         if (await olderThan(path, grace)) {
           await rm(path, { force: true })
           report.uploadParts++
+        }
+      } else if (area === 'thumbnails') {
+        const photo = join(root, relative(join(root, 'thumbnails'), dirname(path)))
+        const gone = await stat(photo).then(
+          () => false,
+          () => true
+        )
+        if (gone) {
+          await rm(path, { force: true })
+          await rmdir(dirname(path)).catch(() => undefined)
+          report.thumbnails++
         }
       }
     }
