@@ -22,7 +22,7 @@ test.group('Access groups in the browser', (group) => {
 
     const page = await visit('/admin')
     await page.getByRole('link', { name: 'Access groups', exact: true }).click()
-    await page.getByRole('link', { name: 'Schedules' }).click()
+    await page.getByRole('main').getByRole('link', { name: 'Schedules' }).click()
     await page.getByRole('link', { name: 'Add schedule' }).click()
     await page.getByLabel('Name').fill('Office hours')
     await page.getByRole('button', { name: 'Save' }).click()
