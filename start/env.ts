@@ -9,6 +9,7 @@
 |
 */
 import { Env } from '@adonisjs/core/env'
+import { IANAZone } from 'luxon'
 
 export default await Env.create(new URL('../', import.meta.url), {
   NODE_ENV: Env.schema.enum(['development', 'production', 'test'] as const),
@@ -38,6 +39,17 @@ export default await Env.create(new URL('../', import.meta.url), {
   TLS_CERT_FILE: Env.schema.string.optional(),
   TLS_KEY_FILE: Env.schema.string.optional(),
   LOG_LEVEL: Env.schema.string(),
+  /*
+  | The site's time zone (IANA name): pages, exports and schedules use it
+  | (config/site.ts); empty means the server's
+  */
+  SITE_TIME_ZONE: (name: string, value?: string) => {
+    if (!value) return undefined
+    if (!IANAZone.isValidZone(value)) {
+      throw new Error(`${name} must be an IANA time zone such as Asia/Shanghai, not "${value}"`)
+    }
+    return value
+  },
 
   /*
   | Session

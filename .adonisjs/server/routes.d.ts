@@ -86,6 +86,7 @@ export type ScannedRoutes = {
     'schedules.holidays.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'schedules.holidays.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'holidayId': ParamValue} }
     'events.index': { paramsTuple?: []; params?: {} }
+    'events.export': { paramsTuple?: []; params?: {} }
     'events.stream': { paramsTuple?: []; params?: {} }
     'events.snapshot': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'events.snapshot.thumbnail': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'size': ParamValue} }
@@ -129,6 +130,7 @@ export type ScannedRoutes = {
     'schedules.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'schedules.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'events.index': { paramsTuple?: []; params?: {} }
+    'events.export': { paramsTuple?: []; params?: {} }
     'events.stream': { paramsTuple?: []; params?: {} }
     'events.snapshot': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'events.snapshot.thumbnail': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'size': ParamValue} }
@@ -171,6 +173,7 @@ export type ScannedRoutes = {
     'schedules.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'schedules.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'events.index': { paramsTuple?: []; params?: {} }
+    'events.export': { paramsTuple?: []; params?: {} }
     'events.stream': { paramsTuple?: []; params?: {} }
     'events.snapshot': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'events.snapshot.thumbnail': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'size': ParamValue} }

@@ -50,7 +50,7 @@ export default class AccessGroupsController {
     const group = await AccessGroup.findOrFail(params.id)
     const filters = await accessGroupPageValidator.validate(request.qs())
     const overview = await this.groups.overview(group, filters)
-    overview.people.baseUrl(request.url()).queryString({ q: filters.q })
+    overview.people.baseUrl(request.url()).queryString({ q: filters.q, matches: filters.matches })
     const departments = await this.groups.departments(group)
     return view.render('pages/access_groups/show', { group, filters, ...overview, departments })
   }

@@ -1,8 +1,14 @@
+import { Readable } from 'node:stream'
 import { inject } from '@adonisjs/core'
 import type { HttpContext } from '@adonisjs/core/http'
 import { Exception } from '@adonisjs/core/exceptions'
-import AccessEvent from '#models/access_event'
-import { AccessEventQuery } from '#services/access_event_query'
+import AccessEvent, { accessReasons } from '#models/access_event'
+import {
+  AccessEventQuery,
+  eventFiltersAsQuery,
+  eventRangeShortcuts,
+} from '#services/access_event_query'
+import { accessEventsCsv, accessEventsCsvName } from '#services/access_event_csv'
 import { LiveAccessEvents } from '#services/live_access_events'
 import { MediaStore } from '#faces/media_store'
 import { eventFilterValidator } from '#validators/event_validator'
@@ -19,7 +25,26 @@ export default class EventsController {
     await bouncer.with('AccessEventPolicy').authorize('view')
     const filters = await eventFilterValidator.validate(request.qs())
     const events = await this.events.search(filters)
-    return view.render('pages/events/index', { events: events.baseUrl(request.url()), filters })
+    return view.render('pages/events/index', {
+      events: events.baseUrl(request.url()),
+      filters,
+      query: eventFiltersAsQuery(filters),
+      shortcuts: eventRangeShortcuts(),
+      reasons: accessReasons,
+    })
+  }
+
+  /**
+   * The events the page's filters select, all of them, as CSV: written as
+   * the rows are read, so that a year of events never sits in memory.
+   */
+  async export({ request, response, bouncer }: HttpContext) {
+    await bouncer.with('AccessEventPolicy').authorize('view')
+    const filters = await eventFilterValidator.validate(request.qs())
+    response
+      .header('Content-Type', 'text/csv; charset=utf-8')
+      .header('Content-Disposition', `attachment; filename="${accessEventsCsvName()}"`)
+    return response.stream(Readable.from(accessEventsCsv(this.events.exportRows(filters))))
   }
 
   /**

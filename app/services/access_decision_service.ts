@@ -4,6 +4,7 @@ import type { AccessDecision, AccessReason } from '#models/access_event'
 import type Device from '#models/device'
 import type Person from '#models/person'
 import type Schedule from '#models/schedule'
+import { siteTimeZone } from '#services/site_time'
 
 export type AccessVerdict = { decision: AccessDecision; reason: AccessReason }
 
@@ -11,7 +12,7 @@ export type AccessRequest = {
   device: Device
   /** Null when nobody was recognised. */
   person: Person | null
-  /** In the site's time zone (the server's TZ), which schedules are written in. */
+  /** When; schedules are read at the site (SITE_TIME_ZONE), whatever zone this is in. */
   at: DateTime
   /**
    * The card presented with the face, when the caller checks factors; left
@@ -39,7 +40,8 @@ export class AccessDecisionService {
       .whereHas('devices', (devices) => devices.where('devices.id', device.id))
       .preload('schedule', (schedule) => schedule.preload('windows').preload('holidays'))
     if (groups.length === 0) return deny('not_authorized')
-    if (!groups.some((group) => !group.schedule || scheduleAllows(group.schedule, at))) {
+    const atSite = at.setZone(siteTimeZone)
+    if (!groups.some((group) => !group.schedule || scheduleAllows(group.schedule, atSite))) {
       return deny('outside_schedule')
     }
 

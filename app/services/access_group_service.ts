@@ -29,8 +29,8 @@ export type AccessGroupResult =
 export type GroupDeviceResult =
   { ok: true; device: Device } | { ok: false; error: { type: 'unknown_device' | 'not_approved' } }
 
-/** People offered for adding at once; a search past this asks to be narrowed. */
-const candidateLimit = 20
+/** People offered for adding, a page at a time. */
+const candidatesPerPage = 20
 
 /**
  * Access groups: which people may pass which devices, and when (a
@@ -60,11 +60,15 @@ export class AccessGroupService {
   }
 
   /**
-   * What the group's page shows: its members (paginated), its devices, the
-   * approved devices it could add, and the people matching `q`, each
-   * marked when already a member.
+   * What the group's page shows: its members (paginated by `page`), its
+   * devices, the approved devices it could add, and the people matching `q`
+   * (paginated by `matches`), each marked when already a member.
    */
-  async overview(group: AccessGroup, filters: { q?: string; page?: number }, perPage = 50) {
+  async overview(
+    group: AccessGroup,
+    filters: { q?: string; page?: number; matches?: number },
+    perPage = 50
+  ) {
     await group.load('schedule')
     const people = await group
       .related('people')
@@ -80,14 +84,10 @@ export class AccessGroupService {
         devices.map((device) => device.id)
       )
       .orderBy('name', 'asc')
-    const candidates = filters.q ? await this.#candidates(group, filters.q) : []
-    return {
-      people,
-      devices,
-      addableDevices,
-      candidates: candidates.slice(0, candidateLimit),
-      moreCandidates: candidates.length > candidateLimit,
-    }
+    const candidates = filters.q
+      ? await this.#candidates(group, filters.q).paginate(filters.matches ?? 1, candidatesPerPage)
+      : null
+    return { people, devices, addableDevices, candidates }
   }
 
   async create(actor: Actor, input: AccessGroupInput): Promise<AccessGroupResult> {
@@ -344,11 +344,10 @@ export class AccessGroupService {
   }
 
   #candidates(group: AccessGroup, q: string) {
-    return whereAnyContains(Person.query(), ['username', 'display_name'], q)
+    return whereAnyContains(Person.query(), ['username', 'display_name', 'department'], q)
       .withCount('accessGroups', (groups) => groups.where('access_groups.id', group.id))
       .orderBy('display_name', 'asc')
       .orderBy('id', 'asc')
-      .limit(candidateLimit + 1)
   }
 
   #apply(group: AccessGroup, input: AccessGroupInput) {

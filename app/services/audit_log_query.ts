@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
 import AuditLog from '#models/audit_log'
+import { siteTimeZone } from '#services/site_time'
 import { toSqlDateTime } from '#services/sql_time'
 import { containsPattern, likeClause, prefixPattern } from '#services/text_search'
 
@@ -43,11 +44,10 @@ export class AuditLogQuery {
       query.whereRaw(likeClause('actor'), [containsPattern(filters.actor)])
     }
     if (filters.from) {
-      query.where('created_at', '>=', toSqlDateTime(DateTime.fromJSDate(filters.from)))
+      query.where('created_at', '>=', toSqlDateTime(siteDay(filters.from)))
     }
     if (filters.until) {
-      const dayAfter = DateTime.fromJSDate(filters.until).startOf('day').plus({ days: 1 })
-      query.where('created_at', '<', toSqlDateTime(dayAfter))
+      query.where('created_at', '<', toSqlDateTime(siteDay(filters.until).plus({ days: 1 })))
     }
 
     const entries = await query.paginate(filters.page ?? 1, perPage)
@@ -94,6 +94,10 @@ function displayValue(value: unknown): string | null {
   }
   return text.length > maxValueLength ? `${text.slice(0, maxValueLength - 1)}…` : text
 }
+
+/** The start of a day the filter form names, at the site. */
+const siteDay = (day: Date) =>
+  DateTime.fromISO(DateTime.fromJSDate(day).toISODate()!, { zone: siteTimeZone })
 
 /**
  * The filters as they appear in the query string: for the form, and for the

@@ -64,7 +64,7 @@ export class DeviceService {
 
   async list(filters: { status?: DeviceStatus; q?: string; page?: number }, perPage = 50) {
     const query = Device.query().orderByRaw(`case status when 'pending' then 0 else 1 end`)
-    query.orderBy('name', 'asc')
+    query.orderBy('name', 'asc').orderBy('id', 'asc')
     if (filters.status) query.where('status', filters.status)
     if (filters.q) whereAnyContains(query, ['name', 'serial_number', 'location'], filters.q)
     return query.paginate(filters.page ?? 1, perPage)

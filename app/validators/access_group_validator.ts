@@ -1,5 +1,6 @@
 import vine from '@vinejs/vine'
 import type { I18n } from '@adonisjs/i18n'
+import { listFiltersValidator, pageNumber } from '#validators/list_filters'
 
 /** Field names and messages of the group form, from resources/lang/<locale>/access_groups.json. */
 export const accessGroupMessages = (i18n: I18n) => ({
@@ -15,12 +16,13 @@ export const accessGroupValidator = vine.create({
 })
 
 /**
- * The group page: `q` searches people to add, `page` pages through the
- * members.
+ * The group page: `q` searches people to add and `matches` pages through
+ * them, `page` pages through the members.
  */
-export const accessGroupPageValidator = vine.create({
+export const accessGroupPageValidator = listFiltersValidator({
   q: vine.string().trim().maxLength(120).optional(),
-  page: id().max(100000).optional(),
+  page: pageNumber().optional(),
+  matches: pageNumber().optional(),
 })
 
 export const accessGroupListValidator = vine.create({

@@ -1,5 +1,6 @@
 import vine from '@vinejs/vine'
 import { deviceModes, devicePermissions, deviceStatuses, requiredFactors } from '#models/device'
+import { listFiltersValidator, pageNumber } from '#validators/list_filters'
 
 /**
  * The device page's form. Its access checkboxes send nothing when
@@ -30,8 +31,8 @@ export const deviceStatusValidator = vine.create({
   status: vine.enum(['approved', 'blocked'] as const),
 })
 
-export const deviceSearchValidator = vine.create({
+export const deviceSearchValidator = listFiltersValidator({
   q: vine.string().trim().maxLength(64).optional(),
   status: vine.enum(deviceStatuses).optional(),
-  page: vine.number().positive().withoutDecimals().max(100000).optional(),
+  page: pageNumber().optional(),
 })

@@ -1,5 +1,6 @@
 import vine from '@vinejs/vine'
 import { personStatuses } from '#models/person'
+import { listFiltersValidator, pageNumber } from '#validators/list_filters'
 
 const username = () =>
   vine
@@ -58,8 +59,8 @@ export const updatePersonValidator = vine.create({
   ...personFields,
 })
 
-export const personSearchValidator = vine.create({
+export const personSearchValidator = listFiltersValidator({
   q: vine.string().trim().maxLength(120).optional(),
   status: vine.enum(personStatuses).optional(),
-  page: vine.number().positive().withoutDecimals().max(100000).optional(),
+  page: pageNumber().optional(),
 })

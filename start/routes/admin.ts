@@ -178,6 +178,7 @@ router
           .where('holidayId', router.matchers.number())
 
         router.get('/events', [controllers.Events, 'index']).as('events.index')
+        router.get('/events.csv', [controllers.Events, 'export']).as('events.export')
         router.get('/events/stream', [controllers.Events, 'stream']).as('events.stream')
         router.get('/events/:id/snapshot', [controllers.Events, 'snapshot']).as('events.snapshot')
         router
