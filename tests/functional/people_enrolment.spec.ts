@@ -269,6 +269,8 @@ test.group('Thumbnails', (group) => {
     await submit(client, operator, newPerson, { photo: await fixture('faces/penny.png') })
     const person = await Person.findByOrFail('username', 'penny')
     const face = await Face.findByOrFail('person_id', person.id)
+    // Photos are stored by content: an earlier run may have left this one's thumbnails.
+    await rm(new MediaStore().thumbnailFolder(face.imagePath!)!, { recursive: true, force: true })
 
     for (const size of [96, 192]) {
       const response = await client
