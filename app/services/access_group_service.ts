@@ -343,6 +343,7 @@ export class AccessGroupService {
     })
   }
 
+  /** People whose username, name or department contains `q`. */
   #candidates(group: AccessGroup, q: string) {
     return whereAnyContains(Person.query(), ['username', 'display_name', 'department'], q)
       .withCount('accessGroups', (groups) => groups.where('access_groups.id', group.id))
