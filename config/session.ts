@@ -25,9 +25,18 @@ export default defineConfig({
   clearWithBrowser: false,
   age: '8h',
   cookie: sessionCookie(appUrl),
+  /**
+   * Where sessions live. `database` (the default) keeps them in the
+   * `sessions` table: the cookie holds only an id, so signing out, a new
+   * password or a disabled account ends every copy of a session, and pages
+   * keep working while Redis is down. `redis` does the same for several
+   * server processes that share a Redis. `cookie` keeps the whole session
+   * in the browser, where the server cannot end it.
+   */
   store: env.get('SESSION_DRIVER'),
   stores: {
-    cookie: stores.cookie(),
+    database: stores.database({ tableName: 'sessions' }),
     redis: stores.redis({ connection: 'main' }),
+    cookie: stores.cookie(),
   },
 })

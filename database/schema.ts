@@ -350,6 +350,19 @@ export class ScheduleSchema extends BaseModel {
   declare updatedAt: DateTime
 }
 
+export class SessionSchema extends BaseModel {
+  static $columns = ['data', 'expiresAt', 'id', 'userId'] as const
+  $columns = SessionSchema.$columns
+  @column()
+  declare data: string
+  @column.dateTime()
+  declare expiresAt: DateTime
+  @column({ isPrimary: true })
+  declare id: string
+  @column()
+  declare userId: string | null
+}
+
 export class UserSchema extends BaseModel {
   static $columns = ['createdAt', 'disabledAt', 'email', 'fullName', 'id', 'lastSignInAt', 'locale', 'password', 'role', 'updatedAt'] as const
   $columns = UserSchema.$columns

@@ -52,9 +52,9 @@ export default await Env.create(new URL('../', import.meta.url), {
   },
 
   /*
-  | Session
+  | Session store: database (default), redis, cookie or memory (config/session.ts)
   */
-  SESSION_DRIVER: Env.schema.enum(['cookie', 'memory', 'redis'] as const),
+  SESSION_DRIVER: Env.schema.enum(['database', 'redis', 'cookie', 'memory'] as const),
 
   /*
   | Database: "sqlite" (default, file under tmp/) or "pg"

@@ -4,7 +4,7 @@
 |--------------------------------------------------------------------------
 */
 import limiter from '@adonisjs/limiter/services/main'
-import { signInLimiterStore } from '#services/sign_in_service'
+import { signInLimiterStore } from '#services/sign_in_lockouts'
 
 /**
  * Sign-in attempts: per address and per account, so that guessing from many

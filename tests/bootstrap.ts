@@ -13,6 +13,7 @@ import { authBrowserClient } from '@adonisjs/auth/plugins/browser_client'
 import { shieldApiClient } from '@adonisjs/shield/plugins/api_client'
 import testUtils from '@adonisjs/core/services/test_utils'
 import env from '#start/env'
+import { sessionsInConfiguredStore } from '#tests/helpers/session_store'
 
 export const plugins: Config['plugins'] = [
   assert(),
@@ -42,6 +43,7 @@ export const plugins: Config['plugins'] = [
   }),
   sessionBrowserClient(app),
   authBrowserClient(app),
+  sessionsInConfiguredStore(app),
 ]
 
 /**

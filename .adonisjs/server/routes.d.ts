@@ -26,10 +26,13 @@ export type ScannedRoutes = {
     'session.destroy': { paramsTuple?: []; params?: {} }
     'dashboard': { paramsTuple?: []; params?: {} }
     'account.locale': { paramsTuple?: []; params?: {} }
+    'account.show': { paramsTuple?: []; params?: {} }
+    'account.password': { paramsTuple?: []; params?: {} }
     'people.index': { paramsTuple?: []; params?: {} }
     'people.create': { paramsTuple?: []; params?: {} }
     'people.store': { paramsTuple?: []; params?: {} }
     'people.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -49,6 +52,7 @@ export type ScannedRoutes = {
     'enrolment_reviews.reject': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.index': { paramsTuple?: []; params?: {} }
     'devices.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.credential.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -59,7 +63,10 @@ export type ScannedRoutes = {
     'operators.store': { paramsTuple?: []; params?: {} }
     'operators.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'operators.unlock': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'operators.sessions.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'audit.index': { paramsTuple?: []; params?: {} }
+    'audit.export': { paramsTuple?: []; params?: {} }
     'access_groups.index': { paramsTuple?: []; params?: {} }
     'access_groups.create': { paramsTuple?: []; params?: {} }
     'access_groups.store': { paramsTuple?: []; params?: {} }
@@ -91,6 +98,7 @@ export type ScannedRoutes = {
     'events.snapshot': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'events.snapshot.thumbnail': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'size': ParamValue} }
     'settings.index': { paramsTuple?: []; params?: {} }
+    'health.details': { paramsTuple?: []; params?: {} }
     'settings.plugins.retry': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
   }
   GET: {
@@ -102,9 +110,11 @@ export type ScannedRoutes = {
     'docs.openapi_yaml': { paramsTuple?: []; params?: {} }
     'session.create': { paramsTuple?: []; params?: {} }
     'dashboard': { paramsTuple?: []; params?: {} }
+    'account.show': { paramsTuple?: []; params?: {} }
     'people.index': { paramsTuple?: []; params?: {} }
     'people.create': { paramsTuple?: []; params?: {} }
     'people.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.consent.withdraw': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.photo': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
@@ -114,11 +124,13 @@ export type ScannedRoutes = {
     'enrolment_reviews.thumbnail': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'size': ParamValue} }
     'devices.index': { paramsTuple?: []; params?: {} }
     'devices.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.credential.revoke': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.index': { paramsTuple?: []; params?: {} }
     'operators.create': { paramsTuple?: []; params?: {} }
     'operators.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'audit.index': { paramsTuple?: []; params?: {} }
+    'audit.export': { paramsTuple?: []; params?: {} }
     'access_groups.index': { paramsTuple?: []; params?: {} }
     'access_groups.create': { paramsTuple?: []; params?: {} }
     'access_groups.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -135,6 +147,7 @@ export type ScannedRoutes = {
     'events.snapshot': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'events.snapshot.thumbnail': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'size': ParamValue} }
     'settings.index': { paramsTuple?: []; params?: {} }
+    'health.details': { paramsTuple?: []; params?: {} }
   }
   HEAD: {
     'health': { paramsTuple?: []; params?: {} }
@@ -145,9 +158,11 @@ export type ScannedRoutes = {
     'docs.openapi_yaml': { paramsTuple?: []; params?: {} }
     'session.create': { paramsTuple?: []; params?: {} }
     'dashboard': { paramsTuple?: []; params?: {} }
+    'account.show': { paramsTuple?: []; params?: {} }
     'people.index': { paramsTuple?: []; params?: {} }
     'people.create': { paramsTuple?: []; params?: {} }
     'people.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.consent.withdraw': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.photo': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
@@ -157,11 +172,13 @@ export type ScannedRoutes = {
     'enrolment_reviews.thumbnail': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'size': ParamValue} }
     'devices.index': { paramsTuple?: []; params?: {} }
     'devices.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.credential.revoke': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.index': { paramsTuple?: []; params?: {} }
     'operators.create': { paramsTuple?: []; params?: {} }
     'operators.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'audit.index': { paramsTuple?: []; params?: {} }
+    'audit.export': { paramsTuple?: []; params?: {} }
     'access_groups.index': { paramsTuple?: []; params?: {} }
     'access_groups.create': { paramsTuple?: []; params?: {} }
     'access_groups.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -178,6 +195,7 @@ export type ScannedRoutes = {
     'events.snapshot': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'events.snapshot.thumbnail': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'size': ParamValue} }
     'settings.index': { paramsTuple?: []; params?: {} }
+    'health.details': { paramsTuple?: []; params?: {} }
   }
   POST: {
     'terminal.token': { paramsTuple?: []; params?: {} }
@@ -206,6 +224,7 @@ export type ScannedRoutes = {
     'devices.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.credential.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.store': { paramsTuple?: []; params?: {} }
+    'operators.unlock': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'access_groups.store': { paramsTuple?: []; params?: {} }
     'access_groups.people.store_many': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'access_groups.people.store': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'personId': ParamValue} }
@@ -220,6 +239,7 @@ export type ScannedRoutes = {
   }
   PUT: {
     'terminal.fallback': { paramsTuple: [...ParamValue[]]; params: {'*': ParamValue[]} }
+    'account.password': { paramsTuple?: []; params?: {} }
     'people.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -234,6 +254,7 @@ export type ScannedRoutes = {
     'people.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'devices.credential.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'operators.sessions.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'access_groups.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'access_groups.people.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'personId': ParamValue} }
     'access_groups.devices.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'deviceId': ParamValue} }

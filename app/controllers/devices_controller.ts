@@ -40,19 +40,42 @@ export default class DevicesController {
     })
   }
 
-  async edit({ params, view, bouncer }: HttpContext) {
-    await bouncer.with('DevicePolicy').authorize('manage')
+  /**
+   * A device as those who may read but not change it see it (auditors):
+   * its settings, what it may call, its credential and the calls refused in
+   * its name, without a form.
+   */
+  async show({ params, view, bouncer }: HttpContext) {
+    await bouncer.with('DevicePolicy').authorize('view')
     const device = await Device.findOrFail(params.id)
-    const kept = await unlessRedisIsDown(this.refusals.of(device.id), null)
-    const refusals = kept && {
-      total: kept.total,
-      recent: kept.recent.map((refusal) => ({ ...refusal, at: DateTime.fromMillis(refusal.at) })),
+    const refusals = await this.#refusals(device)
+    return view.render('pages/devices/show', { device, refusals })
+  }
+
+  /** Readers who may not change devices are shown the device's page instead. */
+  async edit({ params, view, bouncer, response }: HttpContext) {
+    if (await bouncer.with('DevicePolicy').denies('manage')) {
+      await bouncer.with('DevicePolicy').authorize('view')
+      return response.redirect().toRoute('devices.show', { id: params.id })
     }
+    const device = await Device.findOrFail(params.id)
+    const refusals = await this.#refusals(device)
     return view.render('pages/devices/edit', {
       device,
       permissions: devicePermissions,
       refusals,
     })
+  }
+
+  /** The calls refused in the device's name; null while Redis, which keeps them, is down. */
+  async #refusals(device: Device) {
+    const kept = await unlessRedisIsDown(this.refusals.of(device.id), null)
+    return (
+      kept && {
+        total: kept.total,
+        recent: kept.recent.map((refusal) => ({ ...refusal, at: DateTime.fromMillis(refusal.at) })),
+      }
+    )
   }
 
   async update(ctx: HttpContext) {

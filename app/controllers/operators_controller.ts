@@ -2,17 +2,25 @@ import { inject } from '@adonisjs/core'
 import type { HttpContext } from '@adonisjs/core/http'
 import User from '#models/user'
 import { OperatorService } from '#services/operator_service'
+import { SignInLockouts } from '#services/sign_in_lockouts'
 import { actorFromRequest } from '#services/audit_trail'
 import { fieldError } from '#validators/field_error'
 import { createOperatorValidator, updateOperatorValidator } from '#validators/operator_validator'
 
 @inject()
 export default class OperatorsController {
-  constructor(private operators: OperatorService) {}
+  constructor(
+    private operators: OperatorService,
+    private lockouts: SignInLockouts
+  ) {}
 
   async index({ view, bouncer }: HttpContext) {
     await bouncer.with('UserPolicy').authorize('view')
-    return view.render('pages/operators/index', { operators: await this.operators.list() })
+    const [operators, lockedUntil] = await Promise.all([
+      this.operators.list(),
+      this.lockouts.lockedUntil(),
+    ])
+    return view.render('pages/operators/index', { operators, lockedUntil })
   }
 
   async create({ view, bouncer }: HttpContext) {
@@ -40,10 +48,30 @@ export default class OperatorsController {
     await ctx.bouncer.with('UserPolicy').authorize('manage')
     const operator = await User.findOrFail(ctx.params.id)
     const input = await ctx.request.validateUsing(updateOperatorValidator)
-    const result = await this.operators.update(actorFromRequest(ctx), operator, input)
+    const actor = actorFromRequest(ctx)
+    const result = await this.operators.update(actor, operator, input, ctx.session.sessionId)
     if (!result.ok)
       throw fieldError(result.error.field, ctx.i18n.t(`operators.${result.error.type}`))
     ctx.session.flash('success', ctx.i18n.t('operators.updated', { name: operator.fullName }))
     return ctx.response.redirect().toRoute('operators.index')
+  }
+
+  /** Lifts the locks failed sign-ins put on the account, at every address. */
+  async unlock(ctx: HttpContext) {
+    await ctx.bouncer.with('UserPolicy').authorize('manage')
+    const operator = await User.findOrFail(ctx.params.id)
+    await this.lockouts.unlock(actorFromRequest(ctx), operator)
+    ctx.session.flash('success', ctx.i18n.t('operators.unlocked', { name: operator.fullName }))
+    return ctx.response.redirect().toRoute('operators.index')
+  }
+
+  async signOutEverywhere(ctx: HttpContext) {
+    await ctx.bouncer.with('UserPolicy').authorize('manage')
+    const operator = await User.findOrFail(ctx.params.id)
+    const actor = actorFromRequest(ctx)
+    const count = await this.operators.signOutEverywhere(actor, operator, ctx.session.sessionId)
+    const values = { name: operator.fullName, count }
+    ctx.session.flash('success', ctx.i18n.t('operators.signed_out_everywhere', values))
+    return ctx.response.redirect().toRoute('operators.edit', { id: operator.id })
   }
 }

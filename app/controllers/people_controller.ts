@@ -93,8 +93,24 @@ export default class PeopleController {
     await person.load('faces', (faces) => faces.orderBy('id', 'desc'))
     await person.load('consentRecorder')
   }
-  async edit({ params, view, bouncer }: HttpContext) {
-    await bouncer.with('PersonPolicy').authorize('manage')
+
+  /**
+   * A person as those who may read but not change see them (auditors): the
+   * record, the consent on record, the faces and the groups, without a form.
+   */
+  async show({ params, view, bouncer }: HttpContext) {
+    await bouncer.with('PersonPolicy').authorize('view')
+    const person = await Person.findOrFail(params.id)
+    await this.#loadPage(person)
+    return view.render('pages/people/show', { person })
+  }
+
+  /** Readers who may not change people are shown the person's page instead. */
+  async edit({ params, view, bouncer, response }: HttpContext) {
+    if (await bouncer.with('PersonPolicy').denies('manage')) {
+      await bouncer.with('PersonPolicy').authorize('view')
+      return response.redirect().toRoute('people.show', { id: params.id })
+    }
     const person = await Person.findOrFail(params.id)
     await person.load('accessGroups', (groups) => groups.orderBy('name', 'asc'))
     await person.load('faces', (faces) => faces.orderBy('id', 'desc'))

@@ -4,6 +4,7 @@ import db from '@adonisjs/lucid/services/db'
 import { uniqueViolation } from '#services/unique_violation'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import User, { type Locale, type UserRole } from '#models/user'
+import { OperatorSessions } from '#services/operator_sessions'
 import {
   AuditTrail,
   auditSnapshot,
@@ -36,11 +37,15 @@ export type OperatorResult = { ok: true; user: User } | OperatorFailure
 
 /**
  * Creates and changes operator accounts, each write in one transaction with
- * its audit entries. The site always keeps an enabled administrator.
+ * its audit entries. The site always keeps an enabled administrator. A new
+ * password or a disabled account ends the operator's sessions.
  */
 @inject()
 export class OperatorService {
-  constructor(private audit: AuditTrail) {}
+  constructor(
+    private audit: AuditTrail,
+    private sessions: OperatorSessions
+  ) {}
 
   async list() {
     return User.query().orderBy('full_name', 'asc').orderBy('id', 'asc')
@@ -63,8 +68,18 @@ export class OperatorService {
     })
   }
 
-  async update(actor: Actor, user: User, input: OperatorChanges): Promise<OperatorResult> {
-    return this.#write(async (trx) => {
+  /**
+   * `keepSession` is the session the change is made in: an administrator
+   * who gives themselves a new password stays signed in there.
+   */
+  async update(
+    actor: Actor,
+    user: User,
+    input: OperatorChanges,
+    keepSession?: string
+  ): Promise<OperatorResult> {
+    const disabledBefore = isDisabled(user)
+    const result = await this.#write(async (trx) => {
       user.useTransaction(trx)
       if (await this.#emailTaken(trx, input.email, user.id)) return duplicateEmail()
       const disabled = input.disabled ?? false
@@ -85,6 +100,23 @@ export class OperatorService {
       }
       return { ok: true, user }
     })
+    if (result.ok && (input.password || (isDisabled(user) && !disabledBefore))) {
+      await this.sessions.end(user, keepSession)
+    }
+    return result
+  }
+
+  /**
+   * Ends every session of the operator, wherever it is (a shared computer,
+   * a copied cookie), but `keepSession`, the one asking.
+   */
+  async signOutEverywhere(actor: Actor, user: User, keepSession?: string) {
+    const ended = await this.sessions.end(user, keepSession)
+    await this.audit.record(actor, {
+      ...subject(user, 'operator.sign_out_everywhere'),
+      after: { sessions: ended },
+    })
+    return ended
   }
 
   /**

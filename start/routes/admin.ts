@@ -32,11 +32,16 @@ router
       .group(() => {
         router.get('/', [controllers.Dashboard, 'show']).as('dashboard')
         router.post('/account/locale', [controllers.Account, 'updateLocale']).as('account.locale')
+        router.get('/account', [controllers.Account, 'show']).as('account.show')
+        router
+          .put('/account/password', [controllers.Account, 'updatePassword'])
+          .as('account.password')
 
         router.get('/people', [controllers.People, 'index']).as('people.index')
         router.get('/people/new', [controllers.People, 'create']).as('people.create')
         router.post('/people', [controllers.People, 'store']).as('people.store')
         router.get('/people/:id/edit', [controllers.People, 'edit']).as('people.edit')
+        router.get('/people/:id', [controllers.People, 'show']).as('people.show')
         router.put('/people/:id', [controllers.People, 'update']).as('people.update')
         router.post('/people/:id/status', [controllers.People, 'suspend']).as('people.status')
         router.get('/people/:id/delete', [controllers.People, 'confirmDestroy']).as('people.delete')
@@ -90,6 +95,7 @@ router
 
         router.get('/devices', [controllers.Devices, 'index']).as('devices.index')
         router.get('/devices/:id/edit', [controllers.Devices, 'edit']).as('devices.edit')
+        router.get('/devices/:id', [controllers.Devices, 'show']).as('devices.show')
         router.put('/devices/:id', [controllers.Devices, 'update']).as('devices.update')
         router.post('/devices/:id/status', [controllers.Devices, 'status']).as('devices.status')
         router
@@ -107,8 +113,15 @@ router
         router.post('/operators', [controllers.Operators, 'store']).as('operators.store')
         router.get('/operators/:id/edit', [controllers.Operators, 'edit']).as('operators.edit')
         router.put('/operators/:id', [controllers.Operators, 'update']).as('operators.update')
+        router
+          .post('/operators/:id/unlock', [controllers.Operators, 'unlock'])
+          .as('operators.unlock')
+        router
+          .delete('/operators/:id/sessions', [controllers.Operators, 'signOutEverywhere'])
+          .as('operators.sessions.destroy')
 
         router.get('/audit', [controllers.AuditLogs, 'index']).as('audit.index')
+        router.get('/audit.csv', [controllers.AuditLogs, 'export']).as('audit.export')
 
         router.get('/access-groups', [controllers.AccessGroups, 'index']).as('access_groups.index')
         router

@@ -2,7 +2,10 @@ import { test } from '@japa/runner'
 import testUtils from '@adonisjs/core/services/test_utils'
 import { DateTime } from 'luxon'
 import User, { type UserRole } from '#models/user'
+import type { ApiClient } from '@japa/api-client'
 import AuditLog from '#models/audit_log'
+import Person from '#models/person'
+import { AccessGroupFactory } from '#database/factories/access_group_factory'
 
 function makeUser(email: string, role: UserRole) {
   return User.create({
@@ -182,9 +185,144 @@ test.group('Audit log page', (group) => {
     assert.include(html, 'data-action="person.update"')
     assert.include(html, 'op@example.com')
     assert.include(html, 'li.wei')
-    assert.include(html, 'displayName: Li Wei → Li Wei Jr')
-    assert.include(html, 'department: Engineering')
-    assert.notInclude(html, 'department: Engineering →')
-    assert.notInclude(html, 'createdAt:')
+    assert.include(html, 'Name: Li Wei → Li Wei Jr')
+    assert.include(html, 'Department: Engineering')
+    assert.notInclude(html, 'Department: Engineering →')
+    assert.notInclude(html, 'createdAt')
+  })
+})
+
+test.group('Audit log in words', (group) => {
+  group.each.setup(() => testUtils.db().withGlobalTransaction())
+
+  /** What an operator's work leaves in the log, made through the pages. */
+  async function aDayAtTheDesk(client: ApiClient) {
+    const ada = await User.create({
+      email: 'ada@example.com',
+      fullName: 'Ada Lovelace',
+      password: 'correct horse battery staple',
+      role: 'operator',
+      locale: 'en',
+    })
+    const lobby = await AccessGroupFactory.merge({ name: 'Lobby' }).create()
+    await client.post('/admin/people').loginAs(ada).withCsrfToken().form({
+      username: 'ghopper',
+      displayName: 'Grace Hopper',
+      status: 'active',
+      consentGiven: '1',
+      consentTextVersion: 'v2',
+    })
+    const grace = await Person.findByOrFail('username', 'ghopper')
+    await client
+      .post(`/admin/access-groups/${lobby.id}/people/${grace.id}`)
+      .loginAs(ada)
+      .withCsrfToken()
+    await client
+      .post('/login')
+      .withCsrfToken()
+      .form({ email: 'ada@example.com', password: 'not her password' })
+    return { ada, grace, lobby }
+  }
+
+  test('each entry is a sentence with names, and its fields are named in English', async ({
+    client,
+    assert,
+  }) => {
+    await aDayAtTheDesk(client)
+    const auditor = await makeUser('auditor@example.com', 'auditor')
+
+    const response = await client.get('/admin/audit').loginAs(auditor)
+    response.assertStatus(200)
+    const html = response.text()
+    assert.include(html, 'Ada Lovelace added Grace Hopper to access group Lobby')
+    assert.include(html, 'Ada Lovelace added Grace Hopper')
+    assert.include(html, 'Consent recorded by: Ada Lovelace')
+    assert.include(html, 'Consent text version: v2')
+    assert.include(html, 'A sign-in as ada@example.com was refused: wrong email or password')
+    assert.notInclude(html, 'consentRecordedBy')
+    assert.notInclude(html, '>access_group.add_person<')
+    assert.notInclude(html, 'not her password')
+  })
+
+  test('and in Chinese for a reader who reads Chinese', async ({ client, assert }) => {
+    await aDayAtTheDesk(client)
+    const auditor = await makeUser('auditor@example.com', 'auditor')
+    auditor.locale = 'zh'
+    await auditor.save()
+
+    const response = await client.get('/admin/audit').loginAs(auditor)
+    const html = response.text()
+    assert.include(html, 'Ada Lovelace 将 Grace Hopper 加入通行组 Lobby')
+    assert.include(html, 'Ada Lovelace 添加了 Grace Hopper')
+    assert.include(html, '同意登记人: Ada Lovelace')
+    assert.include(html, '以 ada@example.com 登录被拒绝：邮箱或密码不正确')
+    assert.notInclude(html, 'consentRecordedBy')
+  })
+
+  test('sign-ins, terminals, commands and unknown actions are said plainly', async ({
+    client,
+    assert,
+  }) => {
+    const auditor = await makeUser('auditor@example.com', 'auditor')
+    await record({
+      action: 'session.sign_in',
+      subjectType: 'user',
+      subjectId: String(auditor.id),
+      subjectLabel: auditor.email,
+      userId: auditor.id,
+      actor: auditor.email,
+    })
+    await record({
+      action: 'device.register',
+      subjectType: 'device',
+      subjectLabel: 'Gate 1 (SN-1)',
+      actor: 'device:SN-1',
+      after: { name: 'Gate 1', serialNumber: 'SN-1', status: 'pending', address: '10.0.0.9' },
+    })
+    await record({
+      action: 'device.approve',
+      subjectType: 'device',
+      subjectLabel: 'Gate 1 (SN-1)',
+      actor: 'cli:root',
+      before: { status: 'pending' },
+      after: { status: 'approved' },
+    })
+    await record({ action: 'personnel.import', subjectType: 'person', subjectLabel: 'batch-7' })
+
+    const response = await client.get('/admin/audit').loginAs(auditor)
+    const html = response.text()
+    assert.include(html, 'Test User signed in')
+    assert.include(html, 'Gate 1 (SN-1) connected for the first time and waits for approval')
+    assert.include(html, 'root (command line) approved device Gate 1 (SN-1)')
+    assert.include(html, 'Status: Pending → Approved')
+    assert.include(html, 'someone@example.com: personnel.import (batch-7)')
+  })
+
+  test('the filtered log downloads as CSV in words', async ({ client, assert }) => {
+    await aDayAtTheDesk(client)
+    const auditor = await makeUser('auditor@example.com', 'auditor')
+
+    const page = await client.get('/admin/audit').qs({ action: 'access_group' }).loginAs(auditor)
+    assert.include(page.text(), 'href="/admin/audit.csv?action=access_group"')
+
+    const response = await client
+      .get('/admin/audit.csv')
+      .qs({ action: 'access_group' })
+      .loginAs(auditor)
+    response.assertStatus(200)
+    response.assertHeader('content-type', 'text/csv; charset=utf-8')
+    assert.match(
+      response.header('content-disposition') ?? '',
+      /^attachment; filename="audit-\d{8}-\d{4}\.csv"$/
+    )
+    const lines = response
+      .text()
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split('\r\n')
+    assert.equal(lines[0], 'time,who,action,what,record_type,record,address,changes')
+    assert.lengthOf(lines, 2)
+    assert.include(lines[1], ',Ada Lovelace,access_group.add_person,')
+    assert.include(lines[1], 'Ada Lovelace added Grace Hopper to access group Lobby')
   })
 })
