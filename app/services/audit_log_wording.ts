@@ -48,6 +48,9 @@ const saidInSentence: Record<string, string[]> = {
   'operator.unlock': ['addresses'],
 }
 
+/** Fields holding a day (a person's validity), shown without a time or a zone. */
+const dayFields = new Set(['validFrom', 'validUntil'])
+
 /** Fields holding an operator's id, shown as the operator's name. */
 const operatorFields = new Set(['consentRecordedBy', 'recordedBy', 'createdBy', 'userId'])
 
@@ -128,6 +131,9 @@ export class AuditLogWording {
       return names.schedules.get(value) ?? `#${value}`
     }
     if (typeof value === 'boolean') return i18n.t(value ? 'common.yes' : 'common.no')
+    if (dayFields.has(field) && typeof value === 'string') {
+      return DateTime.fromISO(value, { setZone: true }).toISODate() ?? value
+    }
     const codes = codeNames[field]?.(entry.subjectType)
     if (codes) {
       const list = Array.isArray(value) ? value : [value]

@@ -298,6 +298,22 @@ test.group('Audit log in words', (group) => {
     assert.include(html, 'someone@example.com: personnel.import (batch-7)')
   })
 
+  test('a person’s validity is shown as the day it is, whatever the zone it was stored in', async ({
+    client,
+    assert,
+  }) => {
+    const auditor = await makeUser('auditor@example.com', 'auditor')
+    await record({
+      action: 'person.update',
+      subjectType: 'person',
+      subjectLabel: 'gh',
+      before: { validUntil: null },
+      after: { validUntil: '2027-01-01T00:00:00.000-05:00' },
+    })
+    const response = await client.get('/admin/audit').loginAs(auditor)
+    assert.match(response.text(), /Valid until: — → 2027-01-01\s*</)
+  })
+
   test('the filtered log downloads as CSV in words', async ({ client, assert }) => {
     await aDayAtTheDesk(client)
     const auditor = await makeUser('auditor@example.com', 'auditor')
