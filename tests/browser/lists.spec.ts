@@ -6,6 +6,7 @@ import db from '@adonisjs/lucid/services/db'
 import AccessEvent from '#models/access_event'
 import type Device from '#models/device'
 import Person from '#models/person'
+import { siteTimeZone } from '#services/site_time'
 import { toSqlDateTime } from '#services/sql_time'
 import { UserFactory } from '#database/factories/user_factory'
 import { DeviceFactory } from '#database/factories/device_factory'
@@ -121,7 +122,7 @@ test.group(
       await page.assertTextContains('[data-test="events-count"]', '60 events')
       await page.assertInputValue('#events-device', 'Lobby east')
       await page.assertInputValue('#events-decision', '')
-      const from = DateTime.fromISO(await page.inputValue('#events-from'))
+      const from = DateTime.fromISO(await page.inputValue('#events-from'), { zone: siteTimeZone })
       assert.approximately(from.toMillis(), DateTime.now().minus({ hours: 1 }).toMillis(), 120_000)
       await page.assertElementsCount('[data-test="event-row"]', 50)
       const devices = await page.locator('[data-test="event-device"]').allTextContents()
@@ -148,7 +149,8 @@ test.group(
         displayName: 'Ada Lovelace',
       }).create()
       const at = (device: Device, time: string) => {
-        const when = DateTime.fromISO(time)
+        // A time at the site, held as models hold times: in the server's zone.
+        const when = DateTime.fromISO(time, { zone: siteTimeZone }).toLocal()
         return AccessEvent.create({
           deviceId: device.id,
           personId: ada.id,
@@ -179,7 +181,7 @@ test.group(
       assert.match(download.suggestedFilename(), /^events-\d{8}-\d{4}\.csv$/)
       const file = await readFile(await download.path(), 'utf8')
       const lines = file.split('\r\n')
-      const offset = DateTime.fromISO('2026-03-02T09:00:00').toFormat('ZZ')
+      const offset = DateTime.fromISO('2026-03-02T09:00:00', { zone: siteTimeZone }).toFormat('ZZ')
       assert.deepEqual(lines, [
         '\uFEFFtime,device,username,name,decision,reason,score,method',
         `2026-03-02T09:55:00${offset},Lobby east,ada,Ada Lovelace,granted,granted,,face`,

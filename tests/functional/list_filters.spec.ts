@@ -3,6 +3,7 @@ import { DateTime } from 'luxon'
 import testUtils from '@adonisjs/core/services/test_utils'
 import db from '@adonisjs/lucid/services/db'
 import AccessEvent from '#models/access_event'
+import { siteNow, siteTimeZone } from '#services/site_time'
 import { toSqlDateTime } from '#services/sql_time'
 import Person from '#models/person'
 import { UserFactory } from '#database/factories/user_factory'
@@ -154,7 +155,8 @@ test.group('List filters: empty fields mean "any"', (group) => {
     const operator = await UserFactory.create()
     const lobby = await DeviceFactory.apply('approved').merge({ name: 'Lobby east' }).create()
     const at = (time: string) => {
-      const when = DateTime.fromISO(time)
+      // A time at the site, held as models hold times: in the server's zone.
+      const when = DateTime.fromISO(time, { zone: siteTimeZone }).toLocal()
       return AccessEvent.create({
         deviceId: lobby.id,
         decision: 'denied',
@@ -191,7 +193,7 @@ test.group('List filters: empty fields mean "any"', (group) => {
     assert.equal(lastHour.get('device'), 'lobby')
     assert.equal(lastHour.get('reason'), 'unknown_face')
     assert.isNull(lastHour.get('to'))
-    const from = DateTime.fromISO(lastHour.get('from')!)
+    const from = DateTime.fromISO(lastHour.get('from')!, { zone: siteTimeZone })
     assert.approximately(from.toMillis(), DateTime.now().minus({ hours: 1 }).toMillis(), 120_000)
 
     const invalid = await client
@@ -252,5 +254,17 @@ test.group('List filters: empty fields mean "any"', (group) => {
       'staff043',
       'staff044',
     ])
+  })
+
+  test('the site time zone is named on Settings and beside the events filters', async ({
+    client,
+  }) => {
+    const admin = await UserFactory.apply('admin').create()
+    const zone = siteTimeZone
+
+    const settings = await client.get('/admin/settings').loginAs(admin)
+    settings.assertTextIncludes(`<code data-test="site-time-zone">${zone}</code>`)
+    const events = await client.get('/admin/events').loginAs(admin)
+    events.assertTextIncludes(`Times are in ${zone} (UTC${siteNow().toFormat('ZZ')}).`)
   })
 })
