@@ -5,5 +5,6 @@
 
 export const plugins = {
   'face_engine': () => import('#plugins/face_engine/plugin'),
+  'log_gate': () => import('#plugins/log_gate/plugin'),
   'log_light': () => import('#plugins/log_light/plugin'),
 }

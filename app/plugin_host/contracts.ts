@@ -70,13 +70,27 @@ export interface LightDriver extends PluginLifecycle {
 
 /**
  * A turnstile, barrier or door lock that opens for a while and closes on
- * its own.
+ * its own. `position` is what the driver knows: `unknown` when the
+ * hardware cannot tell (a lock without a door sensor); `closesAt` is when
+ * an open gate will close by itself.
  */
 export interface GateState {
   position: 'open' | 'closed' | 'unknown'
   closesAt: Date | null
 }
 
+/**
+ * The gates the admin pages open ("open door" on a device's page, whose
+ * setting names the gate instance) and terminals will drive. `open`
+ * resolves once the gate or its controller has taken the command (a relay
+ * set, a Modbus write acknowledged), not when the door has moved; the gate
+ * closes by itself after `durationMs`, timed by the driver or the
+ * controller, never by the caller. Opening an open gate restarts its time.
+ * A duration the gate cannot hold is refused with `PluginCommandError`;
+ * any other error means the command was not carried out (the caller says
+ * so), and a gate that does not answer within the call timeout is
+ * restarted by the host.
+ */
 export interface GateDriver extends PluginLifecycle {
   open(options: { durationMs: number }): Promise<void>
   state(): Promise<GateState>
