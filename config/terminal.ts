@@ -83,6 +83,15 @@ const terminalConfig = {
   /** Last-seen times are gathered in Redis and written to the database this often. */
   presenceFlushSeconds: env.get('DEVICE_PRESENCE_FLUSH_SECONDS', 15),
 
+  /**
+   * A device is online while its last call is at most this old. The
+   * protocol sets no poll interval: a minute is twice the interval of a
+   * terminal that calls (getDbs, a token) at least every 30 seconds, so
+   * one late call does not show it offline. A site whose idle terminals
+   * call less often sets twice their interval.
+   */
+  onlineSeconds: env.get('DEVICE_ONLINE_SECONDS', 60),
+
   /** Lifetime of the signed `picUrl` links in getDbs answers. */
   pictureUrlTtlSeconds: env.get('FACE_PICTURE_URL_TTL', 3600),
 

@@ -8,12 +8,14 @@ import { BaseModel, column } from '@adonisjs/lucid/orm'
 import { DateTime } from 'luxon'
 
 export class AccessEventSchema extends BaseModel {
-  static $columns = ['decision', 'deviceId', 'id', 'method', 'occurredAt', 'personId', 'reason', 'receivedAt', 'reportedName', 'runnerUpScore', 'score', 'snapshotPath', 'terminalEventId', 'threshold'] as const
+  static $columns = ['decision', 'deviceId', 'deviceLabel', 'id', 'method', 'occurredAt', 'personId', 'reason', 'receivedAt', 'reportedName', 'runnerUpScore', 'score', 'snapshotPath', 'terminalEventId', 'threshold'] as const
   $columns = AccessEventSchema.$columns
   @column()
   declare decision: string
   @column()
   declare deviceId: number | null
+  @column()
+  declare deviceLabel: string | null
   @column({ isPrimary: true })
   declare id: number
   @column()

@@ -115,6 +115,7 @@ export default await Env.create(new URL('../', import.meta.url), {
   DEVICE_PENDING_PER_ADDRESS: Env.schema.number.optional(),
   DEVICE_PENDING_MAX: Env.schema.number.optional(),
   DEVICE_PRESENCE_FLUSH_SECONDS: Env.schema.number.optional(),
+  DEVICE_ONLINE_SECONDS: Env.schema.number.optional(),
   FACE_PICTURE_URL_TTL: Env.schema.number.optional(),
   TERMINAL_IMAGE_MAX_BYTES: Env.schema.number.optional(),
   TERMINAL_IMAGE_MAX_PIXELS: Env.schema.number.optional(),

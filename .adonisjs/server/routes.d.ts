@@ -25,6 +25,7 @@ export type ScannedRoutes = {
     'session.store': { paramsTuple?: []; params?: {} }
     'session.destroy': { paramsTuple?: []; params?: {} }
     'dashboard': { paramsTuple?: []; params?: {} }
+    'dashboard.stream': { paramsTuple?: []; params?: {} }
     'account.locale': { paramsTuple?: []; params?: {} }
     'account.show': { paramsTuple?: []; params?: {} }
     'account.password': { paramsTuple?: []; params?: {} }
@@ -44,6 +45,7 @@ export type ScannedRoutes = {
     'people.faces.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.discard': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'faces.preview': { paramsTuple?: []; params?: {} }
+    'people.faces.delete': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'people.faces.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'enrolment_reviews.index': { paramsTuple?: []; params?: {} }
     'enrolment_reviews.photo': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -51,10 +53,16 @@ export type ScannedRoutes = {
     'enrolment_reviews.approve': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'enrolment_reviews.reject': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.index': { paramsTuple?: []; params?: {} }
+    'devices.presence': { paramsTuple?: []; params?: {} }
     'devices.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.block': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.door': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.door.open': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.credential.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.credential.revoke': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.credential.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -89,6 +97,7 @@ export type ScannedRoutes = {
     'schedules.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'schedules.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'schedules.windows.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'schedules.windows.copy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'schedules.windows.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'windowId': ParamValue} }
     'schedules.holidays.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'schedules.holidays.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'holidayId': ParamValue} }
@@ -110,6 +119,7 @@ export type ScannedRoutes = {
     'docs.openapi_yaml': { paramsTuple?: []; params?: {} }
     'session.create': { paramsTuple?: []; params?: {} }
     'dashboard': { paramsTuple?: []; params?: {} }
+    'dashboard.stream': { paramsTuple?: []; params?: {} }
     'account.show': { paramsTuple?: []; params?: {} }
     'people.index': { paramsTuple?: []; params?: {} }
     'people.create': { paramsTuple?: []; params?: {} }
@@ -119,12 +129,16 @@ export type ScannedRoutes = {
     'people.consent.withdraw': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.photo': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'people.faces.thumbnail': { paramsTuple: [ParamValue,ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue,'size': ParamValue} }
+    'people.faces.delete': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'enrolment_reviews.index': { paramsTuple?: []; params?: {} }
     'enrolment_reviews.photo': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'enrolment_reviews.thumbnail': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'size': ParamValue} }
     'devices.index': { paramsTuple?: []; params?: {} }
+    'devices.presence': { paramsTuple?: []; params?: {} }
     'devices.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.block': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.credential.revoke': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.index': { paramsTuple?: []; params?: {} }
     'operators.create': { paramsTuple?: []; params?: {} }
@@ -158,6 +172,7 @@ export type ScannedRoutes = {
     'docs.openapi_yaml': { paramsTuple?: []; params?: {} }
     'session.create': { paramsTuple?: []; params?: {} }
     'dashboard': { paramsTuple?: []; params?: {} }
+    'dashboard.stream': { paramsTuple?: []; params?: {} }
     'account.show': { paramsTuple?: []; params?: {} }
     'people.index': { paramsTuple?: []; params?: {} }
     'people.create': { paramsTuple?: []; params?: {} }
@@ -167,12 +182,16 @@ export type ScannedRoutes = {
     'people.consent.withdraw': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.photo': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'people.faces.thumbnail': { paramsTuple: [ParamValue,ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue,'size': ParamValue} }
+    'people.faces.delete': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'enrolment_reviews.index': { paramsTuple?: []; params?: {} }
     'enrolment_reviews.photo': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'enrolment_reviews.thumbnail': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'size': ParamValue} }
     'devices.index': { paramsTuple?: []; params?: {} }
+    'devices.presence': { paramsTuple?: []; params?: {} }
     'devices.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.block': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.credential.revoke': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.index': { paramsTuple?: []; params?: {} }
     'operators.create': { paramsTuple?: []; params?: {} }
@@ -222,6 +241,7 @@ export type ScannedRoutes = {
     'enrolment_reviews.approve': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'enrolment_reviews.reject': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.door.open': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.credential.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.store': { paramsTuple?: []; params?: {} }
     'operators.unlock': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -231,6 +251,7 @@ export type ScannedRoutes = {
     'access_groups.devices.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'schedules.store': { paramsTuple?: []; params?: {} }
     'schedules.windows.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'schedules.windows.copy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'schedules.holidays.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'settings.plugins.retry': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
   }
@@ -242,6 +263,7 @@ export type ScannedRoutes = {
     'account.password': { paramsTuple?: []; params?: {} }
     'people.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.door': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'access_groups.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'schedules.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -253,6 +275,7 @@ export type ScannedRoutes = {
     'terminal.fallback': { paramsTuple: [...ParamValue[]]; params: {'*': ParamValue[]} }
     'people.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
+    'devices.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.credential.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.sessions.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'access_groups.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }

@@ -3,6 +3,8 @@ import type { HttpContext } from '@adonisjs/core/http'
 import { DateTime } from 'luxon'
 import Device, { devicePermissions } from '#models/device'
 import { DeviceService } from '#services/device_service'
+import { DeviceDoors } from '#services/device_doors'
+import { DeviceOnlineStatus } from '#services/device_online_status'
 import { DeviceRefusals } from '#services/terminal/device_refusals'
 import { PendingDeviceCap } from '#services/terminal/pending_device_cap'
 import { actorFromRequest } from '#services/audit_trail'
@@ -19,7 +21,9 @@ export default class DevicesController {
   constructor(
     private devices: DeviceService,
     private refusals: DeviceRefusals,
-    private pendingCap: PendingDeviceCap
+    private pendingCap: PendingDeviceCap,
+    private online: DeviceOnlineStatus,
+    private doors: DeviceDoors
   ) {}
 
   async index({ request, view, bouncer }: HttpContext) {
@@ -27,9 +31,10 @@ export default class DevicesController {
     const filters = await deviceSearchValidator.validate(request.qs())
     const devices = await this.devices.list(filters)
     devices.baseUrl(request.url()).queryString({ q: filters.q, status: filters.status })
-    const [refusals, cap] = await Promise.all([
+    const [refusals, cap, presence] = await Promise.all([
       unlessRedisIsDown(this.refusals.counts(devices.all().map((device) => device.id)), null),
       this.pendingCap.status(),
+      this.online.of(devices.all()),
     ])
     const lastRefusedAt = cap.lastRefusedAt && DateTime.fromJSDate(cap.lastRefusedAt)
     return view.render('pages/devices/index', {
@@ -37,6 +42,7 @@ export default class DevicesController {
       filters,
       refusals,
       pendingCap: { ...cap, lastRefusedAt },
+      presence,
     })
   }
 
@@ -49,7 +55,11 @@ export default class DevicesController {
     await bouncer.with('DevicePolicy').authorize('view')
     const device = await Device.findOrFail(params.id)
     const refusals = await this.#refusals(device)
-    return view.render('pages/devices/show', { device, refusals })
+    return view.render('pages/devices/show', {
+      device,
+      refusals,
+      ...(await this.#presence(device)),
+    })
   }
 
   /** Readers who may not change devices are shown the device's page instead. */
@@ -64,7 +74,21 @@ export default class DevicesController {
       device,
       permissions: devicePermissions,
       refusals,
+      ...(await this.#presenceAndDoor(device)),
     })
+  }
+
+  /** Whether the device is online, and its access groups. */
+  async #presence(device: Device) {
+    await device.load('accessGroups', (groups) => groups.orderBy('name', 'asc'))
+    const states = await this.online.of([device])
+    return { presence: states.get(device.id)!, onlineSeconds: this.online.windowMs / 1000 }
+  }
+
+  /** The device page's presence, and its door with the gates to choose from. */
+  async #presenceAndDoor(device: Device) {
+    const [presence, door] = await Promise.all([this.#presence(device), this.doors.status(device)])
+    return { ...presence, door, gates: this.doors.gates() }
   }
 
   /** The calls refused in the device's name; null while Redis, which keeps them, is down. */
@@ -114,7 +138,7 @@ export default class DevicesController {
     if (status === 'approved') return this.#approve(ctx, device)
     await this.devices.setStatus(actorFromRequest(ctx), device, status)
     ctx.session.flash('success', ctx.i18n.t('devices.blocked_done', { name: device.name }))
-    return ctx.response.redirect().back()
+    return ctx.response.redirect().toRoute('devices.edit', { id: device.id })
   }
 
   /** Without access changes, approving cannot fail. */
@@ -132,5 +156,27 @@ export default class DevicesController {
     const values = { name: device.name, address: device.pinnedAddress ?? '' }
     ctx.session.flash('success', ctx.i18n.t(message, values))
     return ctx.response.redirect().back()
+  }
+
+  /** Blocking asks first: a blocked terminal is refused every call until approved again. */
+  async confirmBlock({ params, view, bouncer }: HttpContext) {
+    await bouncer.with('DevicePolicy').authorize('manage')
+    const device = await Device.findOrFail(params.id)
+    return view.render('pages/devices/block', { device })
+  }
+
+  async confirmDestroy({ params, view, bouncer }: HttpContext) {
+    await bouncer.with('DevicePolicy').authorize('manage')
+    const device = await Device.findOrFail(params.id)
+    const events = await this.devices.eventCount(device)
+    return view.render('pages/devices/delete', { device, events })
+  }
+
+  async destroy(ctx: HttpContext) {
+    await ctx.bouncer.with('DevicePolicy').authorize('manage')
+    const device = await Device.findOrFail(ctx.params.id)
+    await this.devices.delete(actorFromRequest(ctx), device)
+    ctx.session.flash('success', ctx.i18n.t('devices.deleted', { name: device.name }))
+    return ctx.response.redirect().toRoute('devices.index')
   }
 }

@@ -120,6 +120,14 @@ export default class PersonFacesController {
     return ctx.response.redirect().toRoute('people.edit', { id: person.id })
   }
 
+  /** Removing a face asks first, showing the face that would go. */
+  async confirmDestroy({ params, view, bouncer }: HttpContext) {
+    await bouncer.with('PersonPolicy').authorize('manage')
+    const person = await Person.findOrFail(params.id)
+    const face = await person.related('faces').query().where('id', params.faceId).firstOrFail()
+    return view.render('pages/people/remove_face', { person, face })
+  }
+
   async destroy(ctx: HttpContext) {
     await ctx.bouncer.with('PersonPolicy').authorize('manage')
     const person = await Person.findOrFail(ctx.params.id)

@@ -23,6 +23,11 @@ export type AccessEventInput = {
   terminalEventId?: string | null
 }
 
+/** How an event names its device, also once the device is deleted. */
+export function deviceLabel(device: Pick<Device, 'name' | 'serialNumber'>) {
+  return `${device.name} (${device.serialNumber})`
+}
+
 /**
  * Records an access decision and announces it to the open admin pages.
  */
@@ -38,6 +43,7 @@ export class AccessEventRecorder {
   async record(input: AccessEventInput) {
     const row = {
       deviceId: input.device.id,
+      deviceLabel: deviceLabel(input.device),
       personId: input.person?.id ?? null,
       reportedName: input.reportedName,
       score: input.score,

@@ -12,6 +12,11 @@ import { AuditTrail, auditSnapshot, changedFields, type Actor } from '#services/
 import { DeviceCredentials } from '#services/device_credentials'
 import { FaceDbRevision } from '#faces/face_db_revision'
 import { whereAnyContains } from '#services/text_search'
+import { isRedisUnavailable } from '#services/redis_availability'
+import { DevicePresence } from '#services/terminal/device_presence'
+import { DeviceRefusals } from '#services/terminal/device_refusals'
+import { DeviceTokenStore } from '#services/terminal/device_token_store'
+import logger from '@adonisjs/core/services/logger'
 
 export type DeviceInput = {
   name: string
@@ -59,7 +64,10 @@ export class DeviceService {
   constructor(
     private audit: AuditTrail,
     private revisions: FaceDbRevision,
-    private credentials: DeviceCredentials
+    private credentials: DeviceCredentials,
+    private tokens: DeviceTokenStore,
+    private presence: DevicePresence,
+    private refusals: DeviceRefusals
   ) {}
 
   async list(filters: { status?: DeviceStatus; q?: string; page?: number }, perPage = 50) {
@@ -235,5 +243,62 @@ export class DeviceService {
       )
       return { ok: true, device } as const
     })
+  }
+
+  /** How many access events name the device: they stay when it is deleted. */
+  async eventCount(device: Device) {
+    const [row] = await db.from('access_events').where('device_id', device.id).count('* as total')
+    return Number(row.total)
+  }
+
+  /**
+   * Deletes a device: its row, with its credential and its access-group
+   * memberships, then what Redis holds of it (tokens, last calls, refused
+   * calls). Its access events stay and name it by the label they were
+   * recorded with; enrolment reviews it sent keep theirs. The terminal's
+   * signed calls are refused from then on; one that asks for a token
+   * without a credential (reset, or legacy firmware) is registered anew as
+   * pending, so a lost terminal is blocked, not deleted. Should Redis be
+   * down, what it holds of the device is left to expire: no call can use
+   * it, since the device is gone.
+   */
+  async delete(actor: Actor, device: Device) {
+    const label = `${device.name} (${device.serialNumber})`
+    await db.transaction(async (trx) => {
+      device.useTransaction(trx)
+      await device.load('accessGroups')
+      const before = {
+        ...auditSnapshot(device),
+        accessGroups: device.accessGroups.map((group) => group.name),
+      }
+      await trx
+        .from('access_events')
+        .where('device_id', device.id)
+        .whereNull('device_label')
+        .update({ device_label: label })
+      await device.delete()
+      await this.audit.record(
+        actor,
+        {
+          action: 'device.delete',
+          subjectType: 'device',
+          subjectId: device.id,
+          subjectLabel: label,
+          before,
+        },
+        trx
+      )
+    })
+    try {
+      await this.tokens.revokeAll(device.id)
+      await this.presence.forget(device.id)
+      await this.refusals.clear(device.id)
+    } catch (error) {
+      if (!isRedisUnavailable(error)) throw error
+      logger.warn(
+        { device: device.serialNumber },
+        'deleted device: Redis unavailable, its tokens expire'
+      )
+    }
   }
 }

@@ -11,10 +11,22 @@ import { uniqueViolation } from '#services/unique_violation'
 
 export type ScheduleInput = { name: string; description?: string | null }
 
-/** Minutes since midnight, end exclusive, as the validator gives them. */
-export type WindowInput = { weekday: number; startsAt: number; endsAt: number }
+/** Minutes since midnight, end exclusive, on each of the weekdays, as the validator gives them. */
+export type WindowInput = { weekdays: number[]; startsAt: number; endsAt: number }
 
-export type HolidayInput = { holidayDate: Date; holidayName: string }
+/** The windows of one weekday, copied to others. */
+export type CopyInput = { fromWeekday: number; toWeekdays: number[] }
+
+/** One date, or every date from the first to the last. */
+export type HolidayInput = { holidayDate: Date; holidayUntil?: Date; holidayName: string }
+
+/** A window as the audit log and the overlap message name it. */
+export type WindowLabel = { weekday: number; from: string; until: string }
+
+export type WindowsResult =
+  | { ok: true; added: number }
+  | { ok: false; error: { type: 'overlap'; conflicts: WindowLabel[] } }
+  | { ok: false; error: { type: 'empty_day' } }
 
 export type ScheduleResult =
   { ok: true; schedule: Schedule } | { ok: false; error: { type: 'duplicate_name'; field: 'name' } }
@@ -23,19 +35,27 @@ export type ScheduleDeletion =
   { ok: true } | { ok: false; error: { type: 'in_use'; groups: string[] } }
 
 export type HolidayResult =
-  | { ok: true; holiday: Holiday }
+  | { ok: true; added: Holiday[]; skipped: number }
   | { ok: false; error: { type: 'duplicate_date'; field: 'holidayDate' } }
+  | { ok: false; error: { type: 'too_long'; field: 'holidayUntil' } }
 
-/** A window as the pages show it. */
-export type WindowRow = { id: number; weekday: number; from: string; until: string }
+/** A window as the pages show it: times, and minutes for the week's timeline. */
+export type WindowRow = WindowLabel & { id: number; startsAt: number; endsAt: number }
 
 export const weekdays = [1, 2, 3, 4, 5, 6, 7] as const
 
+/** The most days one holiday range may cover. */
+export const maxHolidayDays = 366
+
+/**
+ * A start as the clock reads it (00:00 to 23:59); an end the same way,
+ * except that the end of the day, minute 1440, reads 24:00.
+ */
 const clockTime = (minute: number) =>
   `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`
 
 /** A window as the pages show it and audit entries record it. */
-const windowLabel = (weekday: number, start: number, end: number) => ({
+const windowLabel = (weekday: number, start: number, end: number): WindowLabel => ({
   weekday,
   from: clockTime(start),
   until: clockTime(end),
@@ -44,8 +64,12 @@ const storedWindowLabel = (window: ScheduleWindow) =>
   windowLabel(window.weekday, window.startsAtMinute, window.endsAtMinute)
 const windowRow = (window: ScheduleWindow): WindowRow => ({
   id: window.id,
+  startsAt: window.startsAtMinute,
+  endsAt: window.endsAtMinute,
   ...storedWindowLabel(window),
 })
+
+type Span = { weekday: number; start: number; end: number }
 
 /**
  * Weekly schedules and their holidays. Every change runs in one transaction
@@ -93,6 +117,7 @@ export class ScheduleService {
     return Schedule.query().orderBy('name', 'asc')
   }
 
+  /** The schedule's week, day by day with its windows, its holidays and the groups using it. */
   async detail(schedule: Schedule) {
     const windows = await schedule
       .related('windows')
@@ -102,7 +127,11 @@ export class ScheduleService {
       .orderBy('id')
     const holidays = await schedule.related('holidays').query().orderBy('date')
     const groups = await AccessGroup.query().where('schedule_id', schedule.id).orderBy('name')
-    return { windows: windows.map(windowRow), holidays, groups }
+    const week = weekdays.map((weekday) => ({
+      weekday,
+      windows: windows.filter((window) => window.weekday === weekday).map(windowRow),
+    }))
+    return { week, holidays, groups }
   }
 
   async create(actor: Actor, input: ScheduleInput): Promise<ScheduleResult> {
@@ -169,22 +198,76 @@ export class ScheduleService {
     })
   }
 
-  /** Adding a window that is already there changes nothing. */
-  async addWindow(actor: Actor, schedule: Schedule, input: WindowInput) {
-    await db.transaction(async (trx) => {
-      const existing = await ScheduleWindow.query({ client: trx })
+  /** One window on each of several days at once (Monday to Friday in one step). */
+  addWindows(actor: Actor, schedule: Schedule, input: WindowInput): Promise<WindowsResult> {
+    return db.transaction((trx) =>
+      this.#place(
+        actor,
+        schedule,
+        input.weekdays.map((weekday) => ({ weekday, start: input.startsAt, end: input.endsAt })),
+        trx
+      )
+    )
+  }
+
+  /** Every window of one day, onto other days as well. */
+  copyDay(actor: Actor, schedule: Schedule, input: CopyInput): Promise<WindowsResult> {
+    return db.transaction(async (trx) => {
+      const source = await ScheduleWindow.query({ client: trx })
         .where('schedule_id', schedule.id)
-        .where('weekday', input.weekday)
-        .where('starts_at_minute', input.startsAt)
-        .where('ends_at_minute', input.endsAt)
-        .first()
-      if (existing) return
+        .where('weekday', input.fromWeekday)
+      if (source.length === 0) return { ok: false, error: { type: 'empty_day' } }
+      const spans = input.toWeekdays
+        .filter((weekday) => weekday !== input.fromWeekday)
+        .flatMap((weekday) =>
+          source.map((window) => ({
+            weekday,
+            start: window.startsAtMinute,
+            end: window.endsAtMinute,
+          }))
+        )
+      return this.#place(actor, schedule, spans, trx)
+    })
+  }
+
+  /**
+   * Adds the windows, all or none. A window that is already there is left
+   * as it is; one that overlaps another window of its day is refused, and
+   * then nothing is added: overlapping windows would let a schedule read
+   * as something other than what it does.
+   */
+  async #place(
+    actor: Actor,
+    schedule: Schedule,
+    spans: Span[],
+    trx: TransactionClientContract
+  ): Promise<WindowsResult> {
+    const existing = await ScheduleWindow.query({ client: trx })
+      .where('schedule_id', schedule.id)
+      .whereIn('weekday', [...new Set(spans.map((span) => span.weekday))])
+      .orderBy('weekday')
+      .orderBy('starts_at_minute')
+    const conflicts: WindowLabel[] = []
+    const added: Span[] = []
+    for (const span of spans) {
+      const sameDay = existing.filter((window) => window.weekday === span.weekday)
+      const same = (window: ScheduleWindow) =>
+        window.startsAtMinute === span.start && window.endsAtMinute === span.end
+      if (sameDay.some(same)) continue
+      const overlapping = sameDay.filter(
+        (window) => window.startsAtMinute < span.end && span.start < window.endsAtMinute
+      )
+      conflicts.push(...overlapping.map(storedWindowLabel))
+      if (overlapping.length === 0) added.push(span)
+    }
+    if (conflicts.length > 0) return { ok: false, error: { type: 'overlap', conflicts } }
+    for (const span of added) {
       await ScheduleWindow.create(
         {
           scheduleId: schedule.id,
-          weekday: input.weekday,
-          startsAtMinute: input.startsAt,
-          endsAtMinute: input.endsAt,
+          weekday: span.weekday,
+          startsAtMinute: span.start,
+          endsAtMinute: span.end,
         },
         { client: trx }
       )
@@ -192,11 +275,12 @@ export class ScheduleService {
         actor,
         {
           ...subject(schedule, 'schedule.add_window'),
-          after: windowLabel(input.weekday, input.startsAt, input.endsAt),
+          after: windowLabel(span.weekday, span.start, span.end),
         },
         trx
       )
-    })
+    }
+    return { ok: true, added: added.length }
   }
 
   /** Removing a window that is no longer there changes nothing. */
@@ -216,28 +300,43 @@ export class ScheduleService {
     })
   }
 
-  async addHoliday(actor: Actor, schedule: Schedule, input: HolidayInput): Promise<HolidayResult> {
-    const date = DateTime.fromJSDate(input.holidayDate).startOf('day')
+  /**
+   * A holiday on one date, or on every date of a range (a closure over the
+   * new year) in one step. Dates that already are holidays of the schedule
+   * keep theirs; only when every date is one is the request refused.
+   */
+  async addHolidays(actor: Actor, schedule: Schedule, input: HolidayInput): Promise<HolidayResult> {
+    const first = DateTime.fromJSDate(input.holidayDate).startOf('day')
+    const last = input.holidayUntil ? DateTime.fromJSDate(input.holidayUntil).startOf('day') : first
+    const days = Math.round(last.diff(first, 'days').days) + 1
+    if (days > maxHolidayDays)
+      return { ok: false, error: { type: 'too_long', field: 'holidayUntil' } }
+    const dates = Array.from({ length: days }, (_, index) => first.plus({ days: index }))
     try {
       return await db.transaction(async (trx) => {
         const taken = await Holiday.query({ client: trx })
           .where('schedule_id', schedule.id)
-          .where('date', date.toISODate()!)
-          .first()
-        if (taken) return duplicateDate()
-        const holiday = await Holiday.create(
-          { scheduleId: schedule.id, date, name: input.holidayName },
-          { client: trx }
-        )
-        await this.audit.record(
-          actor,
-          {
-            ...subject(schedule, 'schedule.add_holiday'),
-            after: { date: date.toISODate(), name: holiday.name },
-          },
-          trx
-        )
-        return { ok: true, holiday }
+          .whereBetween('date', [first.toISODate()!, last.toISODate()!])
+        const takenDates = new Set(taken.map((holiday) => holiday.date.toISODate()))
+        const free = dates.filter((date) => !takenDates.has(date.toISODate()))
+        if (free.length === 0) return duplicateDate()
+        const added: Holiday[] = []
+        for (const date of free) {
+          const holiday = await Holiday.create(
+            { scheduleId: schedule.id, date, name: input.holidayName },
+            { client: trx }
+          )
+          await this.audit.record(
+            actor,
+            {
+              ...subject(schedule, 'schedule.add_holiday'),
+              after: { date: date.toISODate(), name: holiday.name },
+            },
+            trx
+          )
+          added.push(holiday)
+        }
+        return { ok: true, added, skipped: days - free.length }
       })
     } catch (error) {
       if (uniqueViolation(error) === null) throw error

@@ -37,11 +37,24 @@ export const scheduleValidator = vine.create({
   description: vine.string().trim().maxLength(255).optional(),
 })
 
-/** A weekly window: ISO weekday and times as minutes since midnight. */
+/** ISO weekdays, 1 (Monday) to 7, as the day checkboxes send them; at least one. */
+const weekdayList = () =>
+  vine.array(vine.number().withoutDecimals().min(1).max(7)).minLength(1).distinct()
+
+/**
+ * A weekly window on one or more days: ISO weekdays and times as minutes
+ * since midnight.
+ */
 export const scheduleWindowValidator = vine.create({
-  weekday: vine.number().withoutDecimals().min(1).max(7),
+  weekdays: weekdayList(),
   startsAt: vine.string().trim().regex(clock).transform(minuteOf),
   endsAt: vine.string().trim().regex(endClock).use(endsAfterStart()).transform(endMinuteOf),
+})
+
+/** The windows of one day, copied to the days ticked. */
+export const copyDayValidator = vine.create({
+  fromWeekday: vine.number().withoutDecimals().min(1).max(7),
+  toWeekdays: weekdayList(),
 })
 
 /**
@@ -50,5 +63,10 @@ export const scheduleWindowValidator = vine.create({
  */
 export const holidayValidator = vine.create({
   holidayDate: vine.date({ formats: ['YYYY-MM-DD'] }),
+  /** The last day of a range of holidays; none: the one date. */
+  holidayUntil: vine
+    .date({ formats: ['YYYY-MM-DD'] })
+    .afterOrSameAs('holidayDate')
+    .optional(),
   holidayName: vine.string().trim().minLength(1).maxLength(120),
 })

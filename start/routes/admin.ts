@@ -31,6 +31,7 @@ router
     router
       .group(() => {
         router.get('/', [controllers.Dashboard, 'show']).as('dashboard')
+        router.get('/dashboard/stream', [controllers.Dashboard, 'stream']).as('dashboard.stream')
         router.post('/account/locale', [controllers.Account, 'updateLocale']).as('account.locale')
         router.get('/account', [controllers.Account, 'show']).as('account.show')
         router
@@ -72,6 +73,10 @@ router
           .as('faces.preview')
           .use(facePreviewThrottle)
         router
+          .get('/people/:id/faces/:faceId/delete', [controllers.PersonFaces, 'confirmDestroy'])
+          .as('people.faces.delete')
+          .where('faceId', router.matchers.number())
+        router
           .delete('/people/:id/faces/:faceId', [controllers.PersonFaces, 'destroy'])
           .as('people.faces.destroy')
           .where('faceId', router.matchers.number())
@@ -94,10 +99,22 @@ router
           .as('enrolment_reviews.reject')
 
         router.get('/devices', [controllers.Devices, 'index']).as('devices.index')
+        router
+          .get('/devices/presence', [controllers.DevicePresence, 'stream'])
+          .as('devices.presence')
         router.get('/devices/:id/edit', [controllers.Devices, 'edit']).as('devices.edit')
         router.get('/devices/:id', [controllers.Devices, 'show']).as('devices.show')
         router.put('/devices/:id', [controllers.Devices, 'update']).as('devices.update')
         router.post('/devices/:id/status', [controllers.Devices, 'status']).as('devices.status')
+        router.get('/devices/:id/block', [controllers.Devices, 'confirmBlock']).as('devices.block')
+        router
+          .get('/devices/:id/delete', [controllers.Devices, 'confirmDestroy'])
+          .as('devices.delete')
+        router.delete('/devices/:id', [controllers.Devices, 'destroy']).as('devices.destroy')
+        router.put('/devices/:id/door', [controllers.DeviceDoors, 'update']).as('devices.door')
+        router
+          .post('/devices/:id/door/open', [controllers.DeviceDoors, 'open'])
+          .as('devices.door.open')
         router
           .post('/devices/:id/credential', [controllers.DeviceCredentials, 'store'])
           .as('devices.credential.store')
@@ -178,6 +195,9 @@ router
         router
           .post('/schedules/:id/windows', [controllers.ScheduleWindows, 'store'])
           .as('schedules.windows.store')
+        router
+          .post('/schedules/:id/windows/copy', [controllers.ScheduleWindows, 'copy'])
+          .as('schedules.windows.copy')
         router
           .delete('/schedules/:id/windows/:windowId', [controllers.ScheduleWindows, 'destroy'])
           .as('schedules.windows.destroy')

@@ -22,6 +22,10 @@ const windowsOf = async (schedule: Schedule) => {
   return windows.map((window) => [window.weekday, window.startsAtMinute, window.endsAtMinute])
 }
 
+/** The form errors a refused submission flashed, by field. */
+const fieldErrors = (response: { flashMessages(): Record<string, unknown> }) =>
+  response.flashMessages().inputErrorsBag as Record<string, string[]>
+
 test.group('Schedules pages', (pages) => {
   pages.each.setup(() => testUtils.db().withGlobalTransaction())
 
@@ -93,10 +97,10 @@ test.group('Schedules pages', (pages) => {
     const revisionBefore = await new FaceDbRevision().current()
 
     for (const window of [
-      { weekday: '1', startsAt: '13:00', endsAt: '18:00' },
-      { weekday: '1', startsAt: '08:00', endsAt: '12:00' },
-      { weekday: '6', startsAt: '22:00', endsAt: '00:00' },
-      { weekday: '1', startsAt: '08:00', endsAt: '12:00' },
+      { 'weekdays[]': ['1'], 'startsAt': '13:00', 'endsAt': '18:00' },
+      { 'weekdays[]': ['1'], 'startsAt': '08:00', 'endsAt': '12:00' },
+      { 'weekdays[]': ['6'], 'startsAt': '22:00', 'endsAt': '00:00' },
+      { 'weekdays[]': ['1'], 'startsAt': '08:00', 'endsAt': '12:00' },
     ]) {
       const response = await client
         .post(`${page}/windows`)
@@ -115,9 +119,10 @@ test.group('Schedules pages', (pages) => {
 
     const shown = await client.get(page).loginAs(operator)
     const html = shown.text()
-    assert.match(html, /Monday<\/td>\s*<td>08:00<\/td>\s*<td>12:00<\/td>/)
-    assert.match(html, /Saturday<\/td>\s*<td>22:00<\/td>\s*<td>24:00<\/td>/)
-    assert.isBelow(html.indexOf('>08:00<'), html.indexOf('>13:00<'))
+    assert.include(html, 'data-weekday="1" data-from="08:00" data-until="12:00"')
+    assert.include(html, 'data-weekday="6" data-from="22:00" data-until="24:00"')
+    assert.isBelow(html.indexOf('data-from="08:00"'), html.indexOf('data-from="13:00"'))
+    assert.include(html, '<rect class="timeline-window" x="1320" y="0" width="120" height="12" />')
 
     const list = await client.get('/admin/schedules').loginAs(operator)
     list.assertTextIncludes('Mon 08:00–12:00, 13:00–18:00')
@@ -163,32 +168,44 @@ test.group('Schedules pages', (pages) => {
       .loginAs(operator)
       .withCsrfToken()
       .header('referer', page)
-      .form({ weekday: '3', startsAt: '18:00', endsAt: '08:00' })
+      .form({ 'weekdays[]': ['3'], 'startsAt': '18:00', 'endsAt': '08:00' })
       .redirects(0)
     backwards.assertHeader('location', page)
     assert.deepEqual(Object.keys(backwards.flashMessages().inputErrorsBag), ['endsAt'])
-    assert.include(backwards.flashMessages(), { weekday: '3', startsAt: '18:00', endsAt: '08:00' })
+    assert.include(backwards.flashMessages(), { startsAt: '18:00', endsAt: '08:00' })
+    assert.deepEqual(backwards.flashMessages().weekdays, ['3'])
 
     const shown = await client
       .post(`${page}/windows`)
       .loginAs(operator)
       .withCsrfToken()
       .header('referer', page)
-      .form({ weekday: '3', startsAt: '09:30', endsAt: '09:30' })
+      .form({ 'weekdays[]': ['3'], 'startsAt': '09:30', 'endsAt': '09:30' })
     shown.assertStatus(200)
     shown.assertTextIncludes('The end must be after the start.')
     shown.assertTextIncludes('value="09:30"')
-    shown.assertTextIncludes('<option value="3" selected>Wednesday</option>')
+    shown.assertTextIncludes('name="weekdays[]" value="3" checked')
+
+    const noDay = await client
+      .post(`${page}/windows`)
+      .loginAs(operator)
+      .withCsrfToken()
+      .accept('json')
+      .form({ startsAt: '08:00', endsAt: '09:00' })
+    noDay.assertStatus(422)
+    assert.deepEqual(noDay.body().errors, [
+      { field: 'weekdays', message: 'Tick at least one day.', rule: 'required' },
+    ])
 
     const invalid = await client
       .post(`${page}/windows`)
       .loginAs(operator)
       .withCsrfToken()
       .accept('json')
-      .form({ weekday: '8', startsAt: '7:00', endsAt: '25:00' })
+      .form({ 'weekdays[]': ['8'], 'startsAt': '7:00', 'endsAt': '25:00' })
     invalid.assertStatus(422)
     const fields = invalid.body().errors.map((error: { field: string }) => error.field)
-    assert.sameMembers(fields, ['weekday', 'startsAt', 'endsAt'])
+    assert.sameMembers(fields, ['weekdays.0', 'startsAt', 'endsAt'])
     assert.include(
       invalid.body().errors.find((error: { field: string }) => error.field === 'startsAt').message,
       'Enter the start as a time, HH:MM'
@@ -266,7 +283,7 @@ test.group('Schedules pages', (pages) => {
       .post(`${page}/windows`)
       .loginAs(operator)
       .withCsrfToken()
-      .form({ weekday: '1', startsAt: '08:00', endsAt: '12:00' })
+      .form({ 'weekdays[]': ['1'], 'startsAt': '08:00', 'endsAt': '12:00' })
     await client
       .post(`${page}/holidays`)
       .loginAs(operator)
@@ -380,7 +397,12 @@ test.group('Schedules pages', (pages) => {
         .post(`${page}/windows`)
         .loginAs(auditor)
         .withCsrfToken()
-        .form({ weekday: '2', startsAt: '08:00', endsAt: '09:00' }),
+        .form({ 'weekdays[]': ['2'], 'startsAt': '08:00', 'endsAt': '09:00' }),
+      await client
+        .post(`${page}/windows/copy`)
+        .loginAs(auditor)
+        .withCsrfToken()
+        .form({ 'fromWeekday': '1', 'toWeekdays[]': ['2'] }),
       await client.delete(`${page}/windows/${window.id}`).loginAs(auditor).withCsrfToken(),
       await client
         .post(`${page}/holidays`)
@@ -398,6 +420,191 @@ test.group('Schedules pages', (pages) => {
     assert.equal(await countRows('audit_logs'), auditEntries)
   })
 
+  test('one submit puts a window on Monday to Friday; a start of 00:00 reads 00:00', async ({
+    client,
+    assert,
+  }) => {
+    const operator = await UserFactory.create()
+    const schedule = await ScheduleFactory.create()
+    const page = `/admin/schedules/${schedule.id}`
+
+    const weekdays = await client
+      .post(`${page}/windows`)
+      .loginAs(operator)
+      .withCsrfToken()
+      .form({ 'weekdays[]': ['1', '2', '3', '4', '5'], 'startsAt': '08:00', 'endsAt': '18:00' })
+      .redirects(0)
+    weekdays.assertStatus(302)
+    assert.equal(weekdays.flashMessages().success, '5 windows were added.')
+    assert.deepEqual(await windowsOf(schedule), [
+      [1, 480, 1080],
+      [2, 480, 1080],
+      [3, 480, 1080],
+      [4, 480, 1080],
+      [5, 480, 1080],
+    ])
+    const added = await AuditLog.query().where('action', 'schedule.add_window')
+    assert.lengthOf(added, 5)
+
+    await client
+      .post(`${page}/windows`)
+      .loginAs(operator)
+      .withCsrfToken()
+      .form({ 'weekdays[]': ['7'], 'startsAt': '00:00', 'endsAt': '00:00' })
+    const shown = await client.get(page).loginAs(operator)
+    shown.assertTextIncludes('data-weekday="7" data-from="00:00" data-until="24:00"')
+    shown.assertTextIncludes('data-weekday="5" data-from="08:00" data-until="18:00"')
+    const list = await client.get('/admin/schedules').loginAs(operator)
+    list.assertTextIncludes('Sun 00:00–24:00')
+  })
+
+  test('a window overlapping another of its day is refused, naming it; nothing is added', async ({
+    client,
+    assert,
+  }) => {
+    const operator = await UserFactory.create()
+    const schedule = await ScheduleFactory.create()
+    await ScheduleWindow.create({
+      scheduleId: schedule.id,
+      weekday: 1,
+      startsAtMinute: 480,
+      endsAtMinute: 720,
+    })
+    const page = `/admin/schedules/${schedule.id}`
+    const auditEntries = await countRows('audit_logs')
+
+    const overlapping = await client
+      .post(`${page}/windows`)
+      .loginAs(operator)
+      .withCsrfToken()
+      .header('referer', page)
+      .form({ 'weekdays[]': ['1', '2'], 'startsAt': '11:00', 'endsAt': '13:00' })
+      .redirects(0)
+    overlapping.assertHeader('location', page)
+    assert.deepEqual(fieldErrors(overlapping).weekdays, [
+      'Refused: this would overlap Monday 08:00–12:00. Windows of one day may not overlap; remove or change those first (one may end when the next begins).',
+    ])
+    assert.deepEqual(await windowsOf(schedule), [[1, 480, 720]], 'not even on Tuesday')
+    assert.equal(await countRows('audit_logs'), auditEntries)
+
+    const adjacent = await client
+      .post(`${page}/windows`)
+      .loginAs(operator)
+      .withCsrfToken()
+      .form({ 'weekdays[]': ['1', '2'], 'startsAt': '12:00', 'endsAt': '13:00' })
+      .redirects(0)
+    adjacent.assertStatus(302)
+    assert.deepEqual(await windowsOf(schedule), [
+      [1, 480, 720],
+      [1, 720, 780],
+      [2, 720, 780],
+    ])
+  })
+
+  test("a day's windows are copied to other days, all or none", async ({ client, assert }) => {
+    const operator = await UserFactory.create()
+    const schedule = await ScheduleFactory.create()
+    for (const [weekday, start, end] of [
+      [1, 480, 720],
+      [1, 780, 1080],
+      [3, 420, 540],
+    ]) {
+      await ScheduleWindow.create({
+        scheduleId: schedule.id,
+        weekday,
+        startsAtMinute: start,
+        endsAtMinute: end,
+      })
+    }
+    const page = `/admin/schedules/${schedule.id}`
+    const copy = (fields: Record<string, unknown>) =>
+      client
+        .post(`${page}/windows/copy`)
+        .loginAs(operator)
+        .withCsrfToken()
+        .header('referer', page)
+        .form(fields)
+        .redirects(0)
+
+    const refused = await copy({ 'fromWeekday': '1', 'toWeekdays[]': ['2', '3'] })
+    assert.deepEqual(fieldErrors(refused).toWeekdays, [
+      'Refused: this would overlap Wednesday 07:00–09:00. Windows of one day may not overlap; remove or change those first (one may end when the next begins).',
+    ])
+    assert.lengthOf(await windowsOf(schedule), 3)
+
+    const copied = await copy({ 'fromWeekday': '1', 'toWeekdays[]': ['1', '2', '4'] })
+    assert.equal(copied.flashMessages().success, '4 windows were added.')
+    assert.deepEqual(await windowsOf(schedule), [
+      [1, 480, 720],
+      [1, 780, 1080],
+      [2, 480, 720],
+      [2, 780, 1080],
+      [3, 420, 540],
+      [4, 480, 720],
+      [4, 780, 1080],
+    ])
+
+    const empty = await copy({ 'fromWeekday': '6', 'toWeekdays[]': ['7'] })
+    assert.deepEqual(fieldErrors(empty).fromWeekday, ['That day has no windows to copy.'])
+  })
+
+  test('a range of holidays is added in one submit; dates already holidays keep theirs', async ({
+    client,
+    assert,
+  }) => {
+    const operator = await UserFactory.create()
+    const schedule = await ScheduleFactory.create()
+    await Holiday.create({
+      scheduleId: schedule.id,
+      date: DateTime.fromISO('2026-10-03'),
+      name: 'Company day',
+    })
+    const page = `/admin/schedules/${schedule.id}`
+    const add = (fields: Record<string, string>) =>
+      client.post(`${page}/holidays`).loginAs(operator).withCsrfToken().form(fields).redirects(0)
+
+    const range = await add({
+      holidayDate: '2026-10-01',
+      holidayUntil: '2026-10-07',
+      holidayName: 'National Day',
+    })
+    range.assertStatus(302)
+    assert.equal(
+      range.flashMessages().success,
+      'National Day was added for 6 days; 1 date already was a holiday and kept its name.'
+    )
+    const holidays = await Holiday.query().where('schedule_id', schedule.id).orderBy('date')
+    assert.deepEqual(
+      holidays.map((holiday) => [holiday.date.toISODate(), holiday.name]),
+      [
+        ['2026-10-01', 'National Day'],
+        ['2026-10-02', 'National Day'],
+        ['2026-10-03', 'Company day'],
+        ['2026-10-04', 'National Day'],
+        ['2026-10-05', 'National Day'],
+        ['2026-10-06', 'National Day'],
+        ['2026-10-07', 'National Day'],
+      ]
+    )
+    assert.lengthOf(await AuditLog.query().where('action', 'schedule.add_holiday'), 6)
+
+    const backwards = await add({
+      holidayDate: '2026-12-31',
+      holidayUntil: '2026-12-24',
+      holidayName: 'Closed',
+    })
+    assert.deepEqual(fieldErrors(backwards).holidayUntil, [
+      'The last day cannot be before the first.',
+    ])
+    const tooLong = await add({
+      holidayDate: '2026-01-01',
+      holidayUntil: '2027-01-02',
+      holidayName: 'Closed',
+    })
+    assert.deepEqual(fieldErrors(tooLong).holidayUntil, ['A range may cover at most 366 days.'])
+    assert.equal(await countRows('holidays'), 7)
+  })
+
   test('the schedule pages are translated into Chinese', async ({ client, assert }) => {
     const operator = await UserFactory.merge({ locale: 'zh' }).create()
     const schedule = await ScheduleFactory.create()
@@ -412,7 +619,7 @@ test.group('Schedules pages', (pages) => {
       .loginAs(operator)
       .withCsrfToken()
       .accept('json')
-      .form({ weekday: '1', startsAt: '10:00', endsAt: '09:00' })
+      .form({ 'weekdays[]': ['1'], 'startsAt': '10:00', 'endsAt': '09:00' })
     backwards.assertStatus(422)
     assert.match(backwards.body().errors[0].message, /^结束时间必须晚于开始时间。/)
   })

@@ -6,14 +6,20 @@ import { toSqlDateTime } from '#services/sql_time'
 
 const batchSize = 500
 
+/** A device's latest call: when (unix milliseconds) and from which address. */
+export type Sighting = { at: number; address: string }
+
 /**
- * When and from where each terminal last called. Every call only sets one
- * field of a Redis hash; the database gets the latest sighting of each
- * device in batched UPDATEs, a few seconds after the first unflushed call
- * in this process. The hash is shared, so whichever process flushes writes
- * the sightings of all of them, and a process that stops leaves its
- * sightings for the next flush. While Redis is down, sightings wait in
- * this process's memory and reach the database with the next flush.
+ * When and from where each terminal last called. Every call sets one
+ * field of two Redis hashes in one round trip: the sightings not yet in
+ * the database, and the latest sighting of every device, which the admin
+ * pages read to tell which devices are online. The database gets the
+ * latest sighting of each device in batched UPDATEs, a few seconds after
+ * the first unflushed call in this process. The hashes are shared, so
+ * whichever process flushes writes the sightings of all of them, and a
+ * process that stops leaves its sightings for the next flush. While Redis
+ * is down, sightings wait in this process's memory and reach the database
+ * with the next flush.
  */
 export class DevicePresence {
   static #timer: NodeJS.Timeout | null = null
@@ -21,10 +27,19 @@ export class DevicePresence {
   static #unsent = new Map<string, string>()
 
   #key = `${terminalConfig.keyspace}:presence`
+  #latestKey = `${terminalConfig.keyspace}:presence:latest`
 
   async seen(deviceId: number, address: string, at = Date.now()) {
+    const field = String(deviceId)
+    const value = `${at}|${address}`
     try {
-      await redis.hset(this.#key, String(deviceId), `${at}|${address}`)
+      const results = await redis
+        .multi()
+        .hset(this.#key, field, value)
+        .hset(this.#latestKey, field, value)
+        .exec()
+      const failed = results?.find(([error]) => error)
+      if (!results || failed) throw failed?.[0] ?? new Error('presence not recorded')
     } catch {
       keepNewer(DevicePresence.#unsent, [[String(deviceId), `${at}|${address}`]])
     }
@@ -69,11 +84,34 @@ export class DevicePresence {
     return { devices: entries.length, statements }
   }
 
+  /**
+   * The latest sighting of every device that called since Redis last
+   * started, with this process's sightings Redis could not take. Throws
+   * while Redis is down.
+   */
+  async latest(): Promise<Map<number, Sighting>> {
+    const stored = await redis.hgetall(this.#latestKey)
+    const gathered = new Map(Object.entries(stored))
+    keepNewer(gathered, DevicePresence.#unsent)
+    const sightings = new Map<number, Sighting>()
+    for (const [id, value] of gathered) sightings.set(Number(id), parseSighting(value))
+    return sightings
+  }
+
+  /** Drops what is known of a deleted device's calls. */
+  async forget(deviceId: number) {
+    DevicePresence.#unsent.delete(String(deviceId))
+    await redis
+      .multi()
+      .hdel(this.#key, String(deviceId))
+      .hdel(this.#latestKey, String(deviceId))
+      .exec()
+  }
+
   async #write(batch: [string, string][]) {
     const rows = batch.map(([id, value]) => {
-      const separator = value.indexOf('|')
-      const at = new Date(Number(value.slice(0, separator)))
-      return { id: Number(id), at: toSqlDateTime(at), address: value.slice(separator + 1) }
+      const { at, address } = parseSighting(value)
+      return { id: Number(id), at: toSqlDateTime(new Date(at)), address }
     })
     const timestamp = db.connection().dialect.name === 'postgres' ? 'cast(? as timestamptz)' : '?'
     const whens = (value: string) => rows.map(() => `when ? then ${value}`).join(' ')
@@ -98,6 +136,12 @@ export class DevicePresence {
     } catch {}
     keepNewer(DevicePresence.#unsent, entries)
   }
+}
+
+/** A sighting as the hashes hold it: "<unix ms>|<address>". */
+function parseSighting(value: string): Sighting {
+  const separator = value.indexOf('|')
+  return { at: Number(value.slice(0, separator)), address: value.slice(separator + 1) }
 }
 
 /** Adds sightings ("<unix ms>|<address>" by device id) to `into`, keeping the newer of two. */

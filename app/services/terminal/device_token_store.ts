@@ -51,6 +51,26 @@ export class DeviceTokenStore {
     return value === 'ok' ? 'redeemed' : 'other'
   }
 
+  /**
+   * Removes every token issued to the device, for a device that is
+   * deleted. Token keys hold a hash of the token, not the device, so this
+   * scans them: deleting a device is rare, calls are not.
+   */
+  async revokeAll(deviceId: number) {
+    const prefix = redis.connection().ioConnection.options.keyPrefix ?? ''
+    const pattern = `${prefix}${terminalConfig.keyspace}:token:*`
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+      cursor = next
+      if (keys.length === 0) continue
+      const names = keys.map((key) => key.slice(prefix.length))
+      const owners = await redis.mget(...names)
+      const owned = names.filter((_, index) => owners[index]?.startsWith(`${deviceId}|`))
+      if (owned.length > 0) await redis.del(...owned)
+    } while (cursor !== '0')
+  }
+
   #key(token: string) {
     const digest = createHash('sha256').update(token.toLowerCase()).digest('hex')
     return `${terminalConfig.keyspace}:token:${digest}`

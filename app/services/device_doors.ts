@@ -1,0 +1,148 @@
+import { inject } from '@adonisjs/core'
+import db from '@adonisjs/lucid/services/db'
+import type Device from '#models/device'
+import { PluginHost } from '#plugin-host/plugin_host'
+import { withTimeout } from '#plugin-host/timeout'
+import type { GateState } from '#plugin-host/contracts'
+import type { InstanceState } from '#plugin-host/supervised_instance'
+import { AuditTrail, type Actor } from '#services/audit_trail'
+
+/**
+ * Which gate opens the door at a device, as its config keeps it under
+ * `door`: a gate instance of the plugins file by its id, and how long it
+ * opens for.
+ */
+export type DoorSetting = { gate: string; openSeconds: number }
+
+export const defaultOpenSeconds = 5
+
+export type DoorRefusal =
+  | { type: 'no_gate' }
+  | { type: 'gate_missing'; gate: string }
+  | { type: 'gate_unavailable'; gate: string; state: InstanceState }
+  | { type: 'gate_failed'; gate: string; message: string }
+
+export type DoorOpening =
+  { ok: true; gate: string; durationMs: number } | { ok: false; error: DoorRefusal }
+
+export type DoorStatus = {
+  setting: DoorSetting | null
+  /** The configured instance's supervision state; null when the plugins file has no such gate. */
+  state: InstanceState | null
+  /** Where the gate is, when it runs and answers within a second. */
+  position: GateState['position'] | null
+}
+
+const positionTimeoutMs = 1000
+
+/**
+ * Opening the door at a device from the admin pages, through the gate
+ * plugin instance its setting names. Every opening the gate takes, and
+ * every one it could not carry out, is in the audit log; a device with no
+ * gate, or a gate the plugins file does not have, attempts nothing.
+ */
+@inject()
+export class DeviceDoors {
+  constructor(
+    private plugins: PluginHost,
+    private audit: AuditTrail
+  ) {}
+
+  settingOf(device: Device): DoorSetting | null {
+    const door = device.config?.door as Partial<DoorSetting> | undefined
+    if (!door || typeof door.gate !== 'string') return null
+    return { gate: door.gate, openSeconds: door.openSeconds ?? defaultOpenSeconds }
+  }
+
+  /** The gate instances of the plugins file a device's door may use. */
+  gates() {
+    return this.plugins.instancesOfKind('gate').map((instance) => ({
+      id: instance.id,
+      state: instance.state,
+    }))
+  }
+
+  async status(device: Device): Promise<DoorStatus> {
+    const setting = this.settingOf(device)
+    const instance = setting && this.plugins.instance(setting.gate, 'gate')
+    if (!setting || !instance) return { setting, state: null, position: null }
+    const position =
+      instance.state === 'running'
+        ? await withTimeout('gate state', positionTimeoutMs, () =>
+            instance.use((gate) => gate.state())
+          ).then(
+            (state) => state.position,
+            () => null
+          )
+        : null
+    return { setting, state: instance.state, position }
+  }
+
+  /**
+   * Sets or clears the device's gate. Only a gate instance of the plugins
+   * file may be named; false when `gate` is not one.
+   */
+  async configure(actor: Actor, device: Device, input: { gate?: string; openSeconds: number }) {
+    const gate = input.gate ?? null
+    if (gate && !this.gates().some((instance) => instance.id === gate)) return false
+    const before = this.settingOf(device)
+    const after = gate ? { gate, openSeconds: input.openSeconds } : null
+    if (JSON.stringify(before) === JSON.stringify(after)) return true
+    await db.transaction(async (trx) => {
+      device.useTransaction(trx)
+      const config: Record<string, unknown> = { ...device.config }
+      if (after) config.door = after
+      else delete config.door
+      device.config = config
+      await device.save()
+      await this.audit.record(
+        actor,
+        { ...subject(device, 'device.door'), before: { door: before }, after: { door: after } },
+        trx
+      )
+    })
+    return true
+  }
+
+  async open(actor: Actor, device: Device): Promise<DoorOpening> {
+    const setting = this.settingOf(device)
+    if (!setting) return { ok: false, error: { type: 'no_gate' } }
+    const { gate } = setting
+    const instance = this.plugins.instance(gate, 'gate')
+    if (!instance) return { ok: false, error: { type: 'gate_missing', gate } }
+    const durationMs = setting.openSeconds * 1000
+    let refusal: DoorRefusal | null = null
+    if (!instance.available) {
+      refusal = { type: 'gate_unavailable', gate, state: instance.state }
+    } else {
+      try {
+        await instance.use((driver) => driver.open({ durationMs }))
+      } catch (error) {
+        refusal = { type: 'gate_failed', gate, message: (error as Error).message }
+      }
+    }
+    await this.audit.record(actor, {
+      ...subject(device, refusal ? 'device.open_door_failed' : 'device.open_door'),
+      after: refusal
+        ? { gate, durationMs, refused: describeRefusal(refusal) }
+        : { gate, durationMs },
+    })
+    return refusal ? { ok: false, error: refusal } : { ok: true, gate, durationMs }
+  }
+}
+
+function subject(device: Device, action: string) {
+  return {
+    action,
+    subjectType: 'device',
+    subjectId: device.id,
+    subjectLabel: `${device.name} (${device.serialNumber})`,
+  }
+}
+
+/** A refused opening as the audit log keeps it. */
+function describeRefusal(refusal: DoorRefusal) {
+  if (refusal.type === 'gate_unavailable') return `${refusal.type}: ${refusal.state}`
+  if (refusal.type === 'gate_failed') return `${refusal.type}: ${refusal.message}`
+  return refusal.type
+}

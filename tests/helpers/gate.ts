@@ -1,0 +1,37 @@
+import app from '@adonisjs/core/services/app'
+import logger from '@adonisjs/core/services/logger'
+import pluginsConfig from '#config/plugins'
+import { PluginHost } from '#plugin-host/plugin_host'
+import LogGateSimulator from '#plugins/log_gate/simulator'
+
+/**
+ * A plugin host with one gate, the log gate at its simulator's file, in the
+ * container's place until `cleanup` runs: a door that records each opening.
+ */
+export async function useSimulatedGate(
+  cleanup: (handler: () => Promise<void>) => void,
+  gateId = 'front-door'
+) {
+  const simulator = new LogGateSimulator()
+  const config = await simulator.start()
+  const host = new PluginHost(
+    { log_gate: () => import('#plugins/log_gate/plugin') },
+    {
+      ...pluginsConfig,
+      instances: {
+        file: 'simulated-gate.json',
+        entries: [{ id: gateId, plugin: 'log-gate', config }],
+        error: null,
+      },
+    },
+    logger
+  )
+  await host.start()
+  app.container.swap(PluginHost, () => host)
+  cleanup(async () => {
+    app.container.restore(PluginHost)
+    await host.stop()
+    await simulator.stop()
+  })
+  return { simulator, host }
+}
