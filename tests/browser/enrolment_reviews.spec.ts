@@ -39,15 +39,26 @@ async function sendFor(client: ApiClient, device: Device, person: Person, photo:
 type Image = { complete: boolean; naturalWidth: number }
 
 /** Whether every image in the review's card was served and decoded. */
-function photosShown(page: Page, review: EnrolmentReview) {
-  return page
-    .locator(`[data-test="review"][data-review-id="${review.id}"] img`)
-    .evaluateAll((images) =>
-      images.map(
+/**
+ * Whether each photo of a review card has loaded, once they all have or
+ * ten seconds passed: thumbnails are made on the first request, which
+ * takes a moment on a busy machine.
+ */
+async function photosShown(page: Page, review: EnrolmentReview) {
+  const images = page.locator(`[data-test="review"][data-review-id="${review.id}"] img`)
+  const loaded = () =>
+    images.evaluateAll((found) =>
+      found.map(
         (image) =>
           (image as unknown as Image).complete && (image as unknown as Image).naturalWidth > 0
       )
     )
+  for (let waited = 0; waited < 10_000; waited += 200) {
+    const states = await loaded()
+    if (states.length > 0 && states.every(Boolean)) return states
+    await page.waitForTimeout(200)
+  }
+  return loaded()
 }
 
 test.group('Enrolment reviews in the browser', (group) => {
