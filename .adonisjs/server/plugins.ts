@@ -7,4 +7,5 @@ export const plugins = {
   'face_engine': () => import('#plugins/face_engine/plugin'),
   'log_gate': () => import('#plugins/log_gate/plugin'),
   'log_light': () => import('#plugins/log_light/plugin'),
+  'modbus_gate': () => import('#plugins/modbus_gate/plugin'),
 }

@@ -4,6 +4,8 @@
  * types through `#plugin-sdk`.
  */
 
+import type { DoorEvent } from '#plugin-host/door_events'
+
 export const pluginKinds = ['engine', 'gate', 'reader', 'light'] as const
 export type PluginKind = (typeof pluginKinds)[number]
 
@@ -309,6 +311,12 @@ export interface PluginContext<Config> {
   instanceId: string
   config: Config
   logger: PluginLogger
+  /**
+   * Tells the app what the driver saw at its door (forced, held open, the
+   * exit button, its bus silent); the app records it as an event of the
+   * device whose Door setting names the instance. Never throws.
+   */
+  report(event: DoorEvent): void
 }
 
 /**

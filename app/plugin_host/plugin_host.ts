@@ -4,6 +4,7 @@ import { resolveInstanceSpecs } from '#plugin-host/instance_config'
 import type { InstancesSource } from '#plugin-host/instances_file'
 import { PluginRegistry, type PluginLoaders } from '#plugin-host/registry'
 import type {
+  InstanceDoorEvent,
   InstanceStatus,
   InstanceTransition,
   RetryResult,
@@ -104,6 +105,14 @@ export class PluginHost {
     this.#supervisor.on('transition', listener)
     return () => {
       this.#supervisor.off('transition', listener)
+    }
+  }
+
+  /** Door events the drivers report (a door forced, an exit button, a gate fault). */
+  onDoorEvent(listener: (event: InstanceDoorEvent) => void) {
+    this.#supervisor.on('door', listener)
+    return () => {
+      this.#supervisor.off('door', listener)
     }
   }
 

@@ -4,6 +4,7 @@
  */
 export { default as vine } from '@vinejs/vine'
 export * from '#plugin-host/contracts'
+export * from '#plugin-host/door_events'
 export {
   definePlugin,
   type ConfigResult,
@@ -22,6 +23,7 @@ export {
 export { createPtyPair, type PtyPair } from '#plugin-host/pty_pair'
 export { modbusBusSchema, modbusUnitFields } from '#plugin-host/modbus/config'
 export { modbusCrc } from '#plugin-host/modbus/crc'
+export { SimulatedModbusBoard, type SimulatedWrite } from '#plugin-host/modbus/simulated_board'
 export * from '#plugin-host/modbus/errors'
 export type { ModbusRequestOptions, ModbusUnitStatus } from '#plugin-host/modbus/bus'
 export {

@@ -8,6 +8,7 @@ import {
   PluginTimeoutError,
   PluginUnavailableError,
 } from '#plugin-host/errors'
+import type { DoorEvent } from '#plugin-host/door_events'
 import type { InstanceSpec } from '#plugin-host/instance_config'
 import { withTimeout } from '#plugin-host/timeout'
 
@@ -77,6 +78,13 @@ export interface InstanceTransition {
   retryInMs: number | null
 }
 
+/** A door event a driver reported, with the instance that reported it. */
+export interface InstanceDoorEvent {
+  instanceId: string
+  pluginId: string
+  event: DoorEvent
+}
+
 export type RetryResult =
   | { ok: true; state: InstanceState }
   | { ok: false; reason: 'unknown_instance' | 'not_retryable'; state: InstanceState | null }
@@ -123,7 +131,8 @@ export class SupervisedInstance<Kind extends PluginKind = PluginKind> {
     private spec: InstanceSpec,
     private policy: SupervisionPolicy,
     private logger: Logger,
-    private report: (transition: InstanceTransition) => void
+    private report: (transition: InstanceTransition) => void,
+    private reportDoor: (event: InstanceDoorEvent) => void = () => {}
   ) {
     this.id = spec.id
     this.pluginId = spec.pluginId
@@ -292,6 +301,15 @@ export class SupervisedInstance<Kind extends PluginKind = PluginKind> {
     })
   }
 
+  /** A listener's mistake must not reach the driver that reported. */
+  #reportDoor(event: DoorEvent) {
+    try {
+      this.reportDoor({ instanceId: this.id, pluginId: this.pluginId, event })
+    } catch (error) {
+      this.logger.error({ err: error, instance: this.id }, 'door event listener failed')
+    }
+  }
+
   #clearTimer() {
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = null
@@ -318,6 +336,7 @@ export class SupervisedInstance<Kind extends PluginKind = PluginKind> {
         instanceId: this.id,
         config: this.spec.config,
         logger: this.logger.child({ plugin: this.pluginId, instance: this.id }),
+        report: (event) => this.#reportDoor(event),
       })
       const driver = this.#driver
       await withTimeout(`${this.id} start`, this.#timeouts.startMs, () => driver.start())

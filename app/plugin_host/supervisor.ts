@@ -4,6 +4,7 @@ import type { PluginKind } from '#plugin-host/contracts'
 import type { InstanceSpec } from '#plugin-host/instance_config'
 import {
   SupervisedInstance,
+  type InstanceDoorEvent,
   type InstanceTransition,
   type RetryResult,
   type SupervisionPolicy,
@@ -11,12 +12,14 @@ import {
 
 export interface SupervisorEvents {
   transition: [InstanceTransition]
+  door: [InstanceDoorEvent]
 }
 
 /**
  * Owns every configured instance. Instances start and stop side by side,
  * so one that hangs or fails costs the others nothing; each state change
- * is logged and emitted as a `transition` event.
+ * is logged and emitted as a `transition` event, and each door event a
+ * driver reports is emitted as a `door` event.
  */
 export class PluginSupervisor extends EventEmitter<SupervisorEvents> {
   #instances = new Map<string, SupervisedInstance>()
@@ -29,8 +32,12 @@ export class PluginSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   add(spec: InstanceSpec) {
-    const instance = new SupervisedInstance(spec, this.policy, this.logger, (transition) =>
-      this.#report(transition)
+    const instance = new SupervisedInstance(
+      spec,
+      this.policy,
+      this.logger,
+      (transition) => this.#report(transition),
+      (event) => this.emit('door', event)
     )
     this.#instances.set(spec.id, instance)
     return instance

@@ -9,6 +9,7 @@ import {
   type PluginTimeouts,
 } from '#plugin-host/contracts'
 import type { Plugin } from '#plugin-host/define_plugin'
+import type { DoorEvent } from '#plugin-host/door_events'
 import { PluginConfigError } from '#plugin-host/errors'
 import { withTimeout } from '#plugin-host/timeout'
 
@@ -41,6 +42,8 @@ export interface PluginHarness<Kind extends PluginKind, Config> {
   driver: DriverFor<Kind>
   /** Everything the driver logged, in order. */
   logs: LogRecord[]
+  /** The door events the driver reported, in order. */
+  reports: DoorEvent[]
   start(): Promise<void>
   stop(): Promise<void>
   health(): Promise<PluginHealth>
@@ -51,8 +54,9 @@ export interface PluginHarness<Kind extends PluginKind, Config> {
 /**
  * One instance of `plugin` outside the host, for a plugin's own tests and
  * the contract test: the config is validated by the plugin's schema (a
- * `PluginConfigError` if it does not pass), the logger records, and every
- * call has the timeout the supervisor would give it by default.
+ * `PluginConfigError` if it does not pass), the logger and the door events
+ * reported are recorded, and every call has the timeout the supervisor
+ * would give it by default.
  */
 export async function createPluginHarness<Kind extends PluginKind, Config>(
   plugin: Plugin<Kind, Config>,
@@ -65,10 +69,12 @@ export async function createPluginHarness<Kind extends PluginKind, Config>(
   const instanceId = options.instanceId ?? `${plugin.id}-test`
   const timeouts = { ...defaultPluginTimeouts, ...plugin.timeouts, ...options.timeouts }
   const logs: LogRecord[] = []
+  const reports: DoorEvent[] = []
   const driver = plugin.create({
     instanceId,
     config: parsed.config,
     logger: recordingLogger(logs),
+    report: (event) => reports.push(event),
   })
 
   return {
@@ -76,6 +82,7 @@ export async function createPluginHarness<Kind extends PluginKind, Config>(
     config: parsed.config,
     driver,
     logs,
+    reports,
     start: () => withTimeout(`${instanceId} start`, timeouts.startMs, () => driver.start()),
     stop: () => withTimeout(`${instanceId} stop`, timeouts.stopMs, () => driver.stop()),
     health: () => withTimeout(`${instanceId} health`, timeouts.healthMs, () => driver.health()),

@@ -2,16 +2,19 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
-import app from '@adonisjs/core/services/app'
+import { fileURLToPath } from 'node:url'
 import { createPtyPair, type PtyPair } from '#plugin-sdk'
 
 /** Debian's Python, which python3-pymodbus installs into, before any other on PATH. */
 const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'
-const script = app.makePath('tests/peers/modbus_slave.py')
+const script = fileURLToPath(new URL('../peers/modbus_slave.py', import.meta.url))
 
 export type ModbusPeerTable = 'co' | 'di' | 'hr' | 'ir'
 
-/** A write the slave saw; `at` is the slave's own monotonic clock, in milliseconds. */
+/**
+ * A write the slave saw; `at` is the slave's time.monotonic() in
+ * milliseconds, the same clock as Node's process.hrtime() on Linux.
+ */
 export interface PeerWrite {
   table: ModbusPeerTable
   unit: number
@@ -95,14 +98,22 @@ export class ModbusPeer {
     )
   }
 
-  /** Waits until `check` holds over the writes seen, up to `timeoutMs`. */
-  async waitFor<T>(check: (writes: PeerWrite[]) => T | undefined | false, timeoutMs = 3000) {
+  /**
+   * Waits until `check` holds over the writes seen, up to `timeoutMs`. The
+   * slave reports a write on its own pipe, which may be read after the
+   * master has its answer.
+   */
+  async waitFor<T>(
+    check: (writes: PeerWrite[]) => T | undefined | false,
+    what = 'it',
+    timeoutMs = 3000
+  ) {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const found = check(this.writes)
       if (found) return found
       const left = deadline - Date.now()
-      if (left <= 0) throw new Error(`The Modbus slave did not see it within ${timeoutMs} ms`)
+      if (left <= 0) throw new Error(`The Modbus slave did not see ${what} within ${timeoutMs} ms`)
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, left)
         const waiters = this.#waiters
@@ -151,7 +162,7 @@ export class ModbusPeer {
   async #command(command: Record<string, unknown>) {
     const target = this.#acknowledged + 1
     this.#process!.stdin!.write(`${JSON.stringify(command)}\n`)
-    await this.waitFor(() => this.#acknowledged >= target)
+    await this.waitFor(() => this.#acknowledged >= target, 'the command acknowledged')
   }
 
   async #stopProcess() {

@@ -14,9 +14,10 @@ reports over stdout, one JSON object a line:
                              a master wrote coils or registers; "at" is
                              time.monotonic() in seconds
 
---wire-baud N holds each answer back for the time the request and the
-answer would take on an RS-485 pair at N baud (a pty carries bytes at
-once), so that latency measured over a pty is what a real bus would show.
+--wire-baud N acts on each request only after the time it would take to
+arrive on an RS-485 pair at N baud, and holds its answer back for the
+answer's own time on the pair (a pty carries bytes at once), so that
+latency measured over a pty is what a real bus would show.
 """
 import argparse
 import asyncio
@@ -32,6 +33,8 @@ from pymodbus.framer.socket_framer import ModbusSocketFramer
 from pymodbus.server.async_io import ModbusSerialServer, ModbusTcpServer
 
 SIZE = 64
+# Reads and writes of one coil or register are 8 bytes long in RTU.
+REQUEST_BYTES = 8
 out_lock = threading.Lock()
 
 
@@ -73,10 +76,13 @@ class Context(ModbusServerContext):
             slaves[unit] = ModbusSlaveContext(zero_mode=True, **blocks)
         super().__init__(slaves=slaves, single=False)
         self.silent = set()
+        self.wire_baud = 0
 
     def __getitem__(self, slave):
         if slave in self.silent:
             raise NoSuchSlaveException(f"unit {slave} is silent")
+        if self.wire_baud:
+            time.sleep(REQUEST_BYTES * 10 / self.wire_baud)
         return super().__getitem__(slave)
 
     def slaves(self):
@@ -96,8 +102,7 @@ class Answers:
             return response, False
         packet = bytearray(self.framer.buildPacket(response))
         if self.wire_baud:
-            request_bytes = 8
-            time.sleep((request_bytes + len(packet)) * 10 / self.wire_baud)
+            time.sleep(len(packet) * 10 / self.wire_baud)
         if self.corrupt:
             self.corrupt -= 1
             packet[-1] ^= 0x5A
@@ -138,6 +143,7 @@ async def main():
     args = parser.parse_args()
 
     context = Context([int(unit) for unit in args.units.split(",")])
+    context.wire_baud = args.wire_baud
     loop = asyncio.get_running_loop()
     if args.rtu:
         answers = Answers(ModbusRtuFramer(None), args.wire_baud)

@@ -18,7 +18,13 @@ test.group('Modbus bus over RTU', (group) => {
   let peer: ModbusPeer
   const units: ModbusUnit[] = []
   const unit = (unitId: number, options: { timeoutMs?: number; retries?: number } = {}) => {
-    const opened = new ModbusUnit({ bus: peer.bus, unitId, timeoutMs: 200, retries: 1, ...options })
+    const opened = new ModbusUnit({
+      bus: peer.bus,
+      unitId,
+      timeoutMs: 1000,
+      retries: 1,
+      ...options,
+    })
     units.push(opened)
     return opened
   }
@@ -181,8 +187,8 @@ test.group('Modbus bus over TCP', (group) => {
   test('serves two units, times out a silent one, reconnects to a restarted server', async ({
     assert,
   }) => {
-    const first = new ModbusUnit({ bus: peer.bus, unitId: 1, timeoutMs: 200, retries: 1 })
-    const second = new ModbusUnit({ bus: peer.bus, unitId: 2, timeoutMs: 200, retries: 1 })
+    const first = new ModbusUnit({ bus: peer.bus, unitId: 1, timeoutMs: 1000, retries: 1 })
+    const second = new ModbusUnit({ bus: peer.bus, unitId: 2, timeoutMs: 300, retries: 0 })
     units.push(first, second)
 
     await Promise.all([first.writeCoil(3, true), second.writeRegister(1, 77)])
