@@ -5,7 +5,9 @@
 
 export const plugins = {
   'face_engine': () => import('#plugins/face_engine/plugin'),
+  'line_reader': () => import('#plugins/line_reader/plugin'),
   'log_gate': () => import('#plugins/log_gate/plugin'),
   'log_light': () => import('#plugins/log_light/plugin'),
   'modbus_gate': () => import('#plugins/modbus_gate/plugin'),
+  'pn532_reader': () => import('#plugins/pn532_reader/plugin'),
 }

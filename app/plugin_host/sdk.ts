@@ -21,6 +21,8 @@ export {
   type PluginHarness,
 } from '#plugin-host/test_harness'
 export { createPtyPair, type PtyPair } from '#plugin-host/pty_pair'
+export { CardFeed, normalizeCardUid } from '#plugin-host/card_feed'
+export { SerialLine, type SerialLineSettings } from '#plugin-host/serial_line'
 export { modbusBusSchema, modbusUnitFields } from '#plugin-host/modbus/config'
 export { modbusCrc } from '#plugin-host/modbus/crc'
 export { SimulatedModbusBoard, type SimulatedWrite } from '#plugin-host/modbus/simulated_board'
