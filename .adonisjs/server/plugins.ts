@@ -9,5 +9,7 @@ export const plugins = {
   'log_gate': () => import('#plugins/log_gate/plugin'),
   'log_light': () => import('#plugins/log_light/plugin'),
   'modbus_gate': () => import('#plugins/modbus_gate/plugin'),
+  'modbus_light': () => import('#plugins/modbus_light/plugin'),
   'pn532_reader': () => import('#plugins/pn532_reader/plugin'),
+  'sysfs_light': () => import('#plugins/sysfs_light/plugin'),
 }
