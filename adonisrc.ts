@@ -37,6 +37,7 @@ export default defineConfig({
     () => import('@adonisjs/limiter/limiter_provider'),
     () => import('#providers/queue_provider'),
     () => import('#providers/plugin_provider'),
+    () => import('#providers/door_provider'),
     () => import('#providers/recognition_provider'),
     { file: () => import('#providers/storage_provider'), environment: ['web'] },
   ],

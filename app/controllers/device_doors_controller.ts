@@ -19,8 +19,10 @@ export default class DeviceDoorsController {
     await ctx.bouncer.with('DevicePolicy').authorize('manage')
     const device = await Device.findOrFail(ctx.params.id)
     const input = await ctx.request.validateUsing(deviceDoorValidator)
-    if (!(await this.doors.configure(actorFromRequest(ctx), device, input))) {
-      throw fieldError('gate', ctx.i18n.t('devices.door.not_a_gate', { gate: input.gate ?? '' }))
+    const saved = await this.doors.configure(actorFromRequest(ctx), device, input)
+    if (!saved.ok) {
+      const id = input[saved.field] ?? ''
+      throw fieldError(saved.field, ctx.i18n.t(`devices.door.not_a_${saved.field}`, { id }))
     }
     ctx.session.flash('success', ctx.i18n.t('devices.door.saved', { name: device.name }))
     return ctx.response.redirect().toRoute('devices.edit', { id: device.id })

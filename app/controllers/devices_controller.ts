@@ -85,10 +85,15 @@ export default class DevicesController {
     return { presence: states.get(device.id)!, onlineSeconds: this.online.windowMs / 1000 }
   }
 
-  /** The device page's presence, and its door with the gates to choose from. */
+  /** The device page's presence, and its door with the gates, readers and lights to choose from. */
   async #presenceAndDoor(device: Device) {
     const [presence, door] = await Promise.all([this.#presence(device), this.doors.status(device)])
-    return { ...presence, door, gates: this.doors.gates() }
+    const choices = {
+      gates: this.doors.gates(),
+      readers: this.doors.readers(),
+      lights: this.doors.lights(),
+    }
+    return { ...presence, door, ...choices }
   }
 
   /** The calls refused in the device's name; null while Redis, which keeps them, is down. */

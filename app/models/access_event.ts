@@ -4,7 +4,8 @@ import { AccessEventSchema } from '#database/schema'
 import Device from '#models/device'
 import Person from '#models/person'
 
-export const accessDecisions = ['granted', 'denied'] as const
+/** `alarm`: not a decision but what the door did by itself (forced, held open, a gate fault). */
+export const accessDecisions = ['granted', 'denied', 'alarm'] as const
 export type AccessDecision = (typeof accessDecisions)[number]
 
 export const accessReasons = [
@@ -15,14 +16,22 @@ export const accessReasons = [
   'suspended',
   'expired',
   'spoof',
+  'unknown_card',
+  'exit_button',
+  'door_forced',
+  'door_held_open',
+  'gate_fault',
 ] as const
 export type AccessReason = (typeof accessReasons)[number]
 
-export const accessMethods = ['face', 'card', 'face_card'] as const
+/** `door`: reported by the door's gate (its contact, exit button or bus), not by a person. */
+export const accessMethods = ['face', 'card', 'face_card', 'door'] as const
 export type AccessMethod = (typeof accessMethods)[number]
 
 /**
- * One access decision at a device, granted or denied, with its reason.
+ * One access decision at a device, granted or denied, with its reason, or
+ * something its door did: opened from inside, forced, held open, its gate
+ * silent.
  */
 export default class AccessEvent extends AccessEventSchema {
   declare decision: AccessDecision

@@ -10,11 +10,34 @@ import { AuditTrail, type Actor } from '#services/audit_trail'
 /**
  * Which gate opens the door at a device, as its config keeps it under
  * `door`: a gate instance of the plugins file by its id, and how long it
- * opens for.
+ * opens for; with the reader instance whose cards count at the device and
+ * the light instance lit while its door is open, if any.
  */
-export type DoorSetting = { gate: string; openSeconds: number }
+export type DoorSetting = {
+  gate: string
+  openSeconds: number
+  reader?: string
+  light?: string
+}
 
 export const defaultOpenSeconds = 5
+
+/** The device's door setting, or null when no gate opens its door. */
+export function doorSettingOf(device: Device): DoorSetting | null {
+  const door = device.config?.door as Partial<DoorSetting> | undefined
+  if (!door || typeof door.gate !== 'string') return null
+  return withNamed(door.gate, door.openSeconds ?? defaultOpenSeconds, door.reader, door.light)
+}
+
+/** A setting with only the instances it names, as the device's config keeps it. */
+function withNamed(gate: string, openSeconds: number, reader?: unknown, light?: unknown) {
+  const setting: DoorSetting = { gate, openSeconds }
+  if (typeof reader === 'string') setting.reader = reader
+  if (typeof light === 'string') setting.light = light
+  return setting
+}
+
+export type DoorInput = { gate?: string; openSeconds: number; reader?: string; light?: string }
 
 export type DoorRefusal =
   | { type: 'no_gate' }
@@ -49,14 +72,25 @@ export class DeviceDoors {
   ) {}
 
   settingOf(device: Device): DoorSetting | null {
-    const door = device.config?.door as Partial<DoorSetting> | undefined
-    if (!door || typeof door.gate !== 'string') return null
-    return { gate: door.gate, openSeconds: door.openSeconds ?? defaultOpenSeconds }
+    return doorSettingOf(device)
   }
 
   /** The gate instances of the plugins file a device's door may use. */
   gates() {
-    return this.plugins.instancesOfKind('gate').map((instance) => ({
+    return this.#instances('gate')
+  }
+
+  /** The reader and light instances a device's door may use. */
+  readers() {
+    return this.#instances('reader')
+  }
+
+  lights() {
+    return this.#instances('light')
+  }
+
+  #instances(kind: 'gate' | 'reader' | 'light') {
+    return this.plugins.instancesOfKind(kind).map((instance) => ({
       id: instance.id,
       state: instance.state,
     }))
@@ -79,15 +113,27 @@ export class DeviceDoors {
   }
 
   /**
-   * Sets or clears the device's gate. Only a gate instance of the plugins
-   * file may be named; false when `gate` is not one.
+   * Sets or clears the device's door. Only instances of the plugins file
+   * of the right kind may be named; otherwise the field that names another
+   * comes back, and nothing changes. Without a gate there is no door, and
+   * its reader and light go too.
    */
-  async configure(actor: Actor, device: Device, input: { gate?: string; openSeconds: number }) {
+  async configure(
+    actor: Actor,
+    device: Device,
+    input: DoorInput
+  ): Promise<{ ok: true } | { ok: false; field: 'gate' | 'reader' | 'light' }> {
     const gate = input.gate ?? null
-    if (gate && !this.gates().some((instance) => instance.id === gate)) return false
+    const named = { gate, reader: input.reader ?? null, light: input.light ?? null }
+    for (const field of ['gate', 'reader', 'light'] as const) {
+      const id = named[field]
+      if (id && !this.#instances(field).some((instance) => instance.id === id)) {
+        return { ok: false, field }
+      }
+    }
     const before = this.settingOf(device)
-    const after = gate ? { gate, openSeconds: input.openSeconds } : null
-    if (JSON.stringify(before) === JSON.stringify(after)) return true
+    const after = gate ? withNamed(gate, input.openSeconds, named.reader, named.light) : null
+    if (JSON.stringify(before) === JSON.stringify(after)) return { ok: true }
     await db.transaction(async (trx) => {
       device.useTransaction(trx)
       const config: Record<string, unknown> = { ...device.config }
@@ -101,7 +147,7 @@ export class DeviceDoors {
         trx
       )
     })
-    return true
+    return { ok: true as const }
   }
 
   async open(actor: Actor, device: Device): Promise<DoorOpening> {

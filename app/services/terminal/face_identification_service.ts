@@ -4,6 +4,7 @@ import type Device from '#models/device'
 import Person from '#models/person'
 import { AccessDecisionService } from '#services/access_decision_service'
 import { AccessEventRecorder } from '#services/access_event_recorder'
+import { DoorService } from '#services/doors/door_service'
 import { GalleryIndex, type GalleryMatch } from '#faces/gallery_index'
 import { answeredScore, RecognitionEngine } from '#faces/recognition_engine'
 import {
@@ -17,7 +18,10 @@ import type { TerminalResult } from '#services/terminal/protocol'
 
 export type IdentifyInput = {
   image: Uint8Array
-  /** The card presented with the face, for devices that ask for both. */
+  /**
+   * The card presented with the face, for devices that ask for both; else
+   * the card the device's own reader read a moment before, if any.
+   */
   cardNumber?: string
 }
 
@@ -36,8 +40,9 @@ type Identified = {
  * faceIdentify, the online mode: the server recognises the largest face in
  * the picture among everyone enrolled (the in-memory gallery, never a
  * database scan), decides as at the door, and records the decision with
- * the picture as its snapshot. Someone recognised but not allowed through
- * this device is named in the event, so that a guard sees who it was.
+ * the picture as its snapshot; a grant opens the device's door. Someone
+ * recognised but not allowed through this device is named in the event,
+ * so that a guard sees who it was.
  */
 @inject()
 export class FaceIdentificationService {
@@ -46,7 +51,8 @@ export class FaceIdentificationService {
     private gallery: GalleryIndex,
     private decisions: AccessDecisionService,
     private recorder: AccessEventRecorder,
-    private media: MediaStore
+    private media: MediaStore,
+    private doors: DoorService
   ) {}
 
   async identify(device: Device, input: IdentifyInput): Promise<TerminalResult<Identified>> {
@@ -74,12 +80,10 @@ export class FaceIdentificationService {
     const runnerUpScore = runnerUp === null ? null : answeredScore(runnerUp)
 
     const occurredAt = DateTime.now()
-    const verdict = await this.decisions.decide({
-      device,
-      person,
-      at: occurredAt,
-      card: input.cardNumber ?? null,
-    })
+    const card = input.cardNumber ?? this.doors.takeCard(device)
+    const verdict = await this.decisions.decide({ device, person, at: occurredAt, card })
+    /** The door does not wait for the snapshot and the event to be written. */
+    const opening = this.doors.decided(device, verdict)
     const snapshotPath = await this.media.saveSnapshot(input.image, embedded.format)
     const event = await this.recorder.record({
       device,
@@ -88,10 +92,11 @@ export class FaceIdentificationService {
       score,
       identification: { runnerUpScore, threshold },
       verdict,
-      method: input.cardNumber ? 'face_card' : 'face',
+      method: card ? 'face_card' : 'face',
       occurredAt,
       snapshotPath,
     })
+    await opening
     return {
       ok: true,
       data: {
