@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { test } from '@japa/runner'
+import redis from '@adonisjs/redis/services/main'
 import env from '#start/env'
 import type { ApiClient } from '@japa/api-client'
 import app from '@adonisjs/core/services/app'
@@ -117,9 +118,18 @@ test.group('Faults: Redis stops and starts again', (group) => {
     process.on('unhandledRejection', record)
     // Sign-in and the terminals' rates count in Redis, as at a site.
     limiter.config.default = 'redis'
-    return () => {
+    return async () => {
       limiter.config.default = configuredStore
       process.off('unhandledRejection', record)
+      // The tests that follow find every connection of the app back, not reconnecting.
+      await until(
+        async () =>
+          Object.values(redis.activeConnections).every(
+            (connection) => connection.status === 'ready'
+          ),
+        'every Redis connection of the app is ready again',
+        15_000
+      )
     }
   })
   group.each.setup(() => testUtils.db().withGlobalTransaction())
