@@ -279,7 +279,7 @@ export class HolidaySchema extends BaseModel {
 }
 
 export class PersonSchema extends BaseModel {
-  static $columns = ['cardNumber', 'consentGivenAt', 'consentRecordedBy', 'consentTextVersion', 'createdAt', 'department', 'displayName', 'id', 'notes', 'revision', 'status', 'updatedAt', 'username', 'validFrom', 'validUntil'] as const
+  static $columns = ['cardNumber', 'consentGivenAt', 'consentRecordedBy', 'consentTextVersion', 'createdAt', 'department', 'displayName', 'id', 'lastAccessAt', 'notes', 'revision', 'status', 'updatedAt', 'username', 'validFrom', 'validUntil'] as const
   $columns = PersonSchema.$columns
   @column()
   declare cardNumber: string | null
@@ -297,6 +297,8 @@ export class PersonSchema extends BaseModel {
   declare displayName: string
   @column({ isPrimary: true })
   declare id: number
+  @column.dateTime()
+  declare lastAccessAt: DateTime | null
   @column()
   declare notes: string | null
   @column()
