@@ -1,4 +1,5 @@
 import env from '#start/env'
+import retentionConfig from '#config/retention'
 
 /**
  * BullMQ settings. Connections are opened by the queue provider with
@@ -35,7 +36,19 @@ const queueConfig = {
       key: 'prune-access-events',
       pattern: '15 3 * * *',
       job: 'prune-access-events',
-      payload: { olderThanDays: env.get('EVENT_RETENTION_DAYS', 365) },
+      payload: { olderThanDays: retentionConfig.eventDays },
+    },
+    {
+      key: 'prune-event-snapshots',
+      pattern: '25 3 * * *',
+      job: 'prune-event-snapshots',
+      payload: { olderThanDays: retentionConfig.snapshotDays },
+    },
+    {
+      key: 'erase-inactive-biometrics',
+      pattern: '35 3 * * *',
+      job: 'erase-inactive-biometrics',
+      payload: { inactiveDays: retentionConfig.biometricDays },
     },
   ],
 }

@@ -11,6 +11,16 @@
 import { Env } from '@adonisjs/core/env'
 import { IANAZone } from 'luxon'
 
+/** A number of whole days between 1 and 100 years, or unset for the default. */
+function retentionDays(name: string, value?: string) {
+  if (!value) return undefined
+  const days = Number(value)
+  if (!Number.isInteger(days) || days < 1 || days > 36_500) {
+    throw new Error(`${name} must be a whole number of days from 1 to 36500, not "${value}"`)
+  }
+  return days
+}
+
 export default await Env.create(new URL('../', import.meta.url), {
   NODE_ENV: Env.schema.enum(['development', 'production', 'test'] as const),
   PORT: Env.schema.number(),
@@ -79,7 +89,13 @@ export default await Env.create(new URL('../', import.meta.url), {
   | Background jobs: run a worker inside the web process
   */
   QUEUE_WORKER: Env.schema.boolean.optional(),
-  EVENT_RETENTION_DAYS: Env.schema.number.optional(),
+  /*
+  | Retention (config/retention.ts): access events, their snapshots, and the
+  | biometric data of people inactive this many days
+  */
+  EVENT_RETENTION_DAYS: retentionDays,
+  SNAPSHOT_RETENTION_DAYS: retentionDays,
+  BIOMETRIC_RETENTION_DAYS: retentionDays,
 
   /*
   | Rate limits

@@ -4,6 +4,7 @@ import type { HttpContext } from '@adonisjs/core/http'
 import { PluginHost } from '#plugin-host/plugin_host'
 import { AuditTrail, actorFromRequest } from '#services/audit_trail'
 import { IdentificationOverview } from '#faces/identification_overview'
+import { retentionInForce } from '#services/retention_service'
 
 @inject()
 export default class SettingsController {
@@ -19,7 +20,11 @@ export default class SettingsController {
       this.plugins.status(),
       this.identification.current(),
     ])
-    return view.render('pages/settings/index', { status, identification })
+    return view.render('pages/settings/index', {
+      status,
+      identification,
+      retention: retentionInForce(),
+    })
   }
 
   /**

@@ -12,4 +12,5 @@ export const policies = {
   AccessEventPolicy: () => import('#policies/access_event_policy'),
   SettingsPolicy: () => import('#policies/settings_policy'),
   EnrolmentReviewPolicy: () => import('#policies/enrolment_review_policy'),
+  JobPolicy: () => import('#policies/job_policy'),
 }

@@ -181,8 +181,8 @@ type Names = {
 
 /**
  * Who made the change: an operator by their name (as it is now), a
- * terminal by its serial number, a command-line user by their account, and
- * a visitor not signed in as "someone".
+ * terminal by its serial number, a command-line user by their account, the
+ * server by the rule it applied, and a visitor not signed in as "someone".
  */
 function actorName(entry: AuditLog, i18n: I18n, names: Names) {
   const operator = entry.userId ? names.users.get(entry.userId) : undefined
@@ -192,6 +192,11 @@ function actorName(entry: AuditLog, i18n: I18n, names: Names) {
     return i18n.t('audit.actors.device', { serial: rest.join(':') })
   }
   if (kind === 'cli' && rest.length) return i18n.t('audit.actors.cli', { name: rest.join(':') })
+  if (kind === 'system' && rest.length) {
+    const rule = rest.join(':')
+    const named = i18n.hasMessage(`audit.rules.${rule}`) ? i18n.t(`audit.rules.${rule}`) : rule
+    return i18n.t('audit.actors.system', { rule: named })
+  }
   if (entry.actor === 'anonymous') return i18n.t('audit.actors.anonymous')
   return entry.actor
 }
@@ -226,6 +231,7 @@ function sentenceValues(entry: AuditLog, values: Values, i18n: I18n) {
     reason: values.reason ? i18n.t(`audit.sign_in_reasons.${values.reason}`) : '',
     count: Number(entry.after?.sessions ?? entry.after?.addresses ?? entry.before?.faces ?? 0),
     address: entry.ipAddress ?? '',
+    days: text(values.retentionDays),
   }
 }
 

@@ -11,6 +11,9 @@ import { facePreviewThrottle, signInThrottle } from '#start/limiter'
 /** The square sizes thumbnails are made in (FaceThumbnails). */
 const thumbnailSize = /^(96|192)$/
 
+/** BullMQ job ids: numbers, and those of scheduled jobs ("repeat:<key>:<time>"). */
+const jobId = /^[A-Za-z0-9:_-]{1,200}$/
+
 router
   .group(() => {
     router
@@ -224,6 +227,15 @@ router
           .post('/settings/plugins/:id/retry', [controllers.Settings, 'retry'])
           .as('settings.plugins.retry')
           .where('id', /^[a-z0-9_-]+$/)
+        router.get('/jobs', [controllers.Jobs, 'index']).as('jobs.index')
+        router
+          .post('/jobs/:jobId/retry', [controllers.Jobs, 'retry'])
+          .as('jobs.retry')
+          .where('jobId', jobId)
+        router
+          .delete('/jobs/:jobId', [controllers.Jobs, 'destroy'])
+          .as('jobs.destroy')
+          .where('jobId', jobId)
       })
       .prefix('/admin')
       .where('id', router.matchers.number())
