@@ -129,6 +129,47 @@ export class AuditLogSchema extends BaseModel {
   declare userId: number | null
 }
 
+export class DeviceSyncChangeSchema extends BaseModel {
+  static $columns = ['accessGroupId', 'id', 'personId', 'revision', 'username'] as const
+  $columns = DeviceSyncChangeSchema.$columns
+  @column()
+  declare accessGroupId: number
+  @column({ isPrimary: true })
+  declare id: number
+  @column()
+  declare personId: number
+  @column()
+  declare revision: bigint | number
+  @column()
+  declare username: string
+}
+
+export class DeviceSyncMembershipSchema extends BaseModel {
+  static $columns = ['accessGroupId', 'personId'] as const
+  $columns = DeviceSyncMembershipSchema.$columns
+  @column()
+  declare accessGroupId: number
+  @column({ isPrimary: true })
+  declare personId: number
+}
+
+export class DeviceSyncStateSchema extends BaseModel {
+  static $columns = ['acknowledgedAt', 'acknowledgedRevision', 'behindSince', 'deviceId', 'pendingChanges', 'updatedAt'] as const
+  $columns = DeviceSyncStateSchema.$columns
+  @column.dateTime()
+  declare acknowledgedAt: DateTime | null
+  @column()
+  declare acknowledgedRevision: bigint | number | null
+  @column.dateTime()
+  declare behindSince: DateTime | null
+  @column({ isPrimary: true })
+  declare deviceId: number
+  @column()
+  declare pendingChanges: number
+  @column.dateTime({ autoCreate: true, autoUpdate: true })
+  declare updatedAt: DateTime
+}
+
 export class DeviceSchema extends BaseModel {
   static $columns = ['capabilities', 'config', 'createdAt', 'credentialIssuedAt', 'credentialSecret', 'firmware', 'id', 'lastSeenAddress', 'lastSeenAt', 'legacyMode', 'location', 'mode', 'name', 'permissions', 'pinnedAddress', 'registeredAddress', 'requiredFactors', 'serialNumber', 'site', 'status', 'syncRevision', 'updatedAt'] as const
   $columns = DeviceSchema.$columns
@@ -234,6 +275,48 @@ export class FaceDbTombstoneSchema extends BaseModel {
   declare revision: bigint | number
   @column()
   declare username: string
+}
+
+export class FaceFeatureSchema extends BaseModel {
+  static $columns = ['createdAt', 'dimension', 'embedding', 'faceId', 'failure', 'id', 'modelId'] as const
+  $columns = FaceFeatureSchema.$columns
+  @column.dateTime({ autoCreate: true })
+  declare createdAt: DateTime
+  @column()
+  declare dimension: number | null
+  @column()
+  declare embedding: Buffer | null
+  @column()
+  declare faceId: number
+  @column()
+  declare failure: string | null
+  @column({ isPrimary: true })
+  declare id: number
+  @column()
+  declare modelId: string
+}
+
+export class FaceModelStateSchema extends BaseModel {
+  static $columns = ['configuredModel', 'generation', 'id', 'lastError', 'modelInForce', 'startedAt', 'switchedAt', 'targetModel', 'updatedAt'] as const
+  $columns = FaceModelStateSchema.$columns
+  @column()
+  declare configuredModel: string | null
+  @column()
+  declare generation: number
+  @column({ isPrimary: true })
+  declare id: number
+  @column()
+  declare lastError: string | null
+  @column()
+  declare modelInForce: string | null
+  @column.dateTime()
+  declare startedAt: DateTime | null
+  @column.dateTime()
+  declare switchedAt: DateTime | null
+  @column()
+  declare targetModel: string | null
+  @column.dateTime({ autoCreate: true, autoUpdate: true })
+  declare updatedAt: DateTime
 }
 
 export class FaceSchema extends BaseModel {
@@ -390,4 +473,55 @@ export class UserSchema extends BaseModel {
   declare role: string
   @column.dateTime({ autoCreate: true, autoUpdate: true })
   declare updatedAt: DateTime
+}
+
+export class VideoEnrolmentSchema extends BaseModel {
+  static $columns = ['best', 'cancelRequested', 'createdAt', 'durationMs', 'finishedAt', 'frames', 'framesRead', 'framesSeveralFaces', 'framesWithFace', 'id', 'jobId', 'operatorId', 'originalName', 'personId', 'reason', 'reasonCode', 'sizeBytes', 'stage', 'startedAt', 'status', 'updatedAt', 'videoPath', 'wantedFrames'] as const
+  $columns = VideoEnrolmentSchema.$columns
+  @column()
+  declare best: any | null
+  @column()
+  declare cancelRequested: boolean
+  @column.dateTime({ autoCreate: true })
+  declare createdAt: DateTime
+  @column()
+  declare durationMs: number | null
+  @column.dateTime()
+  declare finishedAt: DateTime | null
+  @column()
+  declare frames: any | null
+  @column()
+  declare framesRead: number
+  @column()
+  declare framesSeveralFaces: number
+  @column()
+  declare framesWithFace: number
+  @column({ isPrimary: true })
+  declare id: number
+  @column()
+  declare jobId: string | null
+  @column()
+  declare operatorId: number | null
+  @column()
+  declare originalName: string | null
+  @column()
+  declare personId: number
+  @column()
+  declare reason: string | null
+  @column()
+  declare reasonCode: string | null
+  @column()
+  declare sizeBytes: bigint | number
+  @column()
+  declare stage: string | null
+  @column.dateTime()
+  declare startedAt: DateTime | null
+  @column()
+  declare status: string
+  @column.dateTime({ autoCreate: true, autoUpdate: true })
+  declare updatedAt: DateTime
+  @column()
+  declare videoPath: string | null
+  @column()
+  declare wantedFrames: number
 }

@@ -13,5 +13,6 @@ export default {
     enrolment_reviews: { columns: { box: json, landmarks: json, reasons: json } },
     api_keys: { columns: { scopes: json } },
     audit_logs: { columns: { before: json, after: json } },
+    video_enrolments: { columns: { best: json, frames: json } },
   },
 } satisfies SchemaRules

@@ -90,6 +90,14 @@ export default await Env.create(new URL('../', import.meta.url), {
   */
   QUEUE_WORKER: Env.schema.boolean.optional(),
   /*
+  | Video registration (config/video.ts): upload limits, frames sampled per
+  | second and how many of the best frames are enrolled
+  */
+  VIDEO_MAX_MB: Env.schema.number.optional(),
+  VIDEO_MAX_SECONDS: Env.schema.number.optional(),
+  VIDEO_SAMPLE_FPS: Env.schema.number.optional(),
+  VIDEO_ENROL_FRAMES: Env.schema.number.optional(),
+  /*
   | Retention (config/retention.ts): access events, their snapshots, and the
   | biometric data of people inactive this many days
   */

@@ -1,0 +1,71 @@
+import { spawnSync } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+
+/**
+ * Test videos made with Debian's ffmpeg at run time from the MIT fixture
+ * photos, so no clip of a face needs committing beyond the faces-dev one.
+ */
+function ffmpeg(args: string[], output: string) {
+  mkdirSync(dirname(output), { recursive: true })
+  const result = spawnSync('/usr/bin/ffmpeg', ['-y', '-v', 'error', ...args, output], {
+    encoding: 'utf8',
+  })
+  if (result.status !== 0) throw new Error(`ffmpeg failed: ${result.stderr}`)
+  return output
+}
+
+const h264 = ['-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p']
+
+/**
+ * A slow zoom and pan over one photo, as a phone held up to a person
+ * would film: `seconds` long, `width`×`height`, optionally darkened
+ * (`brightness` from -1 to 0).
+ */
+export function zoomClip(
+  photo: string,
+  output: string,
+  options: { seconds?: number; width?: number; height?: number; brightness?: number } = {}
+) {
+  const { seconds = 4, width = 640, height = 480, brightness = 0 } = options
+  const fit = `scale=${width}:${height}:force_original_aspect_ratio=decrease,pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2`
+  const zoom = `zoompan=z='min(1+0.004*on,1.4)':x='iw/2-(iw/zoom/2)+on*0.3':y='ih/2-(ih/zoom/2)':d=1:s=${width}x${height}:fps=25`
+  const filters = [fit, zoom, ...(brightness ? [`eq=brightness=${brightness}`] : [])]
+  return ffmpeg(
+    [
+      '-loop',
+      '1',
+      '-framerate',
+      '25',
+      '-i',
+      photo,
+      '-vf',
+      filters.join(','),
+      '-t',
+      String(seconds),
+      ...h264,
+    ],
+    output
+  )
+}
+
+/** ffmpeg's test pattern: a video with no face. */
+export function patternClip(output: string, seconds = 3) {
+  return ffmpeg(
+    ['-f', 'lavfi', '-i', `testsrc=size=640x480:rate=25`, '-t', String(seconds), ...h264],
+    output
+  )
+}
+
+/** A video repeated until it lasts `seconds`, scaled to `width`×`height` (the benchmark's 720p clip). */
+export function loopedClip(
+  input: string,
+  output: string,
+  options: { seconds: number; width?: number; height?: number }
+) {
+  const scale = options.width ? ['-vf', `scale=${options.width}:${options.height}`] : []
+  return ffmpeg(
+    ['-stream_loop', '-1', '-i', input, '-t', String(options.seconds), '-an', ...scale, ...h264],
+    output
+  )
+}
