@@ -227,6 +227,9 @@ router
           .post('/settings/plugins/:id/retry', [controllers.Settings, 'retry'])
           .as('settings.plugins.retry')
           .where('id', /^[a-z0-9_-]+$/)
+        router
+          .post('/settings/reembedding', [controllers.Settings, 'reembed'])
+          .as('settings.reembedding.start')
         router.get('/jobs', [controllers.Jobs, 'index']).as('jobs.index')
         router
           .post('/jobs/:jobId/retry', [controllers.Jobs, 'retry'])
