@@ -40,6 +40,7 @@ export default defineConfig({
     () => import('#providers/door_provider'),
     () => import('#providers/recognition_provider'),
     { file: () => import('#providers/storage_provider'), environment: ['web'] },
+    { file: () => import('#providers/reembedding_provider'), environment: ['web'] },
   ],
 
   preloads: [

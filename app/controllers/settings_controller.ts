@@ -4,6 +4,8 @@ import type { HttpContext } from '@adonisjs/core/http'
 import { PluginHost } from '#plugin-host/plugin_host'
 import { AuditTrail, actorFromRequest } from '#services/audit_trail'
 import { IdentificationOverview } from '#faces/identification_overview'
+import { FaceReembedding } from '#faces/face_reembedding'
+import { RecognitionEngine } from '#faces/recognition_engine'
 import { retentionInForce } from '#services/retention_service'
 
 @inject()
@@ -11,20 +13,39 @@ export default class SettingsController {
   constructor(
     private plugins: PluginHost,
     private audit: AuditTrail,
-    private identification: IdentificationOverview
+    private identification: IdentificationOverview,
+    private reembedding: FaceReembedding,
+    private recognition: RecognitionEngine
   ) {}
 
   async index({ view, bouncer }: HttpContext) {
     await bouncer.with('SettingsPolicy').authorize('view')
-    const [status, identification] = await Promise.all([
+    const [status, identification, reembedding, toReenrol] = await Promise.all([
       this.plugins.status(),
       this.identification.current(),
+      this.recognition.configuredModel().then((model) => this.reembedding.progress(model)),
+      this.reembedding.toReenrol(),
     ])
     return view.render('pages/settings/index', {
       status,
       identification,
       retention: retentionInForce(),
+      reembedding: { ...reembedding, toReenrol },
     })
+  }
+
+  /** An administrator starts the re-embedding to the model the engine is configured with. */
+  async reembed(ctx: HttpContext) {
+    await ctx.bouncer.with('SettingsPolicy').authorize('manage')
+    const configured = await this.recognition.configuredModel()
+    const queued = await this.reembedding.start(configured, actorFromRequest(ctx))
+    ctx.session.flash(
+      queued ? 'success' : 'error',
+      ctx.i18n.t(queued ? 'settings.reembedding.queued' : 'settings.reembedding.nothing_to_do', {
+        model: queued?.target ?? '',
+      })
+    )
+    return ctx.response.redirect().toRoute('settings.index')
   }
 
   /**

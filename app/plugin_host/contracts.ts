@@ -223,6 +223,12 @@ export type EngineOutcome<Result> = ({ ok: true } & Result) | EngineFailure
 
 export interface FaceAnalysisRequest {
   feature?: boolean
+  /**
+   * The recognition model for `feature`: one the engine can load besides
+   * its own (the model the stored faces are in, while they are re-embedded
+   * for a newly configured one); the engine's `embedder` when absent.
+   */
+  embedder?: string
   ageGender?: boolean
   liveness?: boolean
   quality?: boolean
@@ -246,10 +252,15 @@ export interface FaceAnalysis {
 
 export interface EngineDriver extends PluginLifecycle {
   readonly capabilities: readonly EngineCapability[]
+  /** The recognition model `embed` and `analyse` use unless told another. */
+  readonly embedder?: string
   /** Every face, largest first; `no_face` when there is none. */
   detect?(input: EngineInput): Promise<EngineOutcome<{ faces: DetectedFace[] }>>
   align?(input: EngineInput): Promise<EngineOutcome<{ face: DetectedFace; aligned: AlignedFace }>>
-  embed?(input: EngineInput): Promise<EngineOutcome<{ face: DetectedFace; feature: FaceFeature }>>
+  embed?(
+    input: EngineInput,
+    embedder?: string
+  ): Promise<EngineOutcome<{ face: DetectedFace; feature: FaceFeature }>>
   age?(input: EngineInput): Promise<EngineOutcome<{ face: DetectedFace; age: number }>>
   gender?(
     input: EngineInput

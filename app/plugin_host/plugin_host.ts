@@ -71,6 +71,15 @@ export class PluginHost {
     await this.#supervisor.startAll()
   }
 
+  /**
+   * Starts the instances of one kind only: a job worker that needs the
+   * recognition engine must not open the gates' ports the server holds.
+   */
+  async startKind(kind: PluginKind) {
+    await this.#load()
+    await Promise.all(this.#supervisor.ofKind(kind).map((instance) => instance.start()))
+  }
+
   async stop() {
     if (!this.#loaded) return
     await this.#loaded

@@ -12,23 +12,40 @@ const send = (message: WorkerMessage) => process.send!(message)
 
 process.on('disconnect', () => process.exit(0))
 
-process.once(
-  'message',
-  async (load: { settings: PipelineSettings; entries: Record<string, ModelEntry> }) => {
-    let pipeline: FacePipeline
+type Load = { settings: PipelineSettings; entries: Record<string, ModelEntry> }
+type Incoming = Load | { models: Record<string, ModelEntry> } | { id: number; job: PipelineJob }
+
+/**
+ * The first message loads the pipeline; later ones add models (a
+ * recognition model asked for besides the configured one) or run jobs,
+ * both once the pipeline is there. IPC keeps their order, so a job sent
+ * after the model it needs finds that model loading or loaded.
+ */
+let pipeline: Promise<FacePipeline> | null = null
+
+process.on('message', async (message: Incoming) => {
+  if ('settings' in message) {
+    pipeline = FacePipeline.load(message.settings, message.entries)
     try {
-      pipeline = await FacePipeline.load(load.settings, load.entries)
+      await pipeline
     } catch (error) {
       send({ failed: error instanceof Error ? error.message : String(error) })
       return
     }
-    process.on('message', async ({ id, job }: { id: number; job: PipelineJob }) => {
-      try {
-        send({ id, faces: await pipeline.run(job) })
-      } catch (error) {
-        send({ id, error: error instanceof Error ? error.message : String(error) })
-      }
-    })
     send({ ready: true })
+    return
   }
-)
+  const loaded = await pipeline!
+  if ('models' in message) {
+    for (const [id, entry] of Object.entries(message.models)) {
+      loaded.sessions.add(id, entry).catch(() => {})
+    }
+    return
+  }
+  const { id, job } = message
+  try {
+    send({ id, faces: await loaded.run(job) })
+  } catch (error) {
+    send({ id, error: error instanceof Error ? error.message : String(error) })
+  }
+})

@@ -13,8 +13,8 @@ import {
   type PluginHealth,
 } from '#plugin-sdk'
 import type { AgeGenderModel } from './age_gender.js'
-import { defaultEmbedder, flipsByDefault, type EmbedderModel } from './embedder.js'
-import { verifiedModels } from './model_manifest.js'
+import { defaultEmbedder, embedderModels, flipsByDefault, type EmbedderModel } from './embedder.js'
+import { verifiedModels, type ModelEntry } from './model_manifest.js'
 import { pipelineModels, type PipelineJob, type PipelineSettings } from './pipeline.js'
 import { SessionPool } from './session_pool.js'
 import { SimulatedEngine } from './simulator.js'
@@ -57,6 +57,7 @@ export function pipelineSettings(config: FaceEngineConfig): PipelineSettings {
 /** What runs the jobs: the worker pool, or the simulated engine. */
 export interface EngineBackend {
   run(job: PipelineJob): Promise<FaceAnalysis[]>
+  addModels?(entries: Record<string, ModelEntry>): void
   readonly status: Record<string, unknown>
   stop(): Promise<void>
 }
@@ -86,6 +87,11 @@ export class FaceEngineDriver implements EngineDriver {
   readonly capabilities = engineCapabilities
   #backend: EngineBackend | null = null
   #settings: PipelineSettings
+  /**
+   * Recognition models loaded because a request asked for them, by model:
+   * kept across restarts, so a restarted engine serves them at once.
+   */
+  #otherEmbedders = new Map<string, Promise<Record<string, ModelEntry>>>()
 
   constructor(private context: PluginContext<FaceEngineConfig>) {
     this.#settings = pipelineSettings(context.config)
@@ -100,6 +106,9 @@ export class FaceEngineDriver implements EngineDriver {
     } else {
       const models = pipelineModels(this.#settings)
       const entries = await verifiedModels(this.#settings.modelsDir, models)
+      for (const verified of this.#otherEmbedders.values()) {
+        Object.assign(entries, await verified.catch(() => ({})))
+      }
       this.#backend = await SessionPool.start(this.#settings, entries, {
         size: config.poolSize ?? Math.min(2, availableParallelism()),
         jobTimeoutMs: config.jobTimeoutMs ?? defaultJobTimeoutMs,
@@ -143,6 +152,10 @@ export class FaceEngineDriver implements EngineDriver {
     }
   }
 
+  get embedder() {
+    return this.context.config.engine === 'simulated' ? 'simulated' : this.#settings.embedder
+  }
+
   async detect(input: EngineInput) {
     const faces = await this.#run(input, 'all', {})
     if (faces.length === 0) return noFace
@@ -153,8 +166,11 @@ export class FaceEngineDriver implements EngineDriver {
     return this.#one(input, { aligned: true }, ({ face, aligned }) => ({ face, aligned: aligned! }))
   }
 
-  async embed(input: EngineInput) {
-    return this.#one(input, { feature: true }, ({ face, feature }) => ({ face, feature: feature! }))
+  async embed(input: EngineInput, embedder?: string) {
+    return this.#one(input, { feature: true, embedder }, ({ face, feature }) => ({
+      face,
+      feature: feature!,
+    }))
   }
 
   async age(input: EngineInput) {
@@ -194,7 +210,32 @@ export class FaceEngineDriver implements EngineDriver {
     return { ok: true, ...pick(analysis) }
   }
 
-  #run(input: EngineInput, scope: PipelineJob['scope'], request: FaceAnalysisRequest) {
+  /**
+   * Another recognition model than the configured one, asked for by the
+   * request: checked against the manifest once and loaded into the workers
+   * on first use (the simulated engine has one model and ignores it).
+   */
+  async #embedderFor(request: FaceAnalysisRequest) {
+    const wanted = request.embedder
+    if (!request.feature || !wanted || wanted === this.#settings.embedder) return undefined
+    if (this.context.config.engine === 'simulated') return undefined
+    if (!(wanted in embedderModels)) {
+      throw new PluginCommandError(`"${wanted}" is not a recognition model of this engine`)
+    }
+    let verified = this.#otherEmbedders.get(wanted)
+    if (!verified) {
+      verified = verifiedModels(this.#settings.modelsDir, [wanted])
+      this.#otherEmbedders.set(wanted, verified)
+      verified.then(
+        (entries) => this.#backend?.addModels?.(entries),
+        () => this.#otherEmbedders.delete(wanted)
+      )
+    }
+    await verified
+    return wanted
+  }
+
+  async #run(input: EngineInput, scope: PipelineJob['scope'], request: FaceAnalysisRequest) {
     if (!this.#backend) throw new PluginError('The face engine is not started', 'E_PLUGIN_STOPPED')
     const { image, face } = input
     if (
@@ -210,6 +251,13 @@ export class FaceEngineDriver implements EngineDriver {
     if (face && !(face.right > face.left && face.bottom > face.top)) {
       throw new PluginCommandError('The face box is empty: right must exceed left, bottom top')
     }
-    return this.#backend.run({ image, scope, near: scope === 'one' ? face : undefined, request })
+    const embedder = await this.#embedderFor(request)
+    if (!this.#backend) throw new PluginError('The face engine is not started', 'E_PLUGIN_STOPPED')
+    return this.#backend.run({
+      image,
+      scope,
+      near: scope === 'one' ? face : undefined,
+      request: { ...request, embedder },
+    })
   }
 }

@@ -11,22 +11,41 @@ export type ModelOutputs = Record<string, Float32Array>
  * live in workers and not on the event loop.
  */
 export class ModelSessions {
-  #sessions = new Map<string, ort.InferenceSession>()
+  #sessions = new Map<string, Promise<ort.InferenceSession>>()
 
-  private constructor(readonly entries: Record<string, ModelEntry>) {}
+  private constructor(
+    private directory: string,
+    readonly entries: Record<string, ModelEntry>,
+    private threads: number
+  ) {}
 
   static async load(directory: string, entries: Record<string, ModelEntry>, threads: number) {
-    const sessions = new ModelSessions(entries)
+    const sessions = new ModelSessions(directory, { ...entries }, threads)
     for (const [id, entry] of Object.entries(entries)) {
-      const session = await ort.InferenceSession.create(join(directory, entry.file), {
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-      })
-      sessions.#sessions.set(id, session)
+      await sessions.add(id, entry)
     }
     return sessions
+  }
+
+  /**
+   * Loads one more model; a job that runs it meanwhile waits for it. A
+   * model that fails to load is forgotten, so that it can be asked again.
+   */
+  add(id: string, entry: ModelEntry) {
+    if (this.#sessions.has(id)) return this.#sessions.get(id)!
+    this.entries[id] = entry
+    const loading = ort.InferenceSession.create(join(this.directory, entry.file), {
+      intraOpNumThreads: this.threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    })
+    this.#sessions.set(id, loading)
+    loading.catch(() => {
+      this.#sessions.delete(id)
+      delete this.entries[id]
+    })
+    return loading
   }
 
   entry(id: string) {
@@ -40,7 +59,7 @@ export class ModelSessions {
    * planar first for a model whose manifest says NCHW.
    */
   async run(id: string, input: Float32Array): Promise<ModelOutputs> {
-    const session = this.#sessions.get(id)
+    const session = await this.#sessions.get(id)
     if (!session) throw new Error(`Model "${id}" is not loaded`)
     const entry = this.entry(id)
     const [spec] = entry.inputs

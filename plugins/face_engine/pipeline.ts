@@ -10,7 +10,7 @@ import { ageGenderSources, estimateAgeGender, type AgeGenderModel } from './age_
 import { arcFaceCrop, cropTransform, modelCrops, type LocatedFace } from './aligner.js'
 import { angleCode } from './angle_code.js'
 import { FaceDetector, type FaceCandidate } from './detector.js'
-import { embedding, flipAveragedEmbedding, type EmbedderModel } from './embedder.js'
+import { embedding, flipAveragedEmbedding, flipsByDefault, type EmbedderModel } from './embedder.js'
 import { suppressOverlaps, type Box } from './geometry.js'
 import { ImagePyramid, type RgbImage } from './image_sampler.js'
 import { brightened } from './low_light.js'
@@ -69,7 +69,7 @@ export class FacePipeline {
   #landmarks: LandmarkDetector
 
   private constructor(
-    private sessions: ModelSessions,
+    readonly sessions: ModelSessions,
     private settings: PipelineSettings
   ) {
     this.#detector = new FaceDetector(sessions, settings.detector)
@@ -159,9 +159,11 @@ export class FacePipeline {
       }
 
       if (job.request.feature) {
-        const model = this.settings.embedder
+        const model = (job.request.embedder ?? this.settings.embedder) as EmbedderModel
+        const flip =
+          model === this.settings.embedder ? this.settings.flipEmbedding : flipsByDefault[model]
         const direct = await run(model, 'embed')
-        const vector = this.settings.flipEmbedding
+        const vector = flip
           ? flipAveragedEmbedding(
               model,
               direct,

@@ -99,7 +99,7 @@ export class SessionPool {
     entries: Record<string, ModelEntry>,
     options: PoolOptions
   ) {
-    const pool = new SessionPool(options, { settings, entries })
+    const pool = new SessionPool(options, { settings, entries: { ...entries } })
     const started = await Promise.allSettled(
       Array.from({ length: options.size }, () => pool.#spawn())
     )
@@ -120,6 +120,17 @@ export class SessionPool {
       replaced: this.#replaced,
       lastReplaced: this.#lastLoss,
       broken: this.#broken,
+    }
+  }
+
+  /**
+   * Loads more models into every worker, and into those that replace them
+   * later; a job sent afterwards that needs one waits for it in its worker.
+   */
+  addModels(entries: Record<string, ModelEntry>) {
+    Object.assign(this.load.entries, entries)
+    for (const slot of this.#all) {
+      if (slot.child.connected) slot.child.send({ models: entries }, () => {})
     }
   }
 

@@ -1,85 +1,292 @@
-import { copyFile, mkdir, readFile, rm } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { readFile } from 'node:fs/promises'
 import { test } from '@japa/runner'
+import type { ApiClient } from '@japa/api-client'
 import app from '@adonisjs/core/services/app'
 import testUtils from '@adonisjs/core/services/test_utils'
+import db from '@adonisjs/lucid/services/db'
 import AuditLog from '#models/audit_log'
+import type Device from '#models/device'
 import Face from '#models/face'
+import User from '#models/user'
 import { PersonFactory } from '#database/factories/person_factory'
 import { DeviceFactory } from '#database/factories/device_factory'
 import { defaultEmbedder } from '#plugins/face_engine/embedder'
 import { commandLineActor } from '#services/audit_trail'
-import { FaceDbRevision } from '#faces/face_db_revision'
+import { decodeFeature } from '#faces/feature_blob'
 import { FaceReembedding } from '#faces/face_reembedding'
-import { GalleryIndex } from '#faces/gallery_index'
-import { addFace, grant, post, resetTerminalState, tokenFor } from '#tests/helpers/terminal'
+import { ModelInForce } from '#faces/model_in_force'
+import {
+  enrolPhotoOf,
+  grant,
+  post,
+  resetTerminalState,
+  tokenFor,
+  unitVector,
+} from '#tests/helpers/terminal'
+import { embeddingBytes } from '#faces/face_data'
 
-/** A stored enrolment photo, as enrolment keeps it, from a fixture. */
-async function storedPhoto(fixture: string) {
-  const path = `tmp/storage/faces/test/${fixture}`
-  await mkdir(dirname(app.makePath(path)), { recursive: true })
-  await copyFile(app.makePath('tests/fixtures/pairs', fixture), app.makePath(path))
-  return path
+const oldModel = 'mobileface'
+const pairs = (name: string) => readFile(app.makePath('tests/fixtures/pairs', name))
+
+/** The faces as a site that enrolled them under `mobileface` has them. */
+async function siteUnder(model: string) {
+  await new ModelInForce().update({ modelInForce: model, targetModel: null, startedAt: null })
+  ModelInForce.forget()
 }
 
-test.group('Re-embedding faces after a change of model', (group) => {
+async function identify(client: ApiClient, device: Device, picture: Buffer) {
+  const token = await tokenFor(client, device)
+  const response = await post(client, 'faceIdentify', { token }, 'multipart', device, {
+    image: { data: picture },
+  })
+  return response.body()
+}
+
+async function getDbs(client: ApiClient, device: Device, since?: number) {
+  const token = await tokenFor(client, device)
+  const response = await post(
+    client,
+    'getDbs',
+    { deviceName: device.name, deviceSN: device.serialNumber, token, since },
+    'json',
+    device
+  )
+  return response.body()
+}
+
+test.group('Re-embedding the faces for a new recognition model', (group) => {
   group.each.setup(() => testUtils.db().withGlobalTransaction())
   group.each.setup(() => resetTerminalState())
-  group.each.teardown(() =>
-    rm(app.makePath('tmp/storage/faces/test'), { recursive: true, force: true })
-  )
+  group.each.teardown(() => ModelInForce.forget())
+  group.each.setup(() => {
+    const batchSize = FaceReembedding.batchSize
+    FaceReembedding.batchSize = 2
+    return () => {
+      FaceReembedding.batchSize = batchSize
+    }
+  })
 
-  test('faces of another model are redone from their photos and identified again; those without a photo are counted', async ({
+  test('faces of mobileface go to faceplugin-arcface while faceIdentify keeps naming the right person, with no failed call', async ({
     client,
     assert,
   }) => {
+    await siteUnder(oldModel)
     const device = await DeviceFactory.apply('approved').create()
-    const kit = await PersonFactory.merge({ username: 'kit' }).create()
-    const nobody = await PersonFactory.merge({ username: 'no.photo' }).create()
-    await grant([kit, nobody], [device])
-    const old = await addFace(kit, { imagePath: await storedPhoto('kit_harington_01.jpg') })
-    await addFace(nobody)
-    const identify = async () => {
-      const response = await post(
-        client,
-        'faceIdentify',
-        { token: await tokenFor(client, device) },
-        'multipart',
-        device,
-        {
-          image: {
-            data: await readFile(app.makePath('tests/fixtures/pairs/kit_harington_02.jpg')),
-          },
-        }
-      )
-      return response.body()
-    }
-    const gallery = await app.container.make(GalleryIndex)
-    await gallery.forget()
-    const before = await identify()
-    assert.include(before, { decision: 'denied', reason: 'unknown_face', person: null })
-    const revision = await new FaceDbRevision().current()
+    const kit = await PersonFactory.apply('consented').merge({ username: 'kit' }).create()
+    const obama = await PersonFactory.apply('consented').merge({ username: 'obama' }).create()
+    const biden = await PersonFactory.apply('consented').merge({ username: 'biden' }).create()
+    const late = await PersonFactory.apply('consented').merge({ username: 'late' }).create()
+    await grant([kit, obama, biden, late], [device])
+    await enrolPhotoOf(kit, await pairs('kit_harington_01.jpg'))
+    await enrolPhotoOf(kit, await pairs('kit_harington_03.jpg'))
+    await enrolPhotoOf(obama, await pairs('barack_obama_01.jpg'))
+    await enrolPhotoOf(biden, await pairs('joe_biden_01.jpg'))
+    const before = await Face.all()
+    assert.deepEqual([...new Set(before.map((face) => face.modelId))], [oldModel])
+
+    const probe = await pairs('kit_harington_02.jpg')
+    const first = await identify(client, device, probe)
+    assert.include(first, { code: 0, decision: 'granted' })
+    assert.equal(first.person.username, 'kit')
+    const synced = await getDbs(client, device)
+    assert.equal(synced.code, 0)
+
+    const answers: { code: number; username: string | null }[] = []
+    let running = true
+    const loop = (async () => {
+      while (running) {
+        const answer = await identify(client, device, probe)
+        answers.push({ code: answer.code, username: answer.person?.username ?? null })
+      }
+    })()
 
     const reembedding = await app.container.make(FaceReembedding)
-    const report = await reembedding.run(commandLineActor())
-
-    assert.deepInclude(report, {
-      model: defaultEmbedder,
-      reembedded: 1,
-      withoutPhoto: 1,
-      failed: [],
+    let enrolledMeanwhile: Face | null = null
+    let progressSeen = 0
+    const report = await reembedding.run(commandLineActor(), defaultEmbedder, async (progress) => {
+      progressSeen++
+      assert.equal(progress.targetModel, defaultEmbedder)
+      if (!enrolledMeanwhile) {
+        // Enrolled during the job, with the model still in force.
+        enrolledMeanwhile = await enrolPhotoOf(late, await pairs('alex_lacamoire_01.jpg'))
+        assert.equal(enrolledMeanwhile.modelId, oldModel)
+        await new Promise((resolve) => setTimeout(resolve, 500))
+      }
     })
-    const redone = await Face.findOrFail(old.id)
-    assert.include(redone.$attributes, { modelId: defaultEmbedder, dimension: 512 })
-    await kit.refresh()
-    assert.isAbove(Number(kit.revision), revision)
-    assert.exists(await AuditLog.findBy('action', 'face.reembed'))
+    const afterSwitch = answers.length
+    while (answers.length < afterSwitch + 5) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    running = false
+    await loop
 
-    const after = await identify()
-    assert.include(after, { decision: 'granted' })
-    assert.equal(after.person.username, 'kit')
+    assert.isAbove(progressSeen, 1)
+    assert.isAbove(afterSwitch, 3)
+    assert.deepEqual(
+      answers.filter((answer) => answer.code !== 0 || answer.username !== 'kit'),
+      []
+    )
+    assert.include(report, { target: defaultEmbedder, staged: 5, unavailable: 0, switched: 5 })
+    assert.isTrue(report.modelSwitched)
 
-    const again = await reembedding.run(commandLineActor())
-    assert.include(again, { reembedded: 0, current: 1, withoutPhoto: 1 })
+    const after = await Face.all()
+    assert.lengthOf(after, 5)
+    for (const face of after)
+      assert.include(face.$attributes, { modelId: defaultEmbedder, dimension: 512 })
+    assert.deepEqual(
+      after.map((face) => face.id).sort(),
+      [...before.map((face) => face.id), enrolledMeanwhile!.id].sort()
+    )
+    const state = await new ModelInForce().state()
+    assert.include(state, { modelInForce: defaultEmbedder, targetModel: null, generation: 1 })
+    const staged = await db.from('face_features').count('* as total').first()
+    assert.equal(Number(staged.total), 0)
+    const audit = await AuditLog.query().where('action', 'face.reembed')
+    assert.lengthOf(audit, 1)
+    assert.deepInclude(audit[0].after, { model: defaultEmbedder, faces: 5, unavailable: 0 })
+
+    const since = await getDbs(client, device, synced.revision)
+    assert.include(since, { code: 0, full: false })
+    assert.deepEqual(
+      [...new Set(since.names.map((entry: { username: string }) => entry.username))].sort(),
+      ['biden', 'kit', 'late', 'obama']
+    )
+    for (const entry of since.names) {
+      const feature = decodeFeature(entry.faceData)
+      assert.isTrue(feature.ok)
+      if (feature.ok) assert.equal(feature.feature.model, defaultEmbedder)
+    }
+    const stranger = await identify(client, device, await pairs('joe_biden_02.jpg'))
+    assert.equal(stranger.person?.username, 'biden')
+  })
+
+  test('faces without a photo are listed for re-enrolment; a repeated job changes nothing', async ({
+    client,
+    assert,
+  }) => {
+    await siteUnder(oldModel)
+    const kit = await PersonFactory.apply('consented').merge({ username: 'kit' }).create()
+    const nobody = await PersonFactory.apply('consented')
+      .merge({ username: 'no.photo', displayName: 'No Photo' })
+      .create()
+    const kept = await enrolPhotoOf(kit, await pairs('kit_harington_01.jpg'))
+    const lost = await Face.create({
+      personId: nobody.id,
+      embedding: embeddingBytes(unitVector(7)),
+      engine: 'engine',
+      modelId: oldModel,
+      dimension: 128,
+      source: 'photo',
+      imagePath: null,
+    })
+
+    const reembedding = await app.container.make(FaceReembedding)
+    const report = await reembedding.run(commandLineActor(), defaultEmbedder)
+    assert.deepEqual(report, {
+      target: defaultEmbedder,
+      staged: 2,
+      unavailable: 1,
+      switched: 1,
+      modelSwitched: true,
+    })
+    await kept.refresh()
+    await lost.refresh()
+    assert.equal(kept.modelId, defaultEmbedder)
+    assert.equal(lost.modelId, oldModel, 'a face without a photo keeps its features')
+    const listed = await reembedding.toReenrol()
+    assert.deepEqual(listed, [
+      {
+        faceId: lost.id,
+        personId: nobody.id,
+        username: 'no.photo',
+        displayName: 'No Photo',
+        model: oldModel,
+        reason: 'the enrolment photo was not kept',
+      },
+    ])
+
+    const revision = await db.from('revision_counters').where('name', 'face_db').first()
+    const again = await reembedding.run(commandLineActor(), defaultEmbedder)
+    assert.deepEqual(again, {
+      target: defaultEmbedder,
+      staged: 0,
+      unavailable: 0,
+      switched: 0,
+      modelSwitched: false,
+    })
+    assert.deepEqual(await db.from('revision_counters').where('name', 'face_db').first(), revision)
+    assert.lengthOf(await AuditLog.query().where('action', 'face.reembed'), 1)
+    const state = await new ModelInForce().state()
+    assert.equal(state.generation, 1)
+
+    const admin = await User.create({
+      email: 'admin@reembedding.test',
+      fullName: 'Reembedding Admin',
+      password: 'correct horse battery staple',
+      role: 'admin',
+      locale: 'en',
+    })
+    const page = await client.get('/admin/settings').loginAs(admin)
+    page.assertStatus(200)
+    page.assertTextIncludes(`data-test="model-in-force">${defaultEmbedder}`)
+    page.assertTextIncludes(`data-face="${lost.id}"`)
+    page.assertTextIncludes(`href="/admin/people/${nobody.id}"`)
+    page.assertTextIncludes('the enrolment photo was not kept')
+  })
+
+  test('the job is queued once per switch, however often it is asked for', async ({
+    client,
+    assert,
+  }) => {
+    await siteUnder(oldModel)
+    const reembedding = await app.container.make(FaceReembedding)
+    const queue = await app.container.make('queue')
+    const admin = await User.create({
+      email: 'admin@reembedding.test',
+      fullName: 'Reembedding Admin',
+      password: 'correct horse battery staple',
+      role: 'admin',
+      locale: 'en',
+    })
+    const operator = await User.create({
+      email: 'operator@reembedding.test',
+      fullName: 'Reembedding Operator',
+      password: 'correct horse battery staple',
+      role: 'operator',
+      locale: 'en',
+    })
+    const jobId = `reembed-0-${defaultEmbedder}`
+    await queue.queue.remove(jobId)
+    await queue.queue.pause()
+    try {
+      const refused = await client
+        .post('/admin/settings/reembedding')
+        .withCsrfToken()
+        .loginAs(operator)
+      refused.assertStatus(403)
+
+      const page = await client.get('/admin/settings').loginAs(admin)
+      page.assertTextIncludes(`data-test="model-in-force">${oldModel}`)
+      page.assertTextIncludes(`data-test="configured-model">${defaultEmbedder}`)
+      page.assertTextIncludes('data-test="start-reembedding"')
+
+      const first = await client
+        .post('/admin/settings/reembedding')
+        .withCsrfToken()
+        .loginAs(admin)
+        .redirects(0)
+      first.assertStatus(302)
+      const again = await reembedding.start(defaultEmbedder, commandLineActor())
+      assert.equal(again?.jobId, jobId)
+      const jobs = await queue.queue.getJobs(['waiting', 'prioritized', 'delayed'])
+      assert.deepEqual(
+        jobs.filter((job) => job.name === 'reembed-faces').map((job) => job.id),
+        [jobId]
+      )
+    } finally {
+      await queue.queue.remove(jobId)
+      await queue.queue.resume()
+    }
+    assert.isNull(await reembedding.start(oldModel, commandLineActor()))
   })
 })

@@ -26,13 +26,14 @@ export type PhotoAnalysis =
 export class FacePhotoAnalyser {
   constructor(protected recognition: RecognitionEngine) {}
 
-  async analyse(image: DecodedImage, face?: FaceBox): Promise<PhotoAnalysis> {
+  /** `embedder` names the model of the feature when it is not the gallery's model in force. */
+  async analyse(image: DecodedImage, face?: FaceBox, embedder?: string): Promise<PhotoAnalysis> {
     const opened = this.recognition.picture(image, 'photo')
     if (!opened.ok) return opened
     const detected = await opened.picture.detect()
     if (!detected.ok) return detected
     const analysed = await opened.picture.analyse(
-      { feature: true, quality: true },
+      { feature: true, quality: true, embedder },
       face ?? detected.faces[0].box
     )
     if (!analysed.ok) return analysed

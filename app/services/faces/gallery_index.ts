@@ -5,6 +5,7 @@ import terminalConfig from '#config/terminal'
 import type { FaceFeature } from '#plugin-sdk'
 import type { FeatureComparator, FeatureError } from '#faces/feature_blob'
 import { embeddingBytes } from '#faces/face_data'
+import { ModelInForce } from '#faces/model_in_force'
 import { isRedisUnavailable } from '#services/redis_availability'
 
 export type GalleryMatch = { faceId: number; personId: number; similarity: number; score: number }
@@ -18,6 +19,15 @@ export type GalleryChange =
   | { type: 'face_added'; faceId: number; personId: number; model: string; vector: string }
   | { type: 'face_removed'; faceId: number }
   | { type: 'person_removed'; personId: number }
+  | { type: 'model_switched'; model: string }
+
+type Matrix = {
+  dimension: number
+  rows: number
+  vectors: Float32Array
+  faceIds: Int32Array
+  personIds: Int32Array
+}
 
 /**
  * What a process announces: a change, or a request to every process to load
@@ -35,6 +45,12 @@ redis.call('PUBLISH', ARGV[1], '{"revision":' .. revision .. ',"change":' .. ARG
 return revision`
 
 const initialCapacity = 1024
+/**
+ * How long the faces of the model switched from stay searchable, for
+ * calls whose feature was made just before the switch (a call gives up
+ * long before).
+ */
+const retiredForMs = 60_000
 /**
  * Room for a quarter more faces after a load before the matrix is copied
  * to a larger one: enrolments trickle in, and a large gallery is large.
@@ -84,6 +100,8 @@ export class GalleryIndex {
   #checkedAt = 0
   #behindAt: number | null = null
   #loads = 0
+  /** The previous model's faces, as they were at the switch. */
+  #retired: (Matrix & { model: string; until: number }) | null = null
 
   /**
    * The `limit` faces nearest the probe, best first, with the score the
@@ -95,14 +113,22 @@ export class GalleryIndex {
     comparator: FeatureComparator,
     limit = 5
   ): Promise<GallerySearch> {
-    await this.#ready(probe.model, probe.vector.length)
-    const nearest = this.#nearest(probe.vector, limit)
+    const retired = this.#retiredFor(probe)
+    if (!retired) await this.#ready(probe.model, probe.vector.length)
+    const matrix: Matrix = retired ?? {
+      dimension: this.#dimension,
+      rows: this.#rows,
+      vectors: this.#vectors,
+      faceIds: this.#faceIds,
+      personIds: this.#personIds,
+    }
+    const nearest = nearestRows(matrix, probe.vector, limit)
     const matches: GalleryMatch[] = []
     for (const { row, similarity } of nearest) {
-      const start = row * this.#dimension
+      const start = row * matrix.dimension
       const stored = {
         model: probe.model,
-        vector: this.#vectors.subarray(start, start + this.#dimension),
+        vector: matrix.vectors.subarray(start, start + matrix.dimension),
       }
       const compared = comparator.compare(probe, stored)
       if (!compared.ok) {
@@ -110,13 +136,34 @@ export class GalleryIndex {
         throw new Error(`gallery row ${row} does not compare: ${compared.error.type}`)
       }
       matches.push({
-        faceId: this.#faceIds[row],
-        personId: this.#personIds[row],
+        faceId: matrix.faceIds[row],
+        personId: matrix.personIds[row],
         similarity,
         score: compared.score,
       })
     }
-    return { ok: true, matches, galleryFaces: this.#rows }
+    return { ok: true, matches, galleryFaces: matrix.rows }
+  }
+
+  /**
+   * The faces of the model switched from, for a probe still of that model
+   * (its feature was made just before the switch), once this process has
+   * moved on to the new one.
+   */
+  #retiredFor(probe: FaceFeature) {
+    const retired = this.#retired
+    if (!retired || retired.model !== probe.model || this.#model === probe.model) return null
+    if (Date.now() > retired.until || retired.dimension !== probe.vector.length) return null
+    return retired
+  }
+
+  /**
+   * The faces now have `model`'s features (committed): every process reads
+   * the model in force again and loads the new features on its next search.
+   */
+  async modelSwitched(model: string) {
+    ModelInForce.forget()
+    await this.#change({ type: 'model_switched', model })
   }
 
   /** A face stored (and committed): this process sees it at once, the others when announced. */
@@ -146,6 +193,7 @@ export class GalleryIndex {
    */
   async forget() {
     this.#loaded = null
+    this.#retired = null
     await this.#serial(async () => {
       this.#model = null
       this.#install(0, new Float32Array(0), new Int32Array(0), new Int32Array(0))
@@ -257,6 +305,7 @@ export class GalleryIndex {
   #onMessage = (message: string) => {
     const announcement = parseAnnouncement(message)
     if (!announcement) return
+    if (announcement.change.type === 'model_switched') ModelInForce.forget()
     void this.#serial(() => this.#receive(announcement)).catch((error) => {
       logger.error({ err: error }, 'gallery change not applied')
     })
@@ -347,6 +396,22 @@ export class GalleryIndex {
     this.#loads++
   }
 
+  /** Keeps the faces of the model in force until now aside, and loads afresh on the next search. */
+  #retire() {
+    this.#retired = {
+      model: this.#model!,
+      dimension: this.#dimension,
+      rows: this.#rows,
+      vectors: this.#vectors,
+      faceIds: this.#faceIds,
+      personIds: this.#personIds,
+      until: Date.now() + retiredForMs,
+    }
+    this.#loaded = null
+    this.#model = null
+    this.#install(0, new Float32Array(0), new Int32Array(0), new Int32Array(0))
+  }
+
   #install(rows: number, vectors: Float32Array, faceIds: Int32Array, personIds: Int32Array) {
     this.#rows = rows
     this.#vectors = vectors
@@ -359,6 +424,10 @@ export class GalleryIndex {
   /** Changes are idempotent: a process applies its own twice, once at once and once announced. */
   #apply(change: GalleryChange) {
     if (this.#model === null) return
+    if (change.type === 'model_switched') {
+      if (this.#model !== change.model) this.#retire()
+      return
+    }
     if (change.type === 'person_removed') {
       for (let row = this.#rows - 1; row >= 0; row--) {
         if (this.#personIds[row] === change.personId) this.#removeRow(row)
@@ -411,34 +480,33 @@ export class GalleryIndex {
     this.#rows = last
   }
 
-  /**
-   * The rows with the largest dot products (cosine similarity: the vectors
-   * are unit-length), best first; `best` stays sorted and at most `limit` long.
-   */
-  #nearest(probe: Float32Array, limit: number) {
-    const dimension = this.#dimension
-    const vectors = this.#vectors
-    const best: { row: number; similarity: number }[] = []
-    let floor = -Infinity
-    for (let row = 0; row < this.#rows; row++) {
-      const start = row * dimension
-      let dot = 0
-      for (let i = 0; i < dimension; i++) dot += vectors[start + i] * probe[i]
-      if (dot <= floor) continue
-      let at = best.length
-      while (at > 0 && best[at - 1].similarity < dot) at--
-      best.splice(at, 0, { row, similarity: dot })
-      if (best.length > limit) best.pop()
-      if (best.length === limit) floor = best[limit - 1].similarity
-    }
-    return best
-  }
-
   #serial<T>(step: () => Promise<T>): Promise<T> {
     const run = this.#work.then(step)
     this.#work = run.catch(() => {})
     return run
   }
+}
+
+/**
+ * The rows with the largest dot products (cosine similarity: the vectors
+ * are unit-length), best first; `best` stays sorted and at most `limit` long.
+ */
+function nearestRows(matrix: Matrix, probe: Float32Array, limit: number) {
+  const { dimension, vectors } = matrix
+  const best: { row: number; similarity: number }[] = []
+  let floor = -Infinity
+  for (let row = 0; row < matrix.rows; row++) {
+    const start = row * dimension
+    let dot = 0
+    for (let i = 0; i < dimension; i++) dot += vectors[start + i] * probe[i]
+    if (dot <= floor) continue
+    let at = best.length
+    while (at > 0 && best[at - 1].similarity < dot) at--
+    best.splice(at, 0, { row, similarity: dot })
+    if (best.length > limit) best.pop()
+    if (best.length === limit) floor = best[limit - 1].similarity
+  }
+  return best
 }
 
 function parseAnnouncement(message: string): Announcement | null {
@@ -447,6 +515,9 @@ function parseAnnouncement(message: string): Announcement | null {
     const change = value.change as Partial<Announcement['change']> | undefined
     if (!Number.isSafeInteger(value.revision) || !change) return null
     if (change.type === 'resync') return value as Announcement
+    if (change.type === 'model_switched' && typeof change.model === 'string') {
+      return value as Announcement
+    }
     if (change.type === 'person_removed' && Number.isSafeInteger(change.personId)) {
       return value as Announcement
     }

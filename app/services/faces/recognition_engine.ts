@@ -12,6 +12,7 @@ import {
   type FaceBox,
 } from '#plugin-sdk'
 import { FeatureComparator } from '#faces/feature_blob'
+import { ModelInForce } from '#faces/model_in_force'
 import { withDecodedPhoto } from '#faces/photo_decoding'
 
 export { matchThreshold } from '#faces/open_set_identification'
@@ -92,6 +93,36 @@ export class RecognitionEngine {
     }
   }
 
+  /** The model the running engine embeds with by default (its configuration), if one runs. */
+  async configuredModel() {
+    const engine = this.#running()
+    if (!engine.ok) return null
+    try {
+      return (await engine.instance.use(async (driver) => driver.embedder)) ?? null
+    } catch {
+      return null
+    }
+  }
+
+  /**
+   * Starts this process's engine when nothing started it (a job worker,
+   * a command), without the gates and readers the server drives, and
+   * waits for it to run.
+   */
+  async started(waitMs = 120_000) {
+    if (this.plugins.instancesOfKind('engine').some((engine) => engine.state === 'running')) {
+      return true
+    }
+    await this.plugins.startKind('engine')
+    for (let waited = 0; waited < waitMs; waited += 250) {
+      if (this.plugins.instancesOfKind('engine').some((engine) => engine.state === 'running')) {
+        return true
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+    return false
+  }
+
   /**
    * The first running engine instance, else the first restarting one that
    * is due back soon enough for a call to wait for it (`restartWaitMs` in
@@ -130,8 +161,11 @@ export class EnginePicture {
     return this.#call('detect', (driver) => driver.detect?.({ image: this.image }))
   }
 
-  embed(face?: FaceBox) {
-    return this.#call('embed', (driver) => driver.embed?.({ image: this.image, face }))
+  /** The feature of the face, in the gallery's model in force unless `embedder` says another. */
+  embed(face?: FaceBox, embedder?: string) {
+    return this.#call('embed', async (driver) =>
+      driver.embed?.({ image: this.image, face }, embedder ?? (await this.#inForce(driver)))
+    )
   }
 
   age(face?: FaceBox) {
@@ -143,7 +177,20 @@ export class EnginePicture {
   }
 
   analyse(request: FaceAnalysisRequest, face?: FaceBox) {
-    return this.#call('analyse', (driver) => driver.analyse?.({ image: this.image, face }, request))
+    return this.#call('analyse', async (driver) => {
+      const embedder = request.feature
+        ? (request.embedder ?? (await this.#inForce(driver)))
+        : undefined
+      return driver.analyse?.({ image: this.image, face }, { ...request, embedder })
+    })
+  }
+
+  /**
+   * Features compared with the stored faces must be of their model, which
+   * the engine may have to load besides its configured one.
+   */
+  #inForce(driver: EngineDriver) {
+    return driver.embedder ? new ModelInForce().current(driver.embedder) : undefined
   }
 
   /**
@@ -155,7 +202,7 @@ export class EnginePicture {
    */
   async #call<Result>(
     operation: string,
-    call: (driver: EngineDriver) => Promise<EngineOutcome<Result>> | undefined
+    call: (driver: EngineDriver) => Promise<EngineOutcome<Result> | undefined> | undefined
   ): Promise<RecognitionResult<Result>> {
     let outcome: EngineOutcome<Result> | undefined
     try {
