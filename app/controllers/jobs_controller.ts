@@ -99,20 +99,35 @@ function jobTitle(i18n: I18n, name: string) {
   return i18n.hasMessage(key) ? i18n.t(key) : name
 }
 
-/** What a job is about, from its payload: days, a person, a device, or its fields. */
+/**
+ * What a job is about, from its payload: days, a video, a model, a person
+ * or a device, and who asked; else its plain fields.
+ */
 function jobConcerns(i18n: I18n, data: Record<string, unknown>) {
+  const parts: string[] = []
   if (typeof data.olderThanDays === 'number') {
-    return i18n.t('jobs.concerns.older_than', { days: data.olderThanDays })
+    parts.push(i18n.t('jobs.concerns.older_than', { days: data.olderThanDays }))
   }
   if (typeof data.inactiveDays === 'number') {
-    return i18n.t('jobs.concerns.inactive', { days: data.inactiveDays })
+    parts.push(i18n.t('jobs.concerns.inactive', { days: data.inactiveDays }))
+  }
+  if (typeof data.videoEnrolmentId === 'number') {
+    parts.push(i18n.t('jobs.concerns.video', { id: data.videoEnrolmentId }))
+  }
+  if (typeof data.target === 'string') {
+    parts.push(i18n.t('jobs.concerns.model', { model: data.target }))
   }
   if (typeof data.personId === 'number') {
-    return i18n.t('jobs.concerns.person', { id: data.personId })
+    parts.push(i18n.t('jobs.concerns.person', { id: data.personId }))
   }
   if (typeof data.deviceId === 'number') {
-    return i18n.t('jobs.concerns.device', { id: data.deviceId })
+    parts.push(i18n.t('jobs.concerns.device', { id: data.deviceId }))
   }
+  const actor = data.actor as { label?: unknown } | undefined
+  if (typeof actor?.label === 'string') {
+    parts.push(i18n.t('jobs.concerns.by', { actor: actor.label }))
+  }
+  if (parts.length > 0) return parts.join(', ')
   return Object.entries(data)
     .filter(([, value]) => ['string', 'number', 'boolean'].includes(typeof value))
     .slice(0, 4)

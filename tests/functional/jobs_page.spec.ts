@@ -62,6 +62,7 @@ test.group('Jobs page', (group) => {
     page.assertStatus(200)
     page.assertTextIncludes(`data-job="${job.id}" data-name="erase-inactive-biometrics"`)
     page.assertTextIncludes('Erase the faces of inactive people')
+    page.assertTextIncludes('inactive for 0 days')
     page.assertTextIncludes('inactiveDays must be a whole number of days, at least 1, not 0')
     page.assertTextIncludes('1 of 1')
     page.assertTextIncludes('data-state="failed">1<')

@@ -47,8 +47,10 @@ export type ErasureOutcome = { faces: number; heldFaces: number; revision: numbe
  * person at their next `getDbs since`, and each device's acknowledged
  * revision tells whether it has) and the audit entry is written. Every
  * process's gallery forgets the person and the photos nothing else uses
- * are deleted once it has committed. Every way biometric data leaves the
- * system (consent withdrawn, retention) comes through here.
+ * are deleted once it has committed. A withdrawn consent
+ * (ConsentWithdrawal) and biometric retention (RetentionService) erase
+ * through here; deleting the person (PeopleService.delete) takes the whole
+ * record instead, with a tombstone of its own.
  */
 @inject()
 export class BiometricErasure {
