@@ -94,7 +94,9 @@ test.group('Queue workers', () => {
       occurredAt: DateTime.now().minus({ days: 400 }),
       receivedAt: DateTime.now().minus({ days: 400 }),
     })
-    cleanup(() => AccessEvent.query().where('id', old.id).delete())
+    cleanup(async () => {
+      await AccessEvent.query().where('id', old.id).delete()
+    })
 
     const web = start(['--import=@poppinss/ts-exec', 'bin/server.ts'], childEnv)
     cleanup(() => stop(web.child))
