@@ -1,4 +1,7 @@
-import { readFile } from 'node:fs/promises'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises'
+import { DatabaseSync } from 'node:sqlite'
+import { Queue } from 'bullmq'
 import { test } from '@japa/runner'
 import type { ApiClient } from '@japa/api-client'
 import app from '@adonisjs/core/services/app'
@@ -24,6 +27,8 @@ import {
   unitVector,
 } from '#tests/helpers/terminal'
 import { embeddingBytes } from '#faces/face_data'
+import type { QueueConfig } from '#config/queue'
+import { migrate, sqliteNow, startServer, stopServer } from '../../bench/support/bench_server.js'
 
 const oldModel = 'mobileface'
 const pairs = (name: string) => readFile(app.makePath('tests/fixtures/pairs', name))
@@ -290,3 +295,153 @@ test.group('Re-embedding the faces for a new recognition model', (group) => {
     assert.isNull(await reembedding.start(oldModel, commandLineActor()))
   })
 })
+
+test.group('Re-embedding: the worker killed mid-way', () => {
+  test('a SIGKILLed queue worker leaves staged features that the next worker keeps, and the switch happens once', async ({
+    assert,
+    cleanup,
+  }) => {
+    const tag = `reembed_crash_${process.pid}`
+    const dbFile = `${tag}.sqlite3`
+    const storage = `tmp/${tag}-storage`
+    const port = String(Number(process.env.PORT ?? 3333) + 72)
+    const env = {
+      DB_CONNECTION: 'sqlite',
+      DB_FILE: dbFile,
+      STORAGE_DIR: storage,
+      // Its own queue and keys: the worker of this test process must not take the job.
+      REDIS_DB: '1',
+      LOG_LEVEL: 'warn',
+    }
+    const queueConfig = app.config.get<QueueConfig>('queue')
+    const queue = new Queue(queueConfig.queueName, {
+      connection: { ...queueConfig.connection, db: 1, maxRetriesPerRequest: null },
+      prefix: queueConfig.prefix,
+    })
+    const processes: ChildProcess[] = []
+    cleanup(async () => {
+      for (const child of processes) if (child.exitCode === null) child.kill('SIGKILL')
+      await queue.obliterate({ force: true }).catch(() => {})
+      await queue.close()
+      for (const suffix of ['', '-wal', '-shm']) {
+        await rm(app.makePath('tmp', `${dbFile}${suffix}`), { force: true })
+      }
+      await rm(app.makePath(storage), { recursive: true, force: true })
+    })
+    await queue.obliterate({ force: true })
+
+    const previous = {
+      DB_CONNECTION: process.env.DB_CONNECTION,
+      STORAGE_DIR: process.env.STORAGE_DIR,
+    }
+    Object.assign(process.env, { DB_CONNECTION: env.DB_CONNECTION, STORAGE_DIR: env.STORAGE_DIR })
+    try {
+      migrate(dbFile)
+    } finally {
+      for (const [key, value] of Object.entries(previous)) {
+        if (value === undefined) delete process.env[key]
+        else process.env[key] = value
+      }
+    }
+
+    // A site enrolled under mobileface: 40 faces, each with its stored photo.
+    const fixtures = await readdir(app.makePath('tests/fixtures/pairs'))
+    const photos = fixtures.filter((name) => /\.(png|jpe?g)$/.test(name))
+    await mkdir(app.makePath(storage, 'faces'), { recursive: true })
+    const total = 40
+    const database = new DatabaseSync(app.makePath('tmp', dbFile))
+    const now = sqliteNow()
+    for (let index = 0; index < total; index++) {
+      const photo = photos[index % photos.length]
+      const path = `${storage}/faces/${index}-${photo}`
+      await copyFile(app.makePath('tests/fixtures/pairs', photo), app.makePath(path))
+      const person = database
+        .prepare(
+          `insert into people (username, display_name, status, revision, created_at, updated_at)
+           values (?, ?, 'active', 0, ?, ?)`
+        )
+        .run(`crash.${index}`, `Crash ${index}`, now, now)
+      database
+        .prepare(
+          `insert into faces (person_id, embedding, engine, model_id, dimension, source, image_path, created_at)
+           values (?, ?, 'engine', ?, 128, 'photo', ?, ?)`
+        )
+        .run(person.lastInsertRowid, embeddingBytes(unitVector(index + 1)), oldModel, path, now)
+    }
+    database.prepare('update face_model_state set model_in_force = ? where id = 1').run(oldModel)
+    const count = (sql: string) => {
+      const row = database.prepare(sql).get() as { total: number }
+      return Number(row.total)
+    }
+
+    // The server starts with faceplugin-arcface configured and queues the job itself.
+    const server = await startServer({ port, dbFile, env, engine: 'engine' })
+    processes.push(server)
+    const jobId = `reembed-0-${defaultEmbedder}`
+    await until(async () => Boolean(await queue.getJob(jobId)), 60_000, 'the server queued the job')
+    await stopServer(server)
+
+    const worker = () => {
+      const child = spawn(process.execPath, ['ace', 'queue:work'], {
+        env: { ...process.env, ...env, QUEUE_WORKER: 'false' },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      })
+      processes.push(child)
+      return child
+    }
+    const first = worker()
+    await until(
+      async () => count('select count(*) as total from face_features') >= 8,
+      180_000,
+      'the first worker staged features'
+    )
+    const killed = new Promise((resolve) => first.once('exit', resolve))
+    first.kill('SIGKILL')
+    await killed
+    const stagedBeforeKill = count('select count(*) as total from face_features')
+    assert.isBelow(stagedBeforeKill, total, 'the kill came before the end')
+    const modelBeforeRestart = database
+      .prepare('select model_in_force from face_model_state where id = 1')
+      .get() as { model_in_force: string }
+    assert.equal(modelBeforeRestart.model_in_force, oldModel)
+
+    worker()
+    await until(
+      async () => {
+        const row = database
+          .prepare('select model_in_force from face_model_state where id = 1')
+          .get() as { model_in_force: string }
+        return row.model_in_force === defaultEmbedder
+      },
+      240_000,
+      'the next worker finished the job'
+    )
+
+    assert.equal(count('select count(*) as total from faces'), total)
+    assert.equal(
+      count(
+        `select count(*) as total from faces where model_id = '${defaultEmbedder}' and dimension = 512`
+      ),
+      total
+    )
+    assert.equal(count('select count(*) as total from face_features'), 0)
+    assert.equal(count(`select count(*) as total from audit_logs where action = 'face.reembed'`), 1)
+    const job = await queue.getJob(jobId)
+    assert.equal(
+      job?.returnvalue?.staged,
+      total - stagedBeforeKill,
+      'no staged face was computed again'
+    )
+    assert.isTrue(job?.returnvalue?.modelSwitched)
+    database.close()
+  }).timeout(600_000)
+})
+
+/** Waits for `condition`, checking every 200 ms, and fails after `ms` saying what did not happen. */
+async function until(condition: () => Promise<boolean>, ms: number, what: string) {
+  const deadline = Date.now() + ms
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
