@@ -139,6 +139,41 @@ test.group('Face engine on ONNX Runtime', (group) => {
     }
   })
 
+  test('embeds with another recognition model when asked, loading it on first use in every worker', async ({
+    assert,
+  }) => {
+    assert.equal(engine.driver.embedder, defaultEmbedder)
+    const image = await decodeFile('kit_harington_01.jpg')
+    const same = await decodeFile('kit_harington_02.jpg')
+    const embedded = await Promise.all(
+      [image, same, image, same].map((picture) =>
+        engine.call((driver) => driver.embed!({ image: picture }, 'mobileface'))
+      )
+    )
+    const features = embedded.map((outcome) => {
+      assert.isTrue(outcome.ok)
+      return outcome.ok ? outcome.feature : null
+    })
+    for (const feature of features) assert.equal(feature!.model, 'mobileface')
+    assert.deepEqual(features[0]!.vector, features[2]!.vector, 'both workers run the same model')
+    let dot = 0
+    for (let i = 0; i < features[0]!.vector.length; i++) {
+      dot += features[0]!.vector[i] * features[1]!.vector[i]
+    }
+    assert.isAbove(dot, 0.5, 'two photos of the same man are near in mobileface')
+
+    const usual = await engine.call((driver) => driver.embed!({ image }))
+    assert.isTrue(usual.ok && usual.feature.model === defaultEmbedder)
+    const analysed = await engine.call((driver) =>
+      driver.analyse!({ image }, { feature: true, embedder: 'mobileface' })
+    )
+    assert.isTrue(analysed.ok && analysed.feature?.model === 'mobileface')
+    await assert.rejects(
+      () => engine.call((driver) => driver.embed!({ image }, 'no-such-model')),
+      /not a recognition model/
+    )
+  })
+
   test('refuses an image whose pixels do not match its size', async ({ assert }) => {
     const image = { width: 10, height: 10, data: new Uint8Array(10) }
     await assert.rejects(() => engine.driver.detect!({ image }), PluginCommandError)
