@@ -165,7 +165,7 @@ test.group('Re-embedding the faces for a new recognition model', (group) => {
     assert.equal(stranger.person?.username, 'biden')
   })
 
-  test('faces without a photo are listed for re-enrolment; a repeated job changes nothing', async ({
+  test('faces without a photo are listed for re-enrolment, a repeated job changes nothing and a face enrolled across the switch is caught up', async ({
     client,
     assert,
   }) => {
@@ -223,6 +223,25 @@ test.group('Re-embedding the faces for a new recognition model', (group) => {
     assert.lengthOf(await AuditLog.query().where('action', 'face.reembed'), 1)
     const state = await new ModelInForce().state()
     assert.equal(state.generation, 1)
+
+    // An enrolment whose feature was made just before the switch lands after it: the catch-up moves it.
+    const late = await Face.create({
+      personId: kit.id,
+      embedding: embeddingBytes(unitVector(9)),
+      engine: 'engine',
+      modelId: oldModel,
+      dimension: 128,
+      source: 'photo',
+      imagePath: kept.imagePath,
+    })
+    const catchUp = await reembedding.run(commandLineActor(), defaultEmbedder, undefined, {
+      catchUp: true,
+    })
+    assert.include(catchUp, { staged: 1, switched: 1, modelSwitched: false })
+    await late.refresh()
+    assert.include(late.$attributes, { modelId: defaultEmbedder, dimension: 512 })
+    await kit.refresh()
+    assert.isAbove(Number(kit.revision), Number(revision.value))
 
     const admin = await User.create({
       email: 'admin@reembedding.test',
