@@ -1,4 +1,5 @@
 import { defineConfig } from '@adonisjs/core/bodyparser'
+import videoConfig from '#config/video'
 
 const bodyParserConfig = defineConfig({
   allowedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'],
@@ -48,6 +49,7 @@ export default bodyParserConfig
 export const uploadRoutes = [
   '/admin/people',
   '/admin/people/:id/faces',
+  '/admin/people/:id/videos',
   '/admin/faces/preview',
   '/faces/api/faceDetect',
   '/faces/api/faceAge',
@@ -56,3 +58,11 @@ export const uploadRoutes = [
   '/faces/api/faceIdentify',
   '/faces/api/clinetFeedback',
 ]
+
+/**
+ * Upload routes that take more than `multipart.limit`: a video for video
+ * registration, up to VIDEO_MAX_MB and the form's other fields.
+ */
+export const uploadLimits: Record<string, number> = {
+  '/admin/people/:id/videos': videoConfig.maxBytes + 1024 * 1024,
+}

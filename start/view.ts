@@ -1,6 +1,7 @@
 import edge from 'edge.js'
 import app from '@adonisjs/core/services/app'
 import env from '#start/env'
+import videoConfig from '#config/video'
 import { siteNow, siteTime, siteTimeZone } from '#services/site_time'
 
 edge.global('appName', 'FaceAccess')
@@ -19,4 +20,21 @@ edge.global('pendingEnrolmentReviews', async () => {
   const { EnrolmentReviewService } = await import('#services/enrolment_review_service')
   const reviews = await app.container.make(EnrolmentReviewService)
   return reviews.count()
+})
+
+/**
+ * A person's latest video enrolments as their page shows them, and the
+ * limits the upload form states (config/video.ts).
+ */
+edge.global('videoEnrolmentsOf', async (personId: number) => {
+  const { VideoEnrolmentService, videoProgress } = await import('#faces/video_enrolment')
+  const videos = await app.container.make(VideoEnrolmentService)
+  const latest = await videos.forPerson(personId)
+  return latest.map(videoProgress)
+})
+edge.global('videoLimits', {
+  minSeconds: videoConfig.minSeconds,
+  maxSeconds: videoConfig.maxSeconds,
+  maxMb: Math.round(videoConfig.maxBytes / 1048576),
+  frames: videoConfig.enrolFrames,
 })

@@ -4,10 +4,10 @@ import { VideoEnrolmentService, type VideoJobPayload } from '#faces/video_enrolm
 
 /**
  * Enrols a person's face from an uploaded video (VideoEnrolmentService).
- * One job per video enrolment (its id is the job id, so a duplicate is
- * not queued twice). Retried three times with backoff when the engine is
- * not there; idempotent: a finished enrolment is left as it is, and one
- * run again after a crash counts the frames already enrolled.
+ * One job per video enrolment (the job id names it, so the same
+ * dispatch is not queued twice). Retried three times with backoff when
+ * the engine is not there; idempotent: a finished enrolment is left as it
+ * is, and one run again after a crash counts the frames already enrolled.
  */
 export default class EnrolFromVideoJob {
   static jobName = 'enrol-from-video'

@@ -1,6 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import type { NextFn } from '@adonisjs/core/types/http'
-import { uploadRoutes } from '#config/bodyparser'
+import { uploadLimits, uploadRoutes } from '#config/bodyparser'
 import { discardPart, UploadedParts } from '#services/uploaded_parts'
 import { isTerminalApiPath } from '#services/terminal/protocol'
 import { decodeSerialHeader, signatureHeaders } from '#services/terminal/request_signing'
@@ -31,7 +31,7 @@ export default class MultipartMiddleware {
 
     if (!isTerminalApiPath(request.url())) {
       if (!takesFiles || !(await ctx.auth.use('web').check())) return next()
-      await readParts(ctx, 'keep')
+      await readParts(ctx, 'keep', uploadLimits[ctx.route?.pattern ?? ''])
       return next()
     }
     await readParts(ctx, takesFiles && (await fromKnownDevice(ctx)) ? 'keep' : 'withhold')
@@ -47,7 +47,11 @@ async function fromKnownDevice({ request }: HttpContext) {
   return new UploadAdmission().admits({ address: request.ip(), signedBy })
 }
 
-async function readParts({ request, response }: HttpContext, files: 'keep' | 'withhold') {
+async function readParts(
+  { request, response }: HttpContext,
+  files: 'keep' | 'withhold',
+  limit?: number
+) {
   const multipart = request.multipart
   if (files === 'keep') {
     const parts = new UploadedParts()
@@ -65,5 +69,5 @@ async function readParts({ request, response }: HttpContext, files: 'keep' | 'wi
       return { withheld: true }
     })
   }
-  await multipart.process()
+  await multipart.process(limit ? { limit } : undefined)
 }

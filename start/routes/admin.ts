@@ -72,6 +72,22 @@ router
           .post('/people/:id/faces/discard', [controllers.PersonFaces, 'discard'])
           .as('people.faces.discard')
         router
+          .post('/people/:id/videos', [controllers.VideoEnrolments, 'store'])
+          .as('people.videos.store')
+        router
+          .get('/people/:id/videos/:videoId', [controllers.VideoEnrolments, 'show'])
+          .as('people.videos.show')
+          .where('videoId', router.matchers.number())
+        router
+          .get('/people/:id/videos/:videoId/frames/:frame', [controllers.VideoEnrolments, 'frame'])
+          .as('people.videos.frame')
+          .where('videoId', router.matchers.number())
+          .where('frame', router.matchers.number())
+        router
+          .post('/people/:id/videos/:videoId/cancel', [controllers.VideoEnrolments, 'cancel'])
+          .as('people.videos.cancel')
+          .where('videoId', router.matchers.number())
+        router
           .post('/faces/preview', [controllers.FacePreviews, 'store'])
           .as('faces.preview')
           .use(facePreviewThrottle)

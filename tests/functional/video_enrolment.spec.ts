@@ -1,13 +1,20 @@
+import { spawn, type ChildProcess } from 'node:child_process'
 import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from '@japa/runner'
+import type { ApiClient } from '@japa/api-client'
 import app from '@adonisjs/core/services/app'
+import terminalConfig from '#config/terminal'
 import Face from '#models/face'
 import Person from '#models/person'
 import VideoEnrolment from '#models/video_enrolment'
+import AuditLog from '#models/audit_log'
+import type User from '#models/user'
 import { PersonFactory } from '#database/factories/person_factory'
+import { UserFactory } from '#database/factories/user_factory'
 import { commandLineActor } from '#services/audit_trail'
 import { QueueFake } from '#services/queue_fake'
+import { QueueService } from '#services/queue_service'
 import { storedFeature } from '#faces/face_data'
 import { RecognitionEngine, matchThreshold } from '#faces/recognition_engine'
 import { VideoEnrolmentService } from '#faces/video_enrolment'
@@ -46,8 +53,58 @@ async function enrolFrom(person: Person, clip: string) {
   return { accepted, enrolment, result }
 }
 
+/** Waits, polling, for a condition that holds in the end; generous for a busy machine. */
+async function eventually<T>(check: () => Promise<T | null | undefined | false>, ms = 120_000) {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = await check()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error('the condition did not hold in time')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+/** The upload form on the person page, as the browser sends it. */
+async function uploadOnPage(client: ApiClient, operator: User, person: Person, clip: string) {
+  return client
+    .post(`/admin/people/${person.id}/videos`)
+    .loginAs(operator)
+    .withCsrfToken()
+    .file('video', await readFile(clip), { filename: 'clip.mp4' })
+    .redirects(0)
+}
+
+/** The enrolment the page queued for the person, once its job has reached `status`. */
+function reached(person: Person, statuses: string[], ms?: number) {
+  return eventually(async () => {
+    const enrolment = await VideoEnrolment.query().where('person_id', person.id).first()
+    return enrolment && statuses.includes(enrolment.status) ? enrolment : null
+  }, ms)
+}
+
+/** Processes whose command line names the file (an ffmpeg still reading it). */
+async function processesReading(path: string) {
+  const found: number[] = []
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue
+    const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
+    if (command.includes(path)) found.push(Number(pid))
+  }
+  return found
+}
+
+/** `node ace queue:work` on the test database and Redis, as a site's worker process. */
+function queueWorker() {
+  return spawn(process.execPath, ['ace', 'queue:work', '--concurrency=1'], {
+    env: { ...process.env, QUEUE_WORKER: 'false', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+}
+
 test.group('Video registration', (group) => {
   group.setup(async () => {
+    // Uploads a run killed before their jobs ended could have left.
+    await rm(VideoEnrolmentService.videosDir(), { recursive: true, force: true })
     await mkdir(clips, { recursive: true })
     zoomClip(fixture('pairs/kit_harington_01.jpg'), join(clips, 'kit.mp4'))
     zoomClip(fixture('groups/kit_with_rose.jpg'), join(clips, 'two.mp4'), { seconds: 3 })
@@ -170,4 +227,176 @@ test.group('Video registration', (group) => {
       assert.equal(!accepted.ok && accepted.error.type, row.reason)
       assert.lengthOf(await VideoEnrolment.query().where('person_id', person.id), 0)
     })
+
+  test('the person page uploads a video, the in-process worker enrols it and the page shows it', async ({
+    client,
+    assert,
+  }) => {
+    const operator = await UserFactory.create()
+    const person = await PersonFactory.apply('consented').merge({ username: 'video.page' }).create()
+    const answer = await uploadOnPage(client, operator, person, facesDevClip)
+    answer.assertStatus(302)
+    assert.equal(answer.header('location'), `/admin/people/${person.id}/edit#person-video`)
+
+    const enrolment = await reached(person, ['done', 'failed', 'cancelled'])
+    assert.equal(enrolment.status, 'done', enrolment.reason ?? '')
+    assert.equal(enrolment.operatorId, operator.id)
+    assert.lengthOf(await Face.query().where('person_id', person.id).where('source', 'video'), 3)
+    assert.deepEqual(await filesIn(VideoEnrolmentService.videosDir()), [])
+    assert.deepEqual(await filesIn(join(terminalConfig.storageDir, 'uploads')), [])
+
+    const progress = await client
+      .get(`/admin/people/${person.id}/videos/${enrolment.id}`)
+      .loginAs(operator)
+      .accept('json')
+    progress.assertStatus(200)
+    assert.include(progress.body(), { status: 'done', finished: true, framesRead: 13 })
+    assert.lengthOf(
+      progress.body().frames.filter((frame: { thumbnail: string | null }) => frame.thumbnail),
+      3
+    )
+    const audit = await AuditLog.query()
+      .where('action', 'face.create')
+      .where('subject_id', String(person.id))
+    assert.lengthOf(audit, 3)
+    assert.isTrue(audit.every((entry) => entry.userId === operator.id))
+
+    const page = await client.get(`/admin/people/${person.id}/edit`).loginAs(operator)
+    page.assertStatus(200)
+    assert.include(page.text(), 'data-test="video-enrolled-frame"')
+    assert.include(page.text(), `/admin/people/${person.id}/faces/`)
+
+    // The same job again (a duplicate, a retry after it ended) changes nothing.
+    const videos = await app.container.make(VideoEnrolmentService)
+    await videos.run({ videoEnrolmentId: enrolment.id, actor: commandLineActor() }, { last: true })
+    assert.lengthOf(await Face.query().where('person_id', person.id), 3)
+  }).timeout(120_000)
+
+  test('a file that is no video sends the page back with the reason and keeps nothing', async ({
+    client,
+    assert,
+  }) => {
+    const operator = await UserFactory.create()
+    const person = await PersonFactory.apply('consented').merge({ username: 'video.text' }).create()
+    const answer = await uploadOnPage(
+      client,
+      operator,
+      person,
+      fixture('pairs/kit_harington_01.jpg')
+    )
+    answer.assertStatus(302)
+    answer.assertFlashMessage(
+      'videoError',
+      'This file is not a video the server can read. Upload an MP4, WebM or MOV recording.'
+    )
+    const json = await client
+      .post(`/admin/people/${person.id}/videos`)
+      .loginAs(operator)
+      .withCsrfToken()
+      .accept('json')
+      .file('video', Buffer.from('not a video'), { filename: 'notes.mp4' })
+    json.assertStatus(422)
+    assert.equal(json.body().error.type, 'not_video')
+    assert.lengthOf(await VideoEnrolment.query().where('person_id', person.id), 0)
+    assert.deepEqual(await filesIn(VideoEnrolmentService.videosDir()), [])
+    assert.isTrue(
+      await eventually(async () => {
+        const left = await filesIn(join(terminalConfig.storageDir, 'uploads'))
+        return left.length === 0
+      }, 5000)
+    )
+  })
+
+  test('cancel stops the job at its next frame: ffmpeg killed, nothing enrolled, the upload gone', async ({
+    client,
+    assert,
+  }) => {
+    const operator = await UserFactory.create()
+    const person = await PersonFactory.apply('consented')
+      .merge({ username: 'video.cancel' })
+      .create()
+    const uploaded = await uploadOnPage(client, operator, person, join(clips, 'long.mp4'))
+    uploaded.assertStatus(302)
+    const running = await eventually(async () => {
+      const enrolment = await VideoEnrolment.query().where('person_id', person.id).first()
+      return enrolment?.status === 'running' && enrolment.framesRead >= 2 ? enrolment : null
+    })
+    const videoPath = app.makePath(running.videoPath!)
+    assert.isNotEmpty(await processesReading(videoPath), 'ffmpeg reads the upload')
+
+    const cancel = await client
+      .post(`/admin/people/${person.id}/videos/${running.id}/cancel`)
+      .loginAs(operator)
+      .withCsrfToken()
+      .redirects(0)
+    cancel.assertStatus(302)
+
+    const cancelled = await reached(person, ['done', 'failed', 'cancelled'])
+    assert.equal(cancelled.status, 'cancelled')
+    assert.isBelow(cancelled.framesRead, 48, 'it stopped before the end of the video')
+    assert.lengthOf(await Face.query().where('person_id', person.id), 0)
+    assert.deepEqual(await processesReading(videoPath), [], 'ffmpeg was stopped')
+    assert.deepEqual(await filesIn(VideoEnrolmentService.videosDir()), [])
+    assert.deepEqual(await filesIn(VideoEnrolmentService.thumbnailsDir(cancelled.id)), [])
+
+    const again = await client
+      .post(`/admin/people/${person.id}/videos/${running.id}/cancel`)
+      .loginAs(operator)
+      .withCsrfToken()
+      .accept('json')
+    again.assertStatus(409)
+  }).timeout(120_000)
+
+  test('a worker process killed mid-video is replaced and the job completes once, with no duplicate faces', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    // Only the worker processes started here take the job.
+    const queue = await app.container.make(QueueService)
+    const inProcess = queue.startWorker()
+    await inProcess.pause(true)
+    cleanup(() => inProcess.resume())
+    const workers: ChildProcess[] = []
+    cleanup(() => {
+      for (const worker of workers) if (worker.exitCode === null) worker.kill('SIGKILL')
+    })
+
+    const operator = await UserFactory.create()
+    const person = await PersonFactory.apply('consented')
+      .merge({ username: 'video.crash' })
+      .create()
+    const uploaded = await uploadOnPage(client, operator, person, join(clips, 'long.mp4'))
+    uploaded.assertStatus(302)
+
+    workers.push(queueWorker())
+    const midway = await eventually(async () => {
+      const enrolment = await VideoEnrolment.query().where('person_id', person.id).first()
+      return enrolment?.status === 'running' && enrolment.framesRead >= 4 ? enrolment : null
+    }, 180_000)
+    workers[0].kill('SIGKILL')
+    await new Promise((resolve) => workers[0].once('exit', resolve))
+    assert.isBelow(midway.framesRead, 48)
+    const killed = await VideoEnrolment.findOrFail(midway.id)
+    assert.isNotNull(killed.videoPath, 'the upload waits for the job')
+
+    workers.push(queueWorker())
+    const done = await reached(person, ['done', 'failed', 'cancelled'], 200_000)
+    assert.equal(done.status, 'done', done.reason ?? '')
+    const faces = await Face.query().where('person_id', person.id)
+    assert.lengthOf(faces, 3)
+    assert.lengthOf(new Set(faces.map((face) => face.imagePath)), 3)
+    assert.lengthOf(
+      done.frames!.filter((frame) => frame.faceId),
+      3
+    )
+    assert.lengthOf(
+      await AuditLog.query().where('action', 'face.create').where('subject_id', String(person.id)),
+      3
+    )
+    assert.deepEqual(await filesIn(VideoEnrolmentService.videosDir()), [])
+    assert.deepEqual(await filesIn(VideoEnrolmentService.thumbnailsDir(done.id)), [])
+    const job = await queue.queue.getJob(done.jobId!)
+    assert.equal(await job?.getState(), 'completed')
+  }).timeout(300_000)
 })

@@ -170,7 +170,7 @@ export class VideoEnrolmentService {
       const jobId = await queue.dispatch(
         EnrolFromVideoJob,
         { videoEnrolmentId: enrolment.id, actor },
-        { jobId: `video-enrolment-${enrolment.id}` }
+        { jobId: `video-enrolment-${enrolment.id}-${enrolment.createdAt.toMillis()}` }
       )
       enrolment.jobId = jobId
       await enrolment.save()
@@ -565,6 +565,43 @@ export class VideoEnrolmentService {
         .filter((instance) => instance.state === 'stopped')
         .map((instance) => instance.start())
     )
+  }
+}
+
+/**
+ * A video enrolment as the person page's script follows it: counters,
+ * the best frames so far with their thumbnails while it runs, and the
+ * chosen frames with their faces' thumbnails once done.
+ */
+export function videoProgress(enrolment: VideoEnrolment) {
+  const base = `/admin/people/${enrolment.personId}`
+  return {
+    id: enrolment.id,
+    originalName: enrolment.originalName,
+    createdAt: enrolment.createdAt,
+    status: enrolment.status,
+    stage: enrolment.stage,
+    finished: enrolment.finished,
+    cancelRequested: enrolment.cancelRequested,
+    framesRead: enrolment.framesRead,
+    framesWithFace: enrolment.framesWithFace,
+    framesSeveralFaces: enrolment.framesSeveralFaces,
+    expectedFrames: Math.ceil(((enrolment.durationMs ?? 0) / 1000) * videoConfig.sampleFps),
+    wantedFrames: enrolment.wantedFrames,
+    best: enrolment.finished
+      ? []
+      : (enrolment.best ?? []).map((frame) => ({
+          frame: frame.frame,
+          at: frame.at,
+          score: Math.round(frame.score * 1000) / 1000,
+          thumbnail: `${base}/videos/${enrolment.id}/frames/${frame.frame}`,
+        })),
+    frames: (enrolment.frames ?? []).map((frame) => ({
+      ...frame,
+      thumbnail: frame.faceId ? `${base}/faces/${frame.faceId}/thumbnail/96` : null,
+    })),
+    reasonCode: enrolment.reasonCode,
+    reason: enrolment.reason,
   }
 }
 
