@@ -53,9 +53,17 @@ function follow(element) {
       setTimeout(poll, pollMs * 3)
       return
     }
-    if (progress.finished || progress.status !== element.dataset.status) {
+    if (progress.finished) {
       window.location.reload()
       return
+    }
+    if (progress.status !== element.dataset.status) {
+      element.dataset.status = progress.status
+      const badge = element.querySelector('[data-video-status]')
+      if (badge) {
+        badge.textContent = badge.dataset[progress.status] ?? progress.status
+        badge.className = 'badge badge-running'
+      }
     }
     if (counters) {
       counters.textContent = fill(element.dataset.counters, {
