@@ -114,7 +114,8 @@ export class FaceReembedding {
    * Queues the re-embedding to `configured` (else the model the server's
    * engine last said it is configured with) when the faces are in another
    * model; once per switch, however many processes or operators ask, since
-   * the job id names the switch. Null when there is nothing to do.
+   * the job id names the switch; a run of it that failed for good is
+   * retried. Null when there is nothing to do.
    */
   async start(configured: string | null, actor: Actor) {
     const state = await this.models.state()
@@ -123,6 +124,11 @@ export class FaceReembedding {
     const needed = await this.needed(model)
     if (!needed) return null
     const queue = await app.container.make('queue')
+    const failed = await queue.queue.getJob(needed.jobId)
+    if (failed && (await failed.isFailed())) {
+      await failed.retry()
+      return needed
+    }
     const { default: ReembedFacesJob } = await import('#jobs/reembed_faces_job')
     await queue.dispatch(ReembedFacesJob, { target: needed.target, actor }, { jobId: needed.jobId })
     return needed
@@ -130,7 +136,9 @@ export class FaceReembedding {
 
   /**
    * Stages the target's feature of every face that lacks one, then
-   * switches; with the target in force already, moves faces enrolled
+   * switches; a run whose target another run has replaced since (the
+   * configuration changed again) stops after its batch. With the target
+   * in force already, moves faces enrolled
    * with the old model around the switch (a late catch-up) and changes
    * nothing else, so a repeated run is harmless.
    */
@@ -163,7 +171,9 @@ export class FaceReembedding {
         const staged = await this.#stage(batch, target)
         report.staged += staged.computed
         report.unavailable += staged.unavailable
-        await onBatch?.(await this.progress())
+        const progress = await this.progress()
+        if (progress.targetModel !== target && progress.modelInForce !== target) return report
+        await onBatch?.(progress)
       }
       try {
         const switched = await this.#switch(actor, target)

@@ -76,8 +76,8 @@ export class ModelInForce {
       configuredModel: row.configured_model ?? null,
       targetModel: row.target_model ?? null,
       generation: Number(row.generation),
-      startedAt: row.started_at ? String(row.started_at) : null,
-      switchedAt: row.switched_at ? String(row.switched_at) : null,
+      startedAt: timeOf(row.started_at),
+      switchedAt: timeOf(row.switched_at),
       lastError: row.last_error ?? null,
     }
   }
@@ -104,3 +104,9 @@ const columns = {
   switchedAt: 'switched_at',
   lastError: 'last_error',
 } as const
+
+/** A timestamp as SQLite (text) or PostgreSQL (a Date) returns it. */
+function timeOf(value: string | Date | null) {
+  if (!value) return null
+  return value instanceof Date ? toSqlDateTime(value) : String(value)
+}
