@@ -59,7 +59,7 @@ export default class VideoEnrolmentsController {
     const enrolment = await this.#find(ctx)
     const shown = (enrolment.best ?? []).find((best) => best.frame === Number(ctx.params.frame))
     if (!shown) throw new Exception('No such frame', { status: 404, code: 'E_NOT_FOUND' })
-    const path = join(VideoEnrolmentService.thumbnailsDir(enrolment.id), shown.thumbnail)
+    const path = join(VideoEnrolmentService.stagingDir(), shown.thumbnail)
     return ctx.response
       .header('Content-Type', 'image/jpeg')
       .header('Cache-Control', 'private, max-age=60')

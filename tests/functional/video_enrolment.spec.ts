@@ -145,7 +145,7 @@ test.group('Video registration', (group) => {
     assert.isAtLeast(enrolment!.framesWithFace, 10)
     assert.isNull(enrolment!.videoPath, 'the upload is forgotten')
     assert.deepEqual(await filesIn(VideoEnrolmentService.videosDir()), [], 'and deleted')
-    assert.deepEqual(await filesIn(VideoEnrolmentService.thumbnailsDir(enrolment!.id)), [])
+    assert.deepEqual(await VideoEnrolmentService.thumbnailsOf(enrolment!.id), [])
   }).timeout(120_000)
 
   test('a clip of a fixture photo enrols faces that match another photo of the same person', async ({
@@ -337,7 +337,7 @@ test.group('Video registration', (group) => {
     assert.lengthOf(await Face.query().where('person_id', person.id), 0)
     assert.deepEqual(await processesReading(videoPath), [], 'ffmpeg was stopped')
     assert.deepEqual(await filesIn(VideoEnrolmentService.videosDir()), [])
-    assert.deepEqual(await filesIn(VideoEnrolmentService.thumbnailsDir(cancelled.id)), [])
+    assert.deepEqual(await VideoEnrolmentService.thumbnailsOf(cancelled.id), [])
 
     const again = await client
       .post(`/admin/people/${person.id}/videos/${running.id}/cancel`)
@@ -395,7 +395,7 @@ test.group('Video registration', (group) => {
       3
     )
     assert.deepEqual(await filesIn(VideoEnrolmentService.videosDir()), [])
-    assert.deepEqual(await filesIn(VideoEnrolmentService.thumbnailsDir(done.id)), [])
+    assert.deepEqual(await VideoEnrolmentService.thumbnailsOf(done.id), [])
     const job = await queue.queue.getJob(done.jobId!)
     assert.equal(await job?.getState(), 'completed')
   }).timeout(300_000)

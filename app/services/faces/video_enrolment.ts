@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { extname, join, relative } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { inject } from '@adonisjs/core'
@@ -110,9 +110,19 @@ export class VideoEnrolmentService {
     return join(terminalConfig.storageDir, 'videos')
   }
 
-  /** The thumbnails of one run's best frames, in the staging area the storage sweep clears. */
-  static thumbnailsDir(id: number) {
-    return join(terminalConfig.storageDir, 'staging', 'videos', String(id))
+  /**
+   * Where the thumbnails of a run's best frames are kept while it runs:
+   * the staging area, which the storage sweep clears of anything a crash
+   * leaves.
+   */
+  static stagingDir() {
+    return join(terminalConfig.storageDir, 'staging')
+  }
+
+  /** The names of the thumbnails a video enrolment's run has in the staging area. */
+  static async thumbnailsOf(id: number) {
+    const names = await readdir(VideoEnrolmentService.stagingDir()).catch(() => [] as string[])
+    return names.filter((name) => name.startsWith(`video-${id}-`))
   }
 
   /**
@@ -289,9 +299,8 @@ export class VideoEnrolmentService {
     }
     const tracks: Track[] = []
     const candidates: Candidate[] = []
-    const thumbnails = VideoEnrolmentService.thumbnailsDir(enrolment.id)
-    await rm(thumbnails, { recursive: true, force: true })
-    await mkdir(thumbnails, { recursive: true, mode: 0o700 })
+    await removeThumbnails(enrolment.id)
+    await mkdir(VideoEnrolmentService.stagingDir(), { recursive: true, mode: 0o700 })
     let best: BestFrame[] = []
     let written = 0
 
@@ -307,14 +316,14 @@ export class VideoEnrolmentService {
       if (candidate && keep(candidates, candidate, enrolment.wantedFrames)) {
         const shown = bestFrames(candidates, enrolment.wantedFrames)
         if (shown.some((frameShown) => frameShown.frame === candidate.frame)) {
-          await writeThumbnail(thumbnails, frame, candidate)
+          await writeThumbnail(enrolment.id, frame, candidate)
           best = shown.map(({ frame: index, at, score, yaw, pitch }) => ({
             frame: index,
             at,
             score,
             yaw,
             pitch,
-            thumbnail: thumbnailName(index),
+            thumbnail: thumbnailName(enrolment.id, index),
           }))
         }
       }
@@ -544,7 +553,7 @@ export class VideoEnrolmentService {
   }
 
   async #cleanUp(enrolment: VideoEnrolment) {
-    await rm(VideoEnrolmentService.thumbnailsDir(enrolment.id), { recursive: true, force: true })
+    await removeThumbnails(enrolment.id)
     if (enrolment.videoPath) {
       await rm(app.makePath(enrolment.videoPath), { force: true })
       enrolment.videoPath = null
@@ -798,19 +807,27 @@ function meanBrightness(image: DecodedImage) {
   return count === 0 ? 0 : sum / count
 }
 
-function thumbnailName(frame: number) {
-  return `frame-${frame}.jpg`
+function thumbnailName(id: number, frame: number) {
+  return `video-${id}-frame-${frame}.jpg`
+}
+
+async function removeThumbnails(id: number) {
+  for (const name of await VideoEnrolmentService.thumbnailsOf(id)) {
+    await rm(join(VideoEnrolmentService.stagingDir(), name), { force: true })
+  }
 }
 
 /** A 96-pixel square around the frame's face, as the person page shows faces. */
-async function writeThumbnail(folder: string, frame: VideoFrame, candidate: Candidate) {
+async function writeThumbnail(id: number, frame: VideoFrame, candidate: Candidate) {
+  const folder = VideoEnrolmentService.stagingDir()
   const { width, height, data } = frame.image
   const bytes = await sharp(data, { raw: { width, height, channels: 3 } })
     .extract(faceSquare(candidate.box, width, height))
     .resize(96, 96)
     .jpeg({ quality: 80 })
     .toBuffer()
-  const partial = join(folder, `${thumbnailName(frame.index)}.${randomUUID()}.partial`)
+  const name = thumbnailName(id, frame.index)
+  const partial = join(folder, `${name}.${randomUUID()}.partial`)
   await writeFile(partial, bytes, { mode: 0o600 })
-  await rename(partial, join(folder, thumbnailName(frame.index)))
+  await rename(partial, join(folder, name))
 }
