@@ -31,6 +31,9 @@ const terminalConfig = {
   /** Recorded access events, announced to every process that serves the admin pages. */
   accessEventsChannel: `${channelPrefix}:access-events`,
 
+  /** "Revision N is available", announced by the sync job to every process holding syncEvents calls. */
+  deviceSyncChannel: `${channelPrefix}:device-sync`,
+
   tokens: {
     /** Seconds a token stays valid after it was issued. */
     ttlSeconds: env.get('DEVICE_TOKEN_TTL', 300),
@@ -120,6 +123,17 @@ const terminalConfig = {
    * terminal created; such people join no group until approved.
    */
   regFaceAccessGroup: env.get('REGFACE_ACCESS_GROUP') || null,
+
+  /**
+   * Device sync: how long a syncEvents call waits for a change before it
+   * answers "no change" (below the terminals' and proxies' read timeouts),
+   * and after how many minutes with changes pending a device is flagged
+   * on the Devices page.
+   */
+  sync: {
+    waitSeconds: env.get('DEVICE_SYNC_WAIT_SECONDS', 25),
+    alertMinutes: env.get('DEVICE_SYNC_ALERT_MINUTES', 60),
+  },
 
   /** getDbs answers larger than this are compressed for clients that accept it. */
   compressAboveBytes: 8 * 1024,

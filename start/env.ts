@@ -90,6 +90,12 @@ export default await Env.create(new URL('../', import.meta.url), {
   */
   QUEUE_WORKER: Env.schema.boolean.optional(),
   /*
+  | Device sync (config/terminal.ts): how long /faces/api/syncEvents waits for
+  | a change, and after how many minutes behind a device is flagged
+  */
+  DEVICE_SYNC_WAIT_SECONDS: Env.schema.number.optional(),
+  DEVICE_SYNC_ALERT_MINUTES: Env.schema.number.optional(),
+  /*
   | Video registration (config/video.ts): upload limits, frames sampled per
   | second and how many of the best frames are enrolled
   */

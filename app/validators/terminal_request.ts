@@ -67,6 +67,7 @@ const invalidFieldHints: Record<string, string> = {
   username: 'letters, digits, ".", "_", "@" and "-", at most 64',
   faceName: 'text of 1 to 120 characters',
   since: 'a whole number, the revision of an earlier getDbs answer',
+  revision: 'a whole number, the revision of the face database the device holds (0 for none)',
   time: 'unix seconds',
   score: 'a number from 0 to 1',
   left: 'a whole number of pixels',

@@ -54,6 +54,13 @@ export const getDbsValidator = vine.create({
   since: vine.number().withoutDecimals().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 })
 
+export const syncEventsValidator = vine.create({
+  deviceName: deviceName(),
+  deviceSN: serialNumber(),
+  token: token(),
+  revision: vine.number().withoutDecimals().min(0).max(Number.MAX_SAFE_INTEGER),
+})
+
 export const regFaceValidator = vine.create({
   deviceName: deviceName(),
   deviceSN: serialNumber(),

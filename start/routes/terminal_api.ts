@@ -26,6 +26,7 @@ router
       .as('faceRecognize')
     router.post('faceIdentify', [controllers.terminal.Recognition, 'identify']).as('faceIdentify')
     router.post('getDbs', [controllers.terminal.FaceDatabase, 'show']).as('getDbs')
+    router.post('syncEvents', [controllers.terminal.SyncEvents, 'show']).as('syncEvents')
     router.post('regFace', [controllers.terminal.FaceRegistrations, 'store']).as('regFace')
     router.post('clinetFeedback', [controllers.terminal.Feedback, 'store']).as('clinetFeedback')
     router.post('clinetWebResult', [controllers.terminal.Feedback, 'show']).as('clinetWebResult')

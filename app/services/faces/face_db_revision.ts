@@ -2,6 +2,9 @@ import db from '@adonisjs/lucid/services/db'
 import { toSqlDateTime } from '#services/sql_time'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 
+/** Transactions whose commit asks for a device sync already. */
+const announced = new WeakSet<TransactionClientContract>()
+
 /**
  * The face-database revision: a counter bumped by every change to what a
  * device may see, so that devices can later fetch only what changed since
@@ -12,10 +15,16 @@ export class FaceDbRevision {
 
   /**
    * Bumps the counter inside `trx` and returns the new value. The row lock
-   * taken by the UPDATE serialises concurrent bumps.
+   * taken by the UPDATE serialises concurrent bumps. Once the transaction
+   * commits, the device sync job is asked to tell the devices concerned
+   * (one run however many bumps a transaction or a burst makes).
    */
   async bump(trx: TransactionClientContract) {
     await trx.from('revision_counters').where('name', FaceDbRevision.counter).increment('value', 1)
+    if (!announced.has(trx)) {
+      announced.add(trx)
+      trx.after('commit', requestDeviceSync)
+    }
     return this.current(trx)
   }
 
@@ -32,4 +41,13 @@ export class FaceDbRevision {
       .table('face_db_tombstones')
       .insert({ username, revision, created_at: toSqlDateTime() })
   }
+}
+
+/**
+ * Imported when called: the job reaches the queue and the sync ledger,
+ * which need this class.
+ */
+async function requestDeviceSync() {
+  const { default: SyncDevicesJob } = await import('#jobs/sync_devices_job')
+  await SyncDevicesJob.request()
 }

@@ -8,6 +8,7 @@ import terminalConfig from '#config/terminal'
 import type Device from '#models/device'
 import { FaceDbRevision } from '#faces/face_db_revision'
 import { toSqlDateTime } from '#services/sql_time'
+import { DeviceSyncLedger } from '#services/device_sync_ledger'
 import { faceDataOf } from '#faces/face_data'
 import { FacePictureLinks } from '#services/terminal/face_picture_links'
 import type { TerminalResult } from '#services/terminal/protocol'
@@ -46,7 +47,8 @@ type Query = DatabaseQueryBuilderContract<any>
 export class FaceDatabaseService {
   constructor(
     private revisions: FaceDbRevision,
-    private links: FacePictureLinks
+    private links: FacePictureLinks,
+    private ledger: DeviceSyncLedger
   ) {}
 
   async forDevice(
@@ -56,6 +58,9 @@ export class FaceDatabaseService {
     const now = DateTime.now()
     const revision = await this.revisions.current()
     const lastSyncAt = await this.#incrementalBase(device, options.since, revision)
+    if (options.since !== undefined && options.since <= revision) {
+      await this.ledger.acknowledge(device.id, options.since)
+    }
 
     let data: FaceDbAnswer
     if (options.since !== undefined && lastSyncAt) {

@@ -19,6 +19,7 @@ export const terminalEndpoints = {
   faceRecognize: { flag: 'facerecognize', permission: 'recognition' },
   faceIdentify: { flag: 'faceidentify', permission: 'recognition' },
   getDbs: { flag: 'getDbs', permission: 'database' },
+  syncEvents: { flag: 'syncEvents', permission: 'database' },
   regFace: { flag: 'regFace', permission: 'enrolment' },
   clinetFeedback: { flag: 'clinetfeedback', permission: 'feedback' },
   clinetWebResult: { flag: 'clinetwebresult', permission: 'feedback' },

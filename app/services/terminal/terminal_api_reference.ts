@@ -445,6 +445,55 @@ export const terminalEndpointReference: EndpointReference[] = [
     },
   },
   {
+    name: 'syncEvents',
+    method: 'POST',
+    path: '/faces/api/syncEvents',
+    summary: 'Wait until the face database changes for this device',
+    description: `A long poll, so that a terminal learns of changes without fetching its database again and again. The terminal sends the \`revision\` of its last getDbs answer (0 when it holds none), which also records that it holds that revision (the Devices page shows it). When changes that concern this device are waiting (a person of one of its access groups added, changed, suspended or removed, a face added or removed, its own grants changed, or anyone deleted or erased), the answer comes at once with \`changed: true\`: then call getDbs with \`since\` set to the revision it holds, and call syncEvents again with the new revision. Otherwise the call waits up to ${terminalConfig.sync.waitSeconds} s (DEVICE_SYNC_WAIT_SECONDS) for such a change and answers \`changed: false\` if none came; call again at once. Changes for other devices do not wake it. Keep the HTTP read timeout above the wait. While the server's Redis is unavailable the call is answered 9007 at once (HTTP 503, Retry-After), also when Redis goes away during the wait.`,
+    needsEngine: false,
+    fields: [
+      device.deviceName,
+      device.deviceSN,
+      token(true),
+      {
+        name: 'revision',
+        type: 'integer',
+        required: true,
+        description:
+          "The `revision` of the last getDbs answer the device stored, 0 when it holds none. At most the server's current revision.",
+        example: 1301,
+      },
+    ],
+    answer: [
+      {
+        name: 'changed',
+        type: 'boolean',
+        description: 'Whether changes for this device are waiting: then call getDbs with `since`.',
+      },
+      {
+        name: 'revision',
+        type: 'integer',
+        description:
+          'The newest revision of the face database. Keep sending the revision of the last getDbs answer, not this one.',
+      },
+      {
+        name: 'pending',
+        type: 'integer',
+        description: 'How many people the device would receive or drop; 0 with no change.',
+      },
+    ],
+    codes: [0, 7, 9001, 9004, ...commonFailures],
+    example: {
+      request: {
+        deviceName: 'Lobby east',
+        deviceSN: 'FT2024A00017',
+        token: '3f9c…',
+        revision: 1301,
+      },
+      answer: { changed: true, revision: 1304, pending: 2 },
+    },
+  },
+  {
     name: 'regFace',
     method: 'POST',
     path: '/faces/api/regFace',

@@ -248,6 +248,22 @@ export const terminalApiReferenceZh: ReferenceTranslation = {
         'full': '此回答是否为全部数据。',
       },
     },
+    syncEvents: {
+      summary: '等待此设备的人脸数据库发生变化',
+      description: `长轮询，让终端无需反复获取数据库即可得知变化。终端发送其上一次 getDbs 回答的 \`revision\`（尚无数据时为 0），这同时记录它已持有该版本（设备页面会显示）。当有与此设备相关的变化等待同步时（其通行组中的人员被添加、修改、停用或移除，人脸被添加或删除，设备自身的授权改变，或任何人被删除或其生物特征数据被清除），立即回答 \`changed: true\`：此时用持有的版本作为 \`since\` 调用 getDbs，再用新的版本调用 syncEvents。否则调用最多等待 ${terminalConfig.sync.waitSeconds} 秒（DEVICE_SYNC_WAIT_SECONDS），没有变化则回答 \`changed: false\`；请立即再次调用。其他设备的变化不会唤醒它。HTTP 读取超时应长于等待时间。服务器的 Redis 不可用时立即回答 9007（HTTP 503，带 Retry-After），等待期间 Redis 断开时也是如此。`,
+      fields: {
+        deviceName: device.deviceName,
+        deviceSN: device.deviceSN,
+        token: tokenRequired,
+        revision:
+          '设备保存的上一次 getDbs 回答的 `revision`，尚无数据时为 0。不能大于服务器当前的版本。',
+      },
+      answer: {
+        changed: '是否有此设备的变化等待同步：是则带 `since` 调用 getDbs。',
+        revision: '人脸数据库的最新版本。请继续发送上一次 getDbs 回答的版本，而不是这个。',
+        pending: '设备将收到或删除的人员数；没有变化时为 0。',
+      },
+    },
     regFace: {
       summary: '从终端注册人脸',
       description:

@@ -1,0 +1,50 @@
+import app from '@adonisjs/core/services/app'
+import logger from '@adonisjs/core/services/logger'
+import { DeviceSyncLedger } from '#services/device_sync_ledger'
+import { deviceSyncNotices } from '#services/device_sync_notices'
+import { QueueService } from '#services/queue_service'
+
+/**
+ * Counts each device's pending face-database changes and announces the
+ * new revision to every process (where terminals wait in syncEvents).
+ * Dispatched after every committed revision bump; a burst of changes is
+ * one run, and a change made while a run is going makes one more run
+ * after it. Idempotent: a retried run counts from the database again.
+ */
+export default class SyncDevicesJob {
+  static jobName = 'sync-devices'
+  static options = {
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 500 },
+    deduplication: { id: 'sync-devices', keepLastIfActive: true },
+    removeOnComplete: true,
+  }
+
+  static #owed = false
+
+  /**
+   * Asks for a run. While the queue cannot reach Redis the run is owed,
+   * and asked for again as soon as the queue's connection is back.
+   */
+  static async request() {
+    const queue = await app.container.make(QueueService)
+    try {
+      await queue.dispatch(SyncDevicesJob, {})
+    } catch (error) {
+      if (SyncDevicesJob.#owed) return
+      SyncDevicesJob.#owed = true
+      logger.warn({ err: error }, 'device sync not queued; it is queued once Redis is back')
+      queue.queue.getBackend().once('ready', () => {
+        SyncDevicesJob.#owed = false
+        void SyncDevicesJob.request()
+      })
+    }
+  }
+
+  async handle(_payload: Record<string, never>) {
+    const ledger = await app.container.make(DeviceSyncLedger)
+    const revision = await ledger.process()
+    await deviceSyncNotices.publish(revision)
+    return { revision }
+  }
+}
