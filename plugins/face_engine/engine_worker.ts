@@ -35,7 +35,9 @@ process.on('message', async (message: Incoming) => {
     send({ ready: true })
     return
   }
-  const loaded = await pipeline!
+  // A worker whose load failed said so and is being replaced; it takes nothing more.
+  const loaded = await pipeline?.catch(() => null)
+  if (!loaded) return
   if ('models' in message) {
     for (const [id, entry] of Object.entries(message.models)) {
       loaded.sessions.add(id, entry).catch(() => {})
