@@ -1,10 +1,12 @@
 import { inject } from '@adonisjs/core'
 import type { HttpContext } from '@adonisjs/core/http'
 import { DateTime } from 'luxon'
+import terminalConfig from '#config/terminal'
 import Device, { devicePermissions } from '#models/device'
 import { DeviceService } from '#services/device_service'
 import { DeviceDoors } from '#services/device_doors'
 import { DeviceOnlineStatus } from '#services/device_online_status'
+import { DeviceSyncLedger } from '#services/device_sync_ledger'
 import { DeviceRefusals } from '#services/terminal/device_refusals'
 import { PendingDeviceCap } from '#services/terminal/pending_device_cap'
 import { actorFromRequest } from '#services/audit_trail'
@@ -23,7 +25,8 @@ export default class DevicesController {
     private refusals: DeviceRefusals,
     private pendingCap: PendingDeviceCap,
     private online: DeviceOnlineStatus,
-    private doors: DeviceDoors
+    private doors: DeviceDoors,
+    private sync: DeviceSyncLedger
   ) {}
 
   async index({ request, view, bouncer }: HttpContext) {
@@ -31,10 +34,12 @@ export default class DevicesController {
     const filters = await deviceSearchValidator.validate(request.qs())
     const devices = await this.devices.list(filters)
     devices.baseUrl(request.url()).queryString({ q: filters.q, status: filters.status })
-    const [refusals, cap, presence] = await Promise.all([
-      unlessRedisIsDown(this.refusals.counts(devices.all().map((device) => device.id)), null),
+    const ids = devices.all().map((device) => device.id)
+    const [refusals, cap, presence, sync] = await Promise.all([
+      unlessRedisIsDown(this.refusals.counts(ids), null),
       this.pendingCap.status(),
       this.online.of(devices.all()),
+      this.sync.views(ids),
     ])
     const lastRefusedAt = cap.lastRefusedAt && DateTime.fromJSDate(cap.lastRefusedAt)
     return view.render('pages/devices/index', {
@@ -43,6 +48,8 @@ export default class DevicesController {
       refusals,
       pendingCap: { ...cap, lastRefusedAt },
       presence,
+      sync,
+      syncAlertMinutes: terminalConfig.sync.alertMinutes,
     })
   }
 
@@ -78,11 +85,21 @@ export default class DevicesController {
     })
   }
 
-  /** Whether the device is online, and its access groups. */
+  /** Whether the device is online, its access groups, and where its face database stands. */
   async #presence(device: Device) {
     await device.load('accessGroups', (groups) => groups.orderBy('name', 'asc'))
-    const states = await this.online.of([device])
-    return { presence: states.get(device.id)!, onlineSeconds: this.online.windowMs / 1000 }
+    const [states, sync, removals] = await Promise.all([
+      this.online.of([device]),
+      this.sync.views([device.id]),
+      this.sync.removalsFor(device.id),
+    ])
+    return {
+      presence: states.get(device.id)!,
+      onlineSeconds: this.online.windowMs / 1000,
+      sync: sync.get(device.id) ?? null,
+      syncAlertMinutes: terminalConfig.sync.alertMinutes,
+      removals,
+    }
   }
 
   /** The device page's presence, and its door with the gates, readers and lights to choose from. */

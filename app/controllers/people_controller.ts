@@ -5,6 +5,7 @@ import terminalConfig from '#config/terminal'
 import Person from '#models/person'
 import { AccessGroupService } from '#services/access_group_service'
 import { PeopleService } from '#services/people_service'
+import { DeviceSyncLedger } from '#services/device_sync_ledger'
 import { actorFromRequest } from '#services/audit_trail'
 import { FaceUploadOutcome, stagingOwner, type PhotoSource } from '#services/face_upload_outcome'
 import { PersonFacesService } from '#faces/person_faces_service'
@@ -21,7 +22,8 @@ export default class PeopleController {
     private people: PeopleService,
     private groups: AccessGroupService,
     private faces: PersonFacesService,
-    private faceOutcome: FaceUploadOutcome
+    private faceOutcome: FaceUploadOutcome,
+    private sync: DeviceSyncLedger
   ) {}
 
   async index({ request, view, bouncer }: HttpContext) {
@@ -102,7 +104,8 @@ export default class PeopleController {
     await bouncer.with('PersonPolicy').authorize('view')
     const person = await Person.findOrFail(params.id)
     await this.#loadPage(person)
-    return view.render('pages/people/show', { person })
+    const removalReceipts = await this.sync.removals({ usernames: [person.username] })
+    return view.render('pages/people/show', { person, removalReceipts })
   }
 
   /** Readers who may not change people are shown the person's page instead. */
@@ -115,7 +118,8 @@ export default class PeopleController {
     await person.load('accessGroups', (groups) => groups.orderBy('name', 'asc'))
     await person.load('faces', (faces) => faces.orderBy('id', 'desc'))
     await person.load('consentRecorder')
-    return view.render('pages/people/edit', { person })
+    const removalReceipts = await this.sync.removals({ usernames: [person.username] })
+    return view.render('pages/people/edit', { person, removalReceipts })
   }
 
   async update(ctx: HttpContext) {

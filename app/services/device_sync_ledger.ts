@@ -1,6 +1,7 @@
 import { inject } from '@adonisjs/core'
 import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
+import terminalConfig from '#config/terminal'
 import { FaceDbRevision } from '#faces/face_db_revision'
 import { toSqlDateTime } from '#services/sql_time'
 
@@ -11,6 +12,20 @@ export type DeviceSyncState = {
   acknowledgedAt: DateTime | null
   pendingChanges: number
   behindSince: DateTime | null
+}
+
+/** A device's sync as the Devices pages show it. */
+export type DeviceSyncView = DeviceSyncState & {
+  /** Behind for longer than DEVICE_SYNC_ALERT_MINUTES. */
+  flagged: boolean
+}
+
+/** A removal, and whether one device acknowledged it. */
+export type DeviceRemoval = {
+  username: string
+  revision: number
+  at: DateTime
+  acknowledged: boolean
 }
 
 /** A person removed from every device at a revision, and which devices acknowledged it. */
@@ -102,6 +117,35 @@ export class DeviceSyncLedger {
       for (const row of rows) states.set(Number(row.device_id), this.#state(row))
     }
     return states
+  }
+
+  /**
+   * The devices' sync for the Devices pages, flagged when changes have
+   * been pending longer than the alert time.
+   */
+  async views(deviceIds: number[]) {
+    const states = await this.statesOf(deviceIds)
+    const alertAfter = DateTime.now().minus({ minutes: terminalConfig.sync.alertMinutes })
+    const views = new Map<number, DeviceSyncView>()
+    for (const [deviceId, state] of states) {
+      const flagged =
+        state.pendingChanges > 0 && !!state.behindSince && state.behindSince < alertAfter
+      views.set(deviceId, { ...state, flagged })
+    }
+    return views
+  }
+
+  /** The latest removals, and whether this device acknowledged each. */
+  async removalsFor(deviceId: number, limit = 10): Promise<DeviceRemoval[]> {
+    const state = await this.stateOf(deviceId)
+    const held = state?.acknowledgedRevision ?? -1
+    const rows = await db.from('face_db_tombstones').orderBy('revision', 'desc').limit(limit)
+    return rows.map((row) => ({
+      username: row.username,
+      revision: Number(row.revision),
+      at: readTime(row.created_at)!,
+      acknowledged: held >= Number(row.revision),
+    }))
   }
 
   /** Of these devices, those with changes pending, and how many. */
