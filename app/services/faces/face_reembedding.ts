@@ -62,7 +62,10 @@ class LastingFailure extends Error {}
 /** The switch found faces without a staged feature (enrolled meanwhile): stage them first. */
 class NotReady extends Error {}
 
-/** The target is in force and no face is left to move: the switch writes nothing. */
+/**
+ * Nothing for the switch to write: the target is in force and no face is
+ * left to move, or another run's target replaced this one's.
+ */
 class NothingToMove extends Error {}
 
 /**
@@ -137,10 +140,10 @@ export class FaceReembedding {
   /**
    * Stages the target's feature of every face that lacks one, then
    * switches; a run whose target another run has replaced since (the
-   * configuration changed again) stops after its batch. With the target
-   * in force already, moves faces enrolled
-   * with the old model around the switch (a late catch-up) and changes
-   * nothing else, so a repeated run is harmless.
+   * configuration changed again) stops after its batch and never
+   * switches. With the target in force already, moves faces enrolled with
+   * the old model around the switch (a late catch-up) and changes nothing
+   * else, so a repeated run is harmless.
    */
   async run(
     actor: Actor,
@@ -284,6 +287,7 @@ export class FaceReembedding {
       const state = await this.models.state(trx)
       const from = state.modelInForce!
       const modelSwitched = from !== target
+      if (modelSwitched && state.targetModel !== target) throw new NothingToMove()
       const missing = await this.#facesWithoutFeature(target, 1, trx)
       if (missing.length > 0) throw new NotReady()
 
