@@ -11,6 +11,7 @@ import { toSqlDateTime } from '#services/sql_time'
 import { DeviceSyncLedger } from '#services/device_sync_ledger'
 import { faceDataOf } from '#faces/face_data'
 import { FacePictureLinks } from '#services/terminal/face_picture_links'
+import { OfflineRules, type OfflineRulesAnswer } from '#services/terminal/offline_rules'
 import type { TerminalResult } from '#services/terminal/protocol'
 
 export type FaceDbEntry = { name: string; username: string; faceData: string; picUrl: string }
@@ -20,7 +21,7 @@ export type FaceDbAnswer = {
   removed: string[]
   revision: number
   full: boolean
-}
+} & OfflineRulesAnswer
 
 /** What a device last received: the revision, and when (ms), for the next `since`. */
 type SyncPoint = { revision: number; at: number }
@@ -42,13 +43,18 @@ type Query = DatabaseQueryBuilderContract<any>
  * people whose validity began or ended since the device's last answer,
  * which no edit marks. A device whose own grants changed, or whose `since`
  * is not the revision it was last sent, gets everything again.
+ *
+ * Beside the faces, the rules an offline terminal decides with: the
+ * validity dates and groups of the people sent, the device's groups with
+ * their schedules, its required factors and the site's time zone.
  */
 @inject()
 export class FaceDatabaseService {
   constructor(
     private revisions: FaceDbRevision,
     private links: FacePictureLinks,
-    private ledger: DeviceSyncLedger
+    private ledger: DeviceSyncLedger,
+    private offlineRules: OfflineRules
   ) {}
 
   async forDevice(
@@ -62,16 +68,19 @@ export class FaceDatabaseService {
       await this.ledger.acknowledge(device.id, options.since)
     }
 
-    let data: FaceDbAnswer
+    let faces: Pick<FaceDbAnswer, 'names' | 'removed' | 'full'>
     if (options.since !== undefined && lastSyncAt) {
       const changed = this.#changedSince(device, options.since, lastSyncAt, now)
       const names = await this.#entries(device, now, options.baseUrl, changed)
       const removed = await this.#removed(changed, options.since, names)
-      data = { names, removed, revision, full: false }
+      faces = { names, removed, full: false }
     } else {
       const names = await this.#entries(device, now, options.baseUrl)
-      data = { names, removed: [], revision, full: true }
+      faces = { names, removed: [], full: true }
     }
+    const usernames = [...new Set(faces.names.map((entry) => entry.username))]
+    const rules = await this.offlineRules.forDevice(device, usernames)
+    const data: FaceDbAnswer = { ...faces, revision, ...rules }
     await this.#remember(device, { revision, at: now.toMillis() })
     return { ok: true, data, message: `${data.names.length} faces` }
   }

@@ -384,7 +384,7 @@ export const terminalEndpointReference: EndpointReference[] = [
     path: '/faces/api/getDbs',
     summary: 'The faces this device may admit',
     description:
-      "Every active person within their validity dates who shares an access group with the device, one entry per enrolled face (a person with two faces appears twice). `faceData` is the feature blob and `picUrl` a signed link to the enrolment photo, valid without a session for a limited time. With `since` (the `revision` of an earlier answer) only what changed is sent: replace every entry of the usernames in `names` and drop those in `removed`; `full` says whether the answer is everything instead (after a change of the device's own grants, or a `since` it was not last sent). Large answers are gzip- or brotli-compressed for clients that send Accept-Encoding.",
+      "Every active person within their validity dates who shares an access group with the device, one entry per enrolled face (a person with two faces appears twice). `faceData` is the feature blob and `picUrl` a signed link to the enrolment photo, valid without a session for a limited time. With `since` (the `revision` of an earlier answer) only what changed is sent: replace every entry of the usernames in `names` and drop those in `removed`; `full` says whether the answer is everything instead (after a change of the device's own grants, or a `since` it was not last sent). Large answers are gzip- or brotli-compressed for clients that send Accept-Encoding. A terminal deciding offline also gets, for the people sent, their validity dates and access groups (`people`), the device's groups with their schedules (`groups`), the factors the device requires and the site's time zone: it admits a person who is within their dates, through a group whose schedule allows the time (no schedule: always; holidays: never), with the required factors. Older terminals ignore these fields.",
     needsEngine: false,
     fields: [
       device.deviceName,
@@ -420,6 +420,63 @@ export const terminalEndpointReference: EndpointReference[] = [
       },
       { name: 'revision', type: 'integer', description: 'Send it as `since` next time.' },
       { name: 'full', type: 'boolean', description: 'Whether this answer is everything.' },
+      {
+        name: 'people',
+        type: 'array',
+        description:
+          'For offline decisions: one entry per person in `names`. A person may pass while active (people who are not are never sent) and within their validity dates, through one of their groups whose schedule allows the time.',
+        items: [
+          { name: 'username', type: 'string', description: 'The username, as in `names`.' },
+          {
+            name: 'validFrom',
+            type: 'string',
+            description: 'ISO 8601 time from which the person may pass; null when unbounded.',
+          },
+          {
+            name: 'validUntil',
+            type: 'string',
+            description: 'ISO 8601 time until which the person may pass; null when unbounded.',
+          },
+          {
+            name: 'groups',
+            type: 'array',
+            description:
+              'Ids of the access groups in `groups` through which they may pass this device.',
+          },
+          {
+            name: 'cardNumber',
+            type: 'string',
+            description:
+              'The card UID (uppercase hexadecimal) to match, only for devices that require a card (`card`, `face_card`); null when the person has none.',
+          },
+        ],
+      },
+      {
+        name: 'groups',
+        type: 'array',
+        description: 'The access groups that grant this device, in every answer.',
+        items: [
+          { name: 'id', type: 'integer', description: 'The group id people refer to.' },
+          { name: 'name', type: 'string', description: 'The group name.' },
+          {
+            name: 'schedule',
+            type: 'object',
+            description:
+              'Null when the group applies at all times; else `{id, name, windows, holidays}`: weekly `windows` of `{weekday (1 Monday … 7 Sunday), startsAtMinute, endsAtMinute}` (minutes since midnight, end exclusive) and `holidays`, days (YYYY-MM-DD) on which no window applies, all in `timeZone`.',
+          },
+        ],
+      },
+      {
+        name: 'requiredFactors',
+        type: 'string',
+        description:
+          'What the device asks for: `face`, `card` (the card alone) or `face_card` (the face and its card).',
+      },
+      {
+        name: 'timeZone',
+        type: 'string',
+        description: "The site's IANA time zone, in which schedules and holidays apply.",
+      },
     ],
     codes: [0, 7, 9001, 9004, ...commonFailures],
     example: {
@@ -441,6 +498,28 @@ export const terminalEndpointReference: EndpointReference[] = [
         removed: ['former.employee'],
         revision: 1301,
         full: false,
+        people: [
+          {
+            username: 'ada',
+            validFrom: null,
+            validUntil: '2027-06-30T23:59:59.000+08:00',
+            groups: [3],
+          },
+        ],
+        groups: [
+          {
+            id: 3,
+            name: 'Office hours',
+            schedule: {
+              id: 1,
+              name: 'Weekdays',
+              windows: [{ weekday: 1, startsAtMinute: 480, endsAtMinute: 1140 }],
+              holidays: ['2027-01-01'],
+            },
+          },
+        ],
+        requiredFactors: 'face',
+        timeZone: 'Asia/Shanghai',
       },
     },
   },

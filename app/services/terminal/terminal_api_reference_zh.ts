@@ -230,7 +230,7 @@ export const terminalApiReferenceZh: ReferenceTranslation = {
     getDbs: {
       summary: '此设备可放行的人脸',
       description:
-        '与此设备同属一个通行组、状态有效且在有效期内的每个人，每张已注册人脸一项（有两张人脸的人出现两次）。`faceData` 是特征数据，`picUrl` 是指向注册照片的签名链接，在有限时间内无需会话即可使用。带上 `since`（之前某次回答的 `revision`）时只发送变化的部分：替换 `names` 中各用户名的所有条目，删除 `removed` 中的用户名；`full` 表示回答是否为全部数据（设备自身的授权改变之后，或 `since` 不是上次发给它的版本时）。对发送 Accept-Encoding 的客户端，较大的回答会用 gzip 或 brotli 压缩。',
+        '与此设备同属一个通行组、状态有效且在有效期内的每个人，每张已注册人脸一项（有两张人脸的人出现两次）。`faceData` 是特征数据，`picUrl` 是指向注册照片的签名链接，在有限时间内无需会话即可使用。带上 `since`（之前某次回答的 `revision`）时只发送变化的部分：替换 `names` 中各用户名的所有条目，删除 `removed` 中的用户名；`full` 表示回答是否为全部数据（设备自身的授权改变之后，或 `since` 不是上次发给它的版本时）。对发送 Accept-Encoding 的客户端，较大的回答会用 gzip 或 brotli 压缩。离线判断的终端还会收到：所发送人员的有效期和通行组（`people`）、设备的通行组及其日程（`groups`）、设备要求的验证方式和站点时区：人员在有效期内、通过日程允许当前时间的通行组（无日程：始终允许；节假日：不允许）并满足要求的验证方式时放行。旧终端会忽略这些字段。',
       fields: {
         deviceName: device.deviceName,
         deviceSN: device.deviceSN,
@@ -246,6 +246,22 @@ export const terminalApiReferenceZh: ReferenceTranslation = {
         'removed': '带 since 时：要删除的用户名。完整回答中为空。',
         'revision': '下次作为 `since` 发送。',
         'full': '此回答是否为全部数据。',
+        'people':
+          '用于离线判断：`names` 中每个人一项。人员在有效（未生效的人员不会发送）且在有效期内，并通过其某个日程允许当前时间的通行组时可以通行。',
+        'people.username': '用户名，与 `names` 中相同。',
+        'people.validFrom': '人员可以开始通行的 ISO 8601 时间；不限时为 null。',
+        'people.validUntil': '人员可以通行到的 ISO 8601 时间；不限时为 null。',
+        'people.groups': '人员可通过此设备的通行组（见 `groups`）的 ID。',
+        'people.cardNumber':
+          '要匹配的卡号（大写十六进制），只发给需要刷卡的设备（`card`、`face_card`）；人员没有卡时为 null。',
+        'groups': '授权此设备的通行组，每个回答都有。',
+        'groups.id': '人员引用的通行组 ID。',
+        'groups.name': '通行组名称。',
+        'groups.schedule':
+          '通行组任何时间都适用时为 null；否则为 `{id, name, windows, holidays}`：每周的 `windows` 为 `{weekday（1 周一 … 7 周日）, startsAtMinute, endsAtMinute}`（从午夜起的分钟数，不含结束），`holidays` 为不适用任何时段的日期（YYYY-MM-DD），均按 `timeZone`。',
+        'requiredFactors':
+          '设备要求的验证方式：`face`、`card`（只刷卡）或 `face_card`（人脸加其卡）。',
+        'timeZone': '站点的 IANA 时区，日程和节假日按此时区适用。',
       },
     },
     syncEvents: {
