@@ -258,6 +258,33 @@ test.group('Re-embedding the faces for a new recognition model', (group) => {
     page.assertTextIncludes('the enrolment photo was not kept')
   })
 
+  test('a run whose target a newer configuration replaced stops without switching', async ({
+    assert,
+  }) => {
+    await siteUnder(oldModel)
+    const kit = await PersonFactory.apply('consented').merge({ username: 'kit' }).create()
+    const obama = await PersonFactory.apply('consented').merge({ username: 'obama' }).create()
+    await enrolPhotoOf(kit, await pairs('kit_harington_01.jpg'))
+    await enrolPhotoOf(kit, await pairs('kit_harington_03.jpg'))
+    await enrolPhotoOf(obama, await pairs('barack_obama_01.jpg'))
+
+    const reembedding = await app.container.make(FaceReembedding)
+    const report = await reembedding.run(commandLineActor(), defaultEmbedder, async () => {
+      // The server restarted meanwhile with yet another model, whose run took over.
+      await new ModelInForce().update({ targetModel: 'faceres' })
+    })
+
+    assert.include(report, { staged: 3, switched: 0, modelSwitched: false })
+    const state = await new ModelInForce().state()
+    assert.include(state, { modelInForce: oldModel, generation: 0 })
+    const models = await Face.query().distinct('model_id')
+    assert.deepEqual(
+      models.map((face) => face.modelId),
+      [oldModel]
+    )
+    assert.lengthOf(await AuditLog.query().where('action', 'face.reembed'), 0)
+  })
+
   test('the job is queued once per switch, however often it is asked for', async ({
     client,
     assert,
