@@ -96,7 +96,7 @@ export default class VideoEnrolmentsController {
     const key = `video.errors.${error.type}`
     const message =
       ctx.i18n.hasMessage(key) || ctx.i18n.hasFallbackMessage(key)
-        ? ctx.i18n.t(key, { maxMb: Math.round(videoConfig.maxBytes / 1048576) })
+        ? ctx.i18n.t(key, { maxMb: megabytes(videoConfig.maxBytes) })
         : error.message
     if (ctx.request.accepts(['html', 'json']) === 'json') {
       return ctx.response.status(422).json({ error: { type: error.type, message } })
@@ -104,4 +104,9 @@ export default class VideoEnrolmentsController {
     ctx.session.flash('videoError', message)
     return ctx.response.redirect().toPath(`${this.#personPage(person)}#person-video`)
   }
+}
+
+/** Megabytes to one decimal, as the limit is stated. */
+function megabytes(bytes: number) {
+  return Math.round(bytes / 104_857.6) / 10
 }

@@ -5,6 +5,7 @@ import { test } from '@japa/runner'
 import type { ApiClient } from '@japa/api-client'
 import app from '@adonisjs/core/services/app'
 import terminalConfig from '#config/terminal'
+import videoConfig from '#config/video'
 import Face from '#models/face'
 import Person from '#models/person'
 import VideoEnrolment from '#models/video_enrolment'
@@ -74,11 +75,16 @@ async function uploadOnPage(client: ApiClient, operator: User, person: Person, c
     .redirects(0)
 }
 
-/** The enrolment the page queued for the person, once its job has reached `status`. */
+/**
+ * The enrolment the page queued for the person, once its job has reached
+ * one of `statuses` and ended (the upload is deleted after the status is
+ * written, and the path forgotten last).
+ */
 function reached(person: Person, statuses: string[], ms?: number) {
   return eventually(async () => {
     const enrolment = await VideoEnrolment.query().where('person_id', person.id).first()
-    return enrolment && statuses.includes(enrolment.status) ? enrolment : null
+    const ended = enrolment && statuses.includes(enrolment.status) && !enrolment.videoPath
+    return ended ? enrolment : null
   }, ms)
 }
 
@@ -114,6 +120,7 @@ test.group('Video registration', (group) => {
     })
     zoomClip(fixture('pairs/kit_harington_01.jpg'), join(clips, 'short.mp4'), { seconds: 0.5 })
     patternClip(join(clips, 'pattern.mp4'))
+    patternClip(join(clips, 'prores.mov'), 2, ['-c:v', 'prores_ks'])
     loopedClip(facesDevClip, join(clips, 'long.mp4'), { seconds: 12 })
     return () => rm(clips, { recursive: true, force: true })
   })
@@ -146,6 +153,28 @@ test.group('Video registration', (group) => {
     assert.isNull(enrolment!.videoPath, 'the upload is forgotten')
     assert.deepEqual(await filesIn(VideoEnrolmentService.videosDir()), [], 'and deleted')
     assert.deepEqual(await VideoEnrolmentService.thumbnailsOf(enrolment!.id), [])
+
+    // A worker killed after the frames were enrolled but before the end was written: run again, it adds nothing.
+    const again = await upload(facesDevClip)
+    const videoPath = join('tmp', `video_spec_${process.pid}`, again.tmpPath.split('/').pop()!)
+    await enrolment!.merge({ status: 'running', stage: 'enrolling', videoPath }).save()
+    const videos = await app.container.make(VideoEnrolmentService)
+    const rerun = await videos.run(
+      { videoEnrolmentId: enrolment!.id, actor: commandLineActor() },
+      { last: true }
+    )
+    assert.deepEqual(rerun, { status: 'done', enrolled: 3, timings: rerun.timings })
+    assert.lengthOf(await Face.query().where('person_id', person.id), 3)
+    await enrolment!.refresh()
+    assert.equal(enrolment!.status, 'done')
+    assert.isNull(enrolment!.videoPath)
+    assert.isFalse(
+      await stat(again.tmpPath).then(
+        () => true,
+        () => false
+      ),
+      'the upload is deleted'
+    )
   }).timeout(120_000)
 
   test('a clip of a fixture photo enrols faces that match another photo of the same person', async ({
@@ -205,11 +234,20 @@ test.group('Video registration', (group) => {
 
   test('{name} is refused at upload as {reason}')
     .with([
+      { name: 'a ProRes video', file: 'prores', reason: 'unsupported_codec' },
+      { name: 'a video longer than VIDEO_MAX_SECONDS', file: 'long', reason: 'too_long' },
       { name: 'a photo', file: 'pairs/kit_harington_01.jpg', reason: 'not_video' },
       { name: 'a text file', file: null, reason: 'not_video' },
       { name: 'a half-second video', file: 'short', reason: 'too_short' },
     ])
-    .run(async ({ assert }, row) => {
+    .run(async ({ assert, cleanup }, row) => {
+      if (row.reason === 'too_long') {
+        const limit = videoConfig.maxSeconds
+        videoConfig.maxSeconds = 10
+        cleanup(() => {
+          videoConfig.maxSeconds = limit
+        })
+      }
       const person = await PersonFactory.apply('consented')
         .merge({ username: 'video.upload' })
         .create()
@@ -219,6 +257,8 @@ test.group('Video registration', (group) => {
         await writeFile(source, 'not a video at all\n'.repeat(100))
       } else if (row.file === 'short') {
         source = join(clips, 'short.mp4')
+      } else if (row.file === 'long' || row.file === 'prores') {
+        source = join(clips, `${row.file}.${row.file === 'prores' ? 'mov' : 'mp4'}`)
       } else {
         source = fixture(row.file)
       }
@@ -271,6 +311,28 @@ test.group('Video registration', (group) => {
     await videos.run({ videoEnrolmentId: enrolment.id, actor: commandLineActor() }, { last: true })
     assert.lengthOf(await Face.query().where('person_id', person.id), 3)
   }).timeout(120_000)
+
+  test('a video larger than VIDEO_MAX_MB is refused on the page and kept nowhere', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    const limit = videoConfig.maxBytes
+    videoConfig.maxBytes = 100_000
+    cleanup(() => {
+      videoConfig.maxBytes = limit
+    })
+    const operator = await UserFactory.create()
+    const person = await PersonFactory.apply('consented').merge({ username: 'video.big' }).create()
+    const answer = await uploadOnPage(client, operator, person, facesDevClip)
+    answer.assertStatus(302)
+    answer.assertFlashMessage(
+      'videoError',
+      'The video is larger than 0.1 MB. Record a shorter one.'
+    )
+    assert.lengthOf(await VideoEnrolment.query().where('person_id', person.id), 0)
+    assert.deepEqual(await filesIn(VideoEnrolmentService.videosDir()), [])
+  })
 
   test('a file that is no video sends the page back with the reason and keeps nothing', async ({
     client,

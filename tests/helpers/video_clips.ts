@@ -49,10 +49,10 @@ export function zoomClip(
   )
 }
 
-/** ffmpeg's test pattern: a video with no face. */
-export function patternClip(output: string, seconds = 3) {
+/** ffmpeg's test pattern: a video with no face, in H.264 unless `codec` says otherwise. */
+export function patternClip(output: string, seconds = 3, codec = h264) {
   return ffmpeg(
-    ['-f', 'lavfi', '-i', `testsrc=size=640x480:rate=25`, '-t', String(seconds), ...h264],
+    ['-f', 'lavfi', '-i', `testsrc=size=640x480:rate=25`, '-t', String(seconds), ...codec],
     output
   )
 }

@@ -38,7 +38,12 @@ export type VideoRunResult = {
 /** Milliseconds spent in each part of a run (the benchmark prints them). */
 export type VideoTimings = { decode: number; detect: number; select: number; enrol: number }
 
-export type VideoJobPayload = { videoEnrolmentId: number; actor: Actor }
+/**
+ * What a job carries: the enrolment, who asked for it (for the audit
+ * log), and the upload's path, deleted by the job even when the
+ * enrolment is gone with its person.
+ */
+export type VideoJobPayload = { videoEnrolmentId: number; actor: Actor; videoPath?: string }
 
 /**
  * A share of the frames with a face at or above which a second person
@@ -179,7 +184,7 @@ export class VideoEnrolmentService {
     try {
       const jobId = await queue.dispatch(
         EnrolFromVideoJob,
-        { videoEnrolmentId: enrolment.id, actor },
+        { videoEnrolmentId: enrolment.id, actor, videoPath: enrolment.videoPath! },
         { jobId: `video-enrolment-${enrolment.id}-${enrolment.createdAt.toMillis()}` }
       )
       enrolment.jobId = jobId
@@ -232,7 +237,10 @@ export class VideoEnrolmentService {
     report: (progress: Record<string, unknown>) => Promise<void> = async () => {}
   ): Promise<VideoRunResult> {
     const enrolment = await VideoEnrolment.find(payload.videoEnrolmentId)
-    if (!enrolment) return { status: 'cancelled', enrolled: 0 }
+    if (!enrolment) {
+      if (payload.videoPath) await rm(app.makePath(payload.videoPath), { force: true })
+      return { status: 'cancelled', enrolled: 0 }
+    }
     if (enrolment.finished) {
       await this.#cleanUp(enrolment)
       return { status: enrolment.status, enrolled: enrolledOf(enrolment).length }
@@ -617,7 +625,7 @@ export function videoProgress(enrolment: VideoEnrolment) {
 function tooLarge(): VideoRefusal {
   return {
     type: 'too_large',
-    message: `the video is larger than ${Math.round(videoConfig.maxBytes / 1024 / 1024)} MB; record a shorter one`,
+    message: `the video is larger than ${Math.round(videoConfig.maxBytes / 104_857.6) / 10} MB; record a shorter one`,
   }
 }
 
