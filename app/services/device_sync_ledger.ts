@@ -85,19 +85,22 @@ export class DeviceSyncLedger {
 
   /**
    * The device says it holds `revision`; its pending changes are counted
-   * from there. Writes only when the revision differs from the one it
-   * acknowledged last.
+   * from there, always, so that a count the job made from an older
+   * acknowledgement is put right at the device's next call. Writes only
+   * what changed; the time is that of the first acknowledgement of the
+   * revision.
    */
   async acknowledge(deviceId: number, revision: number): Promise<DeviceSyncState> {
     const stored = await this.stateOf(deviceId)
-    if (stored && stored.acknowledgedRevision === revision) return stored
-    const now = DateTime.now()
     const counts = await this.#pendingCounts([deviceId], revision)
     const pending = counts.get(deviceId) ?? 0
+    const now = DateTime.now()
+    const same = stored?.acknowledgedRevision === revision
+    if (same && stored.pendingChanges === pending) return stored
     const state: DeviceSyncState = {
       deviceId,
       acknowledgedRevision: revision,
-      acknowledgedAt: now,
+      acknowledgedAt: same ? stored.acknowledgedAt : now,
       pendingChanges: pending,
       behindSince: pending > 0 ? (stored?.behindSince ?? now) : null,
     }
@@ -281,7 +284,7 @@ export class DeviceSyncLedger {
         behindSince: pending > 0 ? (behindSince ?? now) : null,
       })
     }
-    await this.#write(changed)
+    await this.#write(changed, { countsOnly: true })
   }
 
   /**
@@ -356,7 +359,15 @@ export class DeviceSyncLedger {
     return counts
   }
 
-  async #write(states: DeviceSyncState[]) {
+  /**
+   * Upserts the states. The job writes `countsOnly`: an acknowledgement
+   * that arrived while it counted must not be overwritten with the one it
+   * read.
+   */
+  async #write(states: DeviceSyncState[], options: { countsOnly?: boolean } = {}) {
+    const merged = options.countsOnly
+      ? ['pending_changes', 'behind_since', 'updated_at']
+      : undefined
     const at = toSqlDateTime()
     const time = (value: DateTime | null) => (value ? toSqlDateTime(value) : null)
     for (const batch of chunks(states)) {
@@ -373,7 +384,7 @@ export class DeviceSyncLedger {
           }))
         )
         .knexQuery.onConflict('device_id')
-        .merge()
+        .merge(merged)
     }
   }
 

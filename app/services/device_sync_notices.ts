@@ -109,6 +109,8 @@ export class DeviceSyncNotices {
     const connection = redis.connection()
     if (!this.#watching) {
       this.#watching = true
+      // A server shutting down answers its waiters, which call again (elsewhere, or once it is back).
+      app.terminating(() => this.#settleAll({ type: 'timeout' }))
       connection.on('subscriber:close', () => this.#settleAll({ type: 'unavailable' }))
       connection.on('subscriber:error', () => this.#settleAll({ type: 'unavailable' }))
     }
