@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from '@japa/runner'
 import type { ApiClient } from '@japa/api-client'
@@ -311,6 +311,38 @@ test.group('Video registration', (group) => {
     await videos.run({ videoEnrolmentId: enrolment.id, actor: commandLineActor() }, { last: true })
     assert.lengthOf(await Face.query().where('person_id', person.id), 3)
   }).timeout(120_000)
+
+  test('an upload no enrolment waits for is deleted a day later, when another arrives', async ({
+    assert,
+  }) => {
+    const folder = VideoEnrolmentService.videosDir()
+    await mkdir(folder, { recursive: true })
+    const lost = join(folder, 'lost.mp4')
+    const recent = join(folder, 'recent.mp4')
+    await writeFile(lost, 'a video whose job was lost')
+    await writeFile(recent, 'a video arriving now')
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 60 * 60_000)
+    await utimes(lost, twoDaysAgo, twoDaysAgo)
+
+    const person = await PersonFactory.apply('consented')
+      .merge({ username: 'video.sweep' })
+      .create()
+    const videos = await app.container.make(VideoEnrolmentService)
+    const accepted = await videos.accept(
+      commandLineActor(),
+      person,
+      await upload(facesDevClip),
+      new QueueFake()
+    )
+    assert.isTrue(accepted.ok)
+    const left = await filesIn(folder)
+    assert.notInclude(left, 'lost.mp4')
+    assert.include(left, 'recent.mp4')
+    assert.lengthOf(left, 2)
+    await rm(recent)
+    await videos.cancel(await VideoEnrolment.findOrFail(accepted.ok && accepted.enrolment.id))
+    assert.deepEqual(await filesIn(folder), [])
+  })
 
   test('a video larger than VIDEO_MAX_MB is refused on the page and kept nowhere', async ({
     client,

@@ -57,10 +57,11 @@ type Manifest = {
 const databaseEntry = { sqlite: 'database.sqlite3', pg: 'database.pgdump' } as const
 
 /**
- * Folders of STORAGE_DIR that hold work in flight or what the server makes
- * again from the photos when asked (thumbnails), not the site's data.
+ * Folders of STORAGE_DIR that hold work in flight (uploads, videos waiting
+ * for their enrolment job, staged photos) or what the server makes again
+ * from the photos when asked (thumbnails), not the site's data.
  */
-const transientFolders = new Set(['uploads', 'staging', 'thumbnails'])
+const transientFolders = new Set(['uploads', 'videos', 'staging', 'thumbnails'])
 
 export type BackupError = {
   type: BackupFailure | 'no_key' | 'weak_key' | 'exists' | 'not_found' | 'other_site' | 'invalid'

@@ -158,6 +158,7 @@ export class VideoEnrolmentService {
     const probed = await probeVideo(upload.tmpPath)
     if (!probed.ok) return probed
 
+    await this.#sweepVideos()
     await mkdir(VideoEnrolmentService.videosDir(), { recursive: true, mode: 0o700 })
     const extension = /^\.[a-z0-9]{1,5}$/i.test(extname(upload.clientName ?? ''))
       ? extname(upload.clientName!).toLowerCase()
@@ -197,6 +198,26 @@ export class VideoEnrolmentService {
       throw error
     }
     return { ok: true, enrolment }
+  }
+
+  /**
+   * Deletes uploads no unfinished enrolment waits for, a day after they
+   * arrived: those of rows deleted while their job was lost, or of a job
+   * whose end was never written.
+   */
+  async #sweepVideos() {
+    const oldest = Date.now() - 24 * 60 * 60_000
+    const folder = VideoEnrolmentService.videosDir()
+    for (const name of await readdir(folder).catch(() => [] as string[])) {
+      const path = join(folder, name)
+      const info = await stat(path).catch(() => null)
+      if (!info || info.mtimeMs >= oldest) continue
+      const waiting = await VideoEnrolment.query()
+        .where('video_path', relative(app.makePath(), path))
+        .whereIn('status', ['queued', 'running'])
+        .first()
+      if (!waiting) await rm(path, { force: true })
+    }
   }
 
   /**
