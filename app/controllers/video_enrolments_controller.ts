@@ -46,11 +46,20 @@ export default class VideoEnrolmentsController {
     return ctx.response.redirect().toPath(`${this.#personPage(person)}#person-video`)
   }
 
-  /** The progress as JSON, for the page's poll. */
-  async show(ctx: HttpContext) {
+  /**
+   * The person's latest video enrolments and their progress as JSON, for
+   * the page's poll; a browser is sent to the person page, which shows them.
+   */
+  async index(ctx: HttpContext) {
     await ctx.bouncer.with('PersonPolicy').authorize('view')
-    const enrolment = await this.#find(ctx)
-    return ctx.response.header('Cache-Control', 'no-store').json(videoProgress(enrolment))
+    const person = await Person.findOrFail(ctx.params.id)
+    if (ctx.request.accepts(['html', 'json']) !== 'json') {
+      return ctx.response.redirect().toPath(`${this.#personPage(person)}#person-video`)
+    }
+    const videos = await this.videos.forPerson(person.id)
+    return ctx.response
+      .header('Cache-Control', 'no-store')
+      .json({ videos: videos.map(videoProgress) })
   }
 
   /** A best frame's thumbnail while the job runs. */

@@ -1,7 +1,8 @@
 /*
  * Video enrolments in progress on a person's page. Each element with
- * `data-video-enrolment` that is still queued or running is polled at
- * `data-status-url` (JSON) about once a second: the counters and the best
+ * `data-video-enrolment` that is still queued or running follows its
+ * enrolment (`data-video-id`) in the person's list at `data-status-url`
+ * (JSON), polled about once a second: the counters and the best
  * frames so far are updated in place, and the page is reloaded once the
  * job has ended, to show the enrolled faces. Without JavaScript a reload
  * shows the same.
@@ -48,12 +49,13 @@ function follow(element) {
         credentials: 'same-origin',
       })
       if (!response.ok) throw new Error(String(response.status))
-      progress = await response.json()
+      const { videos } = await response.json()
+      progress = videos.find((video) => String(video.id) === element.dataset.videoId)
     } catch {
       setTimeout(poll, pollMs * 3)
       return
     }
-    if (progress.finished) {
+    if (!progress || progress.finished) {
       window.location.reload()
       return
     }

@@ -75,11 +75,13 @@ router
           .post('/people/:id/videos', [controllers.VideoEnrolments, 'store'])
           .as('people.videos.store')
         router
-          .get('/people/:id/videos/:videoId', [controllers.VideoEnrolments, 'show'])
-          .as('people.videos.show')
-          .where('videoId', router.matchers.number())
+          .get('/people/:id/videos', [controllers.VideoEnrolments, 'index'])
+          .as('people.videos.index')
         router
-          .get('/people/:id/videos/:videoId/frames/:frame', [controllers.VideoEnrolments, 'frame'])
+          .get('/people/:id/videos/:videoId/thumbnail/:frame', [
+            controllers.VideoEnrolments,
+            'frame',
+          ])
           .as('people.videos.frame')
           .where('videoId', router.matchers.number())
           .where('frame', router.matchers.number())

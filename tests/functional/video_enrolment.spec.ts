@@ -285,16 +285,22 @@ test.group('Video registration', (group) => {
     assert.deepEqual(await filesIn(VideoEnrolmentService.videosDir()), [])
     assert.deepEqual(await filesIn(join(terminalConfig.storageDir, 'uploads')), [])
 
-    const progress = await client
-      .get(`/admin/people/${person.id}/videos/${enrolment.id}`)
+    const list = await client
+      .get(`/admin/people/${person.id}/videos`)
       .loginAs(operator)
       .accept('json')
-    progress.assertStatus(200)
-    assert.include(progress.body(), { status: 'done', finished: true, framesRead: 13 })
+    list.assertStatus(200)
+    const [progress] = list.body().videos
+    assert.include(progress, { id: enrolment.id, status: 'done', finished: true, framesRead: 13 })
     assert.lengthOf(
-      progress.body().frames.filter((frame: { thumbnail: string | null }) => frame.thumbnail),
+      progress.frames.filter((frame: { thumbnail: string | null }) => frame.thumbnail),
       3
     )
+    const browser = await client
+      .get(`/admin/people/${person.id}/videos`)
+      .loginAs(operator)
+      .redirects(0)
+    assert.equal(browser.header('location'), `/admin/people/${person.id}/edit#person-video`)
     const audit = await AuditLog.query()
       .where('action', 'face.create')
       .where('subject_id', String(person.id))

@@ -632,7 +632,7 @@ export function videoProgress(enrolment: VideoEnrolment) {
           frame: frame.frame,
           at: frame.at,
           score: Math.round(frame.score * 1000) / 1000,
-          thumbnail: `${base}/videos/${enrolment.id}/frames/${frame.frame}`,
+          thumbnail: `${base}/videos/${enrolment.id}/thumbnail/${frame.frame}`,
         })),
     frames: (enrolment.frames ?? []).map((frame) => ({
       ...frame,
