@@ -41,7 +41,7 @@ test.group('Device sync: removals on the pages', (group) => {
     client,
     assert,
   }) => {
-    terminalConfig.sync.waitSeconds = 1
+    terminalConfig.sync.waitSeconds = 60
     const operator = await UserFactory.create()
     const devices = await Promise.all(
       ['North door', 'South door', 'West door'].map((name) =>
@@ -60,7 +60,6 @@ test.group('Device sync: removals on the pages', (group) => {
     // All three wait; the withdrawal wakes every one of them.
     const waiting = devices.map((device) => syncEvents(device, start))
     await until(async () => deviceSyncNotices.waiting === 3, 'three terminals wait')
-    terminalConfig.sync.waitSeconds = 60
     const withdrawn = await client
       .post(`/admin/people/${withdrawing.id}/consent/withdraw`)
       .loginAs(operator)
@@ -70,6 +69,7 @@ test.group('Device sync: removals on the pages', (group) => {
     for (const answer of await Promise.all(waiting)) {
       assert.include(answer.body, { code: 0, changed: true })
     }
+    // From here on the terminals' calls end after a second with nothing new.
     terminalConfig.sync.waitSeconds = 1
 
     // North and South fetch it and acknowledge; West stays behind.
