@@ -4,6 +4,7 @@ import { extname, join, relative } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { inject } from '@adonisjs/core'
 import app from '@adonisjs/core/services/app'
+import db from '@adonisjs/lucid/services/db'
 import { DateTime } from 'luxon'
 import sharp from 'sharp'
 import terminalConfig from '#config/terminal'
@@ -18,6 +19,7 @@ import { PluginHost } from '#plugin-host/plugin_host'
 import type { DecodedImage, FaceBox, FaceFeature, FaceQuality, LivenessScores } from '#plugin-sdk'
 import type { Actor } from '#services/audit_trail'
 import type { JobDispatcher } from '#services/queue_service'
+import { toSqlDateTime } from '#services/sql_time'
 import { backgroundFaceShare, FaceEnrolment } from '#faces/face_enrolment'
 import type { FeatureComparator } from '#faces/feature_blob'
 import { faceSquare } from '#faces/face_thumbnails'
@@ -230,8 +232,16 @@ export class VideoEnrolmentService {
     if (enrolment.finished) return false
     if (enrolment.stage === 'enrolling') return false
     if (enrolment.status === 'queued') {
-      await this.#finish(enrolment, 'cancelled', null)
-      return true
+      // Unless a worker has just taken it: then it is running and stops at its next frame.
+      const taken = await moveStatus(enrolment.id, ['queued'], 'cancelled', {
+        cancel_requested: true,
+        finished_at: toSqlDateTime(),
+      })
+      await enrolment.refresh()
+      if (taken) {
+        await this.#cleanUp(enrolment)
+        return true
+      }
     }
     enrolment.cancelRequested = true
     await enrolment.save()
@@ -302,6 +312,12 @@ export class VideoEnrolmentService {
       })
     }
     await this.#engineStarted()
+    // Taken from the queue unless it was cancelled meanwhile.
+    if (!(await moveStatus(enrolment.id, ['queued', 'running'], 'running'))) {
+      await enrolment.refresh()
+      await this.#cleanUp(enrolment)
+      return { status: enrolment.status, enrolled: 0 }
+    }
     enrolment.merge({
       status: 'running',
       stage: 'decoding',
@@ -651,6 +667,25 @@ function tooLarge(): VideoRefusal {
 }
 
 export { tooLarge as videoTooLarge }
+
+/**
+ * Moves an enrolment to `to` when it is in one of the `from` states, in
+ * one statement, so that the worker taking it and the operator cancelling
+ * it cannot both win. Whether it moved.
+ */
+async function moveStatus(
+  id: number,
+  from: VideoEnrolmentStatus[],
+  to: VideoEnrolmentStatus,
+  more: Record<string, unknown> = {}
+) {
+  const changed = await db
+    .from('video_enrolments')
+    .where('id', id)
+    .whereIn('status', from)
+    .update({ status: to, updated_at: toSqlDateTime(), ...more })
+  return Number(Array.isArray(changed) ? changed[0] : changed) > 0
+}
 
 function enrolledOf(enrolment: VideoEnrolment) {
   return (enrolment.frames ?? []).filter((frame) => frame.faceId !== null)
