@@ -4,6 +4,8 @@ import { join } from 'node:path'
 import { test } from '@japa/runner'
 import type { ApiClient } from '@japa/api-client'
 import app from '@adonisjs/core/services/app'
+import db from '@adonisjs/lucid/services/db'
+import { DateTime } from 'luxon'
 import terminalConfig from '#config/terminal'
 import videoConfig from '#config/video'
 import Face from '#models/face'
@@ -14,6 +16,7 @@ import type User from '#models/user'
 import { PersonFactory } from '#database/factories/person_factory'
 import { UserFactory } from '#database/factories/user_factory'
 import { commandLineActor } from '#services/audit_trail'
+import { toSqlDateTime } from '#services/sql_time'
 import { QueueFake } from '#services/queue_fake'
 import { QueueService } from '#services/queue_service'
 import { storedFeature } from '#faces/face_data'
@@ -382,6 +385,40 @@ test.group('Video registration', (group) => {
     assert.equal(row.status, 'cancelled')
     assert.equal(row.framesRead, 0)
     assert.lengthOf(await Face.query().where('person_id', person.id), 0)
+  })
+
+  test('a running video whose job was lost is shown failed, its upload deleted', async ({
+    client,
+    assert,
+  }) => {
+    const operator = await UserFactory.create()
+    const person = await PersonFactory.apply('consented').merge({ username: 'video.lost' }).create()
+    const videos = await app.container.make(VideoEnrolmentService)
+    const accepted = await videos.accept(
+      commandLineActor(),
+      person,
+      await upload(facesDevClip),
+      new QueueFake()
+    )
+    if (!accepted.ok) return assert.fail(accepted.error.message)
+    const { id, videoPath } = accepted.enrolment
+    const quiet = DateTime.now().minus({ minutes: VideoEnrolmentService.lostAfterMinutes + 1 })
+    await db
+      .from('video_enrolments')
+      .where('id', id)
+      .update({ status: 'running', updated_at: toSqlDateTime(quiet) })
+
+    const list = await client
+      .get(`/admin/people/${person.id}/videos`)
+      .loginAs(operator)
+      .accept('json')
+    assert.include(list.body().videos[0], { id, status: 'failed', reasonCode: 'job_lost' })
+    assert.isFalse(
+      await stat(app.makePath(videoPath!)).then(
+        () => true,
+        () => false
+      )
+    )
   })
 
   test('a video larger than VIDEO_MAX_MB is refused on the page and kept nowhere', async ({

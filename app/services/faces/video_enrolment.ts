@@ -112,6 +112,9 @@ export class VideoEnrolmentService {
     private plugins: PluginHost
   ) {}
 
+  /** Minutes without progress after which a running enrolment's job is taken as lost. */
+  static lostAfterMinutes = 10
+
   /** Where uploaded videos wait for their job (not an area the storage sweep empties). */
   static videosDir() {
     return join(terminalConfig.storageDir, 'videos')
@@ -248,13 +251,31 @@ export class VideoEnrolmentService {
     return true
   }
 
-  /** A person's latest video enrolments, newest first, for their page. */
-  forPerson(personId: number, limit = 5) {
-    return VideoEnrolment.query()
+  /**
+   * A person's latest video enrolments, newest first, for their page. A
+   * running one that has not moved for `lostAfterMinutes` lost its job
+   * (BullMQ gives up on a job whose workers keep dying): it is ended as
+   * failed, its upload deleted, rather than shown running for ever.
+   */
+  async forPerson(personId: number, limit = 5) {
+    const latest = await VideoEnrolment.query()
       .where('person_id', personId)
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .limit(limit)
+    const stale = DateTime.now().minus({ minutes: VideoEnrolmentService.lostAfterMinutes })
+    for (const enrolment of latest) {
+      if (enrolment.status !== 'running' || enrolment.updatedAt > stale) continue
+      if (
+        await moveStatus(enrolment.id, ['running'], 'failed', { updated_at: toSqlDateTime(stale) })
+      ) {
+        await this.#finish(enrolment, 'failed', {
+          type: 'job_lost',
+          message: 'the job reading this video stopped without finishing; upload the video again',
+        })
+      }
+    }
+    return latest
   }
 
   /**
