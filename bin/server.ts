@@ -26,8 +26,12 @@ new Ignitor(APP_ROOT, { importer: IMPORTER })
   .tap((app) => {
     app.booting(async () => {
       await import('#start/env')
-      const { refuseInsecureProduction } = await import('#start/production_check')
-      refuseInsecureProduction({ built: import.meta.url.endsWith('.js') })
+      const { refuseInsecureProduction, allocatorAdvice } = await import('#start/production_check')
+      const { allocatorInUse } = await import('#services/memory_allocator')
+      const start = { built: import.meta.url.endsWith('.js') }
+      refuseInsecureProduction(start)
+      const advice = allocatorAdvice(start, allocatorInUse())
+      if (advice) console.warn(advice)
       ;({ createNodeServer: createServer } = await import('#start/http_server'))
     })
     app.listen('SIGTERM', () => app.terminate())

@@ -5,6 +5,7 @@ import { join, relative, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { BaseCommand, flags } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
+import { allocatorEnvironment } from '#services/memory_allocator'
 import {
   serviceSettingsProblems,
   serviceUnits,
@@ -66,6 +67,7 @@ export default class ServiceInstall extends BaseCommand {
       user: this.user,
       appRoot,
       worker: this.worker ?? !this.app.config.get<boolean>('queue.workerInWebProcess', true),
+      environment: allocatorEnvironment(),
     }
     const invalid = serviceSettingsProblems(settings)
     if (invalid.length > 0) return this.#refuse(invalid)

@@ -16,6 +16,8 @@ export type ServiceSettings = {
   appRoot: string
   /** Whether a separate job worker runs beside the server (QUEUE_WORKER=false). */
   worker: boolean
+  /** Variables set before .env is read: the memory allocator (memory_allocator.ts). */
+  environment?: Record<string, string>
 }
 
 export type UnitFile = { fileName: string; text: string }
@@ -104,7 +106,9 @@ Type=simple
 User=${settings.user}
 Group=${settings.user}
 WorkingDirectory=${settings.appRoot}
-EnvironmentFile=${join(settings.appRoot, '.env')}
+${Object.entries(settings.environment ?? {})
+  .map(([name, value]) => `Environment=${name}=${value}\n`)
+  .join('')}EnvironmentFile=${join(settings.appRoot, '.env')}
 ExecStart=${parts.execStart}
 Restart=on-failure
 RestartSec=5

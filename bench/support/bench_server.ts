@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { DatabaseSync } from 'node:sqlite'
+import { allocatorEnvironment } from '#services/memory_allocator'
 
 /**
  * What the benchmarks share: a fresh SQLite database migrated by the app's
@@ -74,7 +75,8 @@ type Health = { checks: { meta?: { instances?: { id: string; state: string }[] }
 /**
  * Starts the server on `port` and `dbFile` with `env` added, and waits
  * until it answers /health (and, with `engine`, until that engine
- * instance runs).
+ * instance runs). It runs on the memory allocator the service units set,
+ * as a site's server does.
  */
 export async function startServer(options: {
   port: string
@@ -92,6 +94,7 @@ export async function startServer(options: {
       LOG_LEVEL: 'warn',
       QUEUE_WORKER: 'false',
       HEALTH_TOKEN: healthToken,
+      ...allocatorEnvironment(),
       ...options.env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -30,6 +30,19 @@ test.group('systemd units', () => {
       worker.text,
       '\nExecStart=/opt/faceaccess/node_modules/.bin/node ace.js queue:work\n'
     )
+    assert.notInclude(server.text, 'Environment=')
+  })
+
+  test('the memory allocator is set before .env is read, in the server and the worker', ({
+    assert,
+  }) => {
+    const environment = { LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2' }
+    for (const unit of serviceUnits({ ...settings, worker: true, environment })) {
+      assert.include(
+        unit.text,
+        '\nEnvironment=LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2\nEnvironmentFile=/opt/faceaccess/.env\n'
+      )
+    }
   })
 
   test('names and paths that a unit would need quoted are refused', ({ assert }) => {
