@@ -3,7 +3,8 @@
 # Uses the Redis at REDIS_HOST:REDIS_PORT (environment, then .env, then
 # 127.0.0.1:6379) when one answers there. Otherwise starts a private
 # redis-server on 127.0.0.1:${REDIS_PRIVATE_PORT:-6390}, with its data in
-# tmp/redis, exports REDIS_HOST and REDIS_PORT for the app, and stops that
+# tmp/redis/<port> (the tests' Redis never loads the development data),
+# exports REDIS_HOST and REDIS_PORT for the app, and stops that
 # server when the sourcing script exits. A Redis it did not start is never
 # stopped.
 
@@ -47,21 +48,22 @@ if ! redis_answers "$REDIS_HOST" "$REDIS_PORT"; then
   if redis_answers "$REDIS_HOST" "$REDIS_PORT"; then
     echo "Using the Redis already running on $REDIS_HOST:$REDIS_PORT"
   else
-    mkdir -p tmp/redis
-    rm -f tmp/redis/redis.pid
+    redis_dir=tmp/redis/$REDIS_PORT
+    mkdir -p "$redis_dir"
+    rm -f "$redis_dir/redis.pid"
     # Daemonized so that it has its own session: a Ctrl-C meant for the app
     # must not kill Redis while the app still drains its queue.
-    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$PWD/tmp/redis" \
-      --daemonize yes --pidfile "$PWD/tmp/redis/redis.pid" --logfile "$PWD/tmp/redis/redis.log"
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$PWD/$redis_dir" \
+      --daemonize yes --pidfile "$PWD/$redis_dir/redis.pid" --logfile "$PWD/$redis_dir/redis.log"
     for _ in $(seq 50); do
-      [[ -s tmp/redis/redis.pid ]] && redis_answers "$REDIS_HOST" "$REDIS_PORT" && break
+      [[ -s $redis_dir/redis.pid ]] && redis_answers "$REDIS_HOST" "$REDIS_PORT" && break
       sleep 0.1
     done
     if ! redis_answers "$REDIS_HOST" "$REDIS_PORT"; then
-      echo "redis-server did not start on $REDIS_HOST:$REDIS_PORT; see tmp/redis/redis.log" >&2
+      echo "redis-server did not start on $REDIS_HOST:$REDIS_PORT; see $redis_dir/redis.log" >&2
       exit 1
     fi
-    REDIS_STARTED_PID=$(<tmp/redis/redis.pid)
+    REDIS_STARTED_PID=$(<"$redis_dir/redis.pid")
     trap redis_stop EXIT
     echo "Started redis-server on $REDIS_HOST:$REDIS_PORT (pid $REDIS_STARTED_PID)"
   fi
