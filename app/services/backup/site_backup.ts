@@ -391,7 +391,7 @@ export class SiteBackup {
     )
     if (changed.length === 0) return []
     return [
-      `These models differ from the backup's or are missing: ${changed.join(', ')}. Run "node ace models:build", and "node ace faces:reembed" if the recognition model changed.`,
+      `These models differ from the backup's or are missing: ${changed.join(', ')}. Run "node ace models:build"; if the recognition model changed, the server re-embeds the faces when it starts ("node ace faces:reembed" shows the progress).`,
     ]
   }
 
