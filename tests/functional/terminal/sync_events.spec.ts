@@ -1,6 +1,7 @@
 import { test } from '@japa/runner'
 import app from '@adonisjs/core/services/app'
 import testUtils from '@adonisjs/core/services/test_utils'
+import db from '@adonisjs/lucid/services/db'
 import redis from '@adonisjs/redis/services/main'
 import terminalConfig from '#config/terminal'
 import type Device from '#models/device'
@@ -11,6 +12,7 @@ import { commandLineActor } from '#services/audit_trail'
 import { PeopleService } from '#services/people_service'
 import { deviceSyncNotices } from '#services/device_sync_notices'
 import { DeviceSyncLedger } from '#services/device_sync_ledger'
+import { FaceDbRevision } from '#faces/face_db_revision'
 import { addFace, grant, resetTerminalState, serverUrl } from '#tests/helpers/terminal'
 import { SuiteRedis, until } from '#tests/helpers/redis_server'
 import {
@@ -138,7 +140,11 @@ test.group('Device sync: syncEvents', (group) => {
     const sync = await ledger()
 
     await setStatus(person, 'suspended')
-    await until(async () => (await sync.process()) > revision, 'the change is counted')
+    const changedAt = await new FaceDbRevision().current()
+    await until(async () => {
+      const counted = await db.from('revision_counters').where('name', 'device_sync').first()
+      return Number(counted?.value) >= changedAt
+    }, 'the sync job counted the change')
     const behind = await syncEvents(device, revision)
     assert.include(behind.body, { code: 0, changed: true, pending: 1 })
 
