@@ -96,6 +96,23 @@ export interface GateState {
 export interface GateDriver extends PluginLifecycle {
   open(options: { durationMs: number }): Promise<void>
   state(): Promise<GateState>
+  /**
+   * The door contact and exit button as read from the hardware now (not
+   * the last poll), for a gate with inputs wired; an input not wired is
+   * null. A gate without inputs leaves this out.
+   */
+  readInputs?(): Promise<GateInputs>
+}
+
+/** One wired input as read: whether it is active (door open, button pressed) and the raw reading. */
+export interface GateInputReading {
+  active: boolean
+  raw: number
+}
+
+export interface GateInputs {
+  door: GateInputReading | null
+  exitButton: GateInputReading | null
 }
 
 /**

@@ -1,4 +1,5 @@
 import vine, { errors } from '@vinejs/vine'
+import type { JSONSchema7 } from 'json-schema'
 import type { Infer, SchemaTypes } from '@vinejs/vine/types'
 import {
   pluginKinds,
@@ -54,6 +55,8 @@ export interface Plugin<Kind extends PluginKind = PluginKind, Config = any> {
   readonly models: readonly string[]
   /** Only what the plugin declared; the host's defaults fill the rest. */
   readonly timeouts: Readonly<Partial<PluginTimeouts>>
+  /** The config schema as JSON Schema, which the Settings pages build an instance's form from. */
+  readonly configSchema: JSONSchema7
   parseConfig(input: unknown): Promise<ConfigResult<Config>>
   create(context: PluginContext<Config>): DriverFor<Kind>
 }
@@ -91,6 +94,7 @@ export function definePlugin<Kind extends PluginKind, Schema extends SchemaTypes
     capabilities: Object.freeze([...(definition.capabilities ?? [])]),
     models: Object.freeze([...(definition.models ?? [])]),
     timeouts: Object.freeze({ ...definition.timeouts }),
+    configSchema: definition.config.toJSONSchema(),
 
     async parseConfig(input: unknown): Promise<ConfigResult<Infer<Schema>>> {
       try {

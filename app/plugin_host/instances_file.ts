@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { chmod, copyFile, open, rename, rm } from 'node:fs/promises'
 
 /**
  * The raw entries of the plugins file, or why it could not be read. Entries
@@ -35,4 +36,35 @@ export function readInstancesFile(file: string, required: boolean): InstancesSou
   } catch (error) {
     return { file, entries: [], error: `${file} is not valid JSON: ${(error as Error).message}` }
   }
+}
+
+/**
+ * Writes the plugins file whole, so that a crash or a full disk leaves
+ * either the old file or the new one, never half of either: the entries go
+ * to a temporary file beside it, flushed, then renamed over it. The file
+ * it replaces is kept as `<file>.bak`. Both are readable by their owner
+ * only, since a config may hold addresses and paths a site keeps private.
+ */
+export async function writeInstancesFile(file: string, entries: unknown[]) {
+  const temporary = `${file}.${process.pid}.tmp`
+  const handle = await open(temporary, 'w', 0o600)
+  try {
+    await handle.writeFile(`${JSON.stringify(entries, null, 2)}\n`)
+    await handle.sync()
+  } catch (error) {
+    await handle.close()
+    await rm(temporary, { force: true })
+    throw error
+  }
+  await handle.close()
+  try {
+    await copyFile(file, `${file}.bak`)
+    await chmod(`${file}.bak`, 0o600)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      await rm(temporary, { force: true })
+      throw error
+    }
+  }
+  await rename(temporary, file)
 }

@@ -43,6 +43,11 @@ export interface HostStatus {
 export class PluginHost {
   #supervisor: PluginSupervisor
   #loaded?: Promise<PluginRegistry>
+  #entries: unknown[]
+  #sourceError: string | null
+  /** The kinds this process runs: every kind once `start()` ran, else those `startKind()` named. */
+  #running: 'all' | Set<PluginKind> = new Set()
+  #replacing: Promise<unknown> = Promise.resolve()
 
   constructor(
     private loaders: PluginLoaders,
@@ -50,12 +55,24 @@ export class PluginHost {
     logger: Logger
   ) {
     this.#supervisor = new PluginSupervisor(config.supervision, logger)
+    this.#entries = config.instances.entries
+    this.#sourceError = config.instances.error
+  }
+
+  /** The plugins file this host's instances come from. */
+  get file() {
+    return this.config.instances.file
+  }
+
+  /** The installed plugins. */
+  async registry() {
+    return this.#load()
   }
 
   #load() {
     this.#loaded ??= (async () => {
       const registry = await PluginRegistry.load(this.loaders)
-      const specs = await resolveInstanceSpecs(this.config.instances.entries, registry)
+      const specs = await resolveInstanceSpecs(this.#entries, registry)
       for (const spec of specs) this.#supervisor.add(spec)
       return registry
     })()
@@ -68,6 +85,7 @@ export class PluginHost {
    */
   async start() {
     await this.#load()
+    this.#running = 'all'
     await this.#supervisor.startAll()
   }
 
@@ -77,6 +95,7 @@ export class PluginHost {
    */
   async startKind(kind: PluginKind) {
     await this.#load()
+    if (this.#running !== 'all') this.#running.add(kind)
     await Promise.all(this.#supervisor.ofKind(kind).map((instance) => instance.start()))
   }
 
@@ -105,6 +124,28 @@ export class PluginHost {
     return this.#supervisor.ofKind(kind)
   }
 
+  /**
+   * Puts a new content of the plugins file in force without a restart:
+   * unchanged instances keep running, changed and removed ones stop, and
+   * new or changed ones start if this process runs their kind. Calls are
+   * applied one after another, in the order they were made.
+   */
+  replaceEntries(entries: unknown[], sourceError: string | null = null) {
+    const run = this.#replacing.then(async () => {
+      const registry = await this.#load()
+      const specs = await resolveInstanceSpecs(entries, registry)
+      this.#entries = entries
+      this.#sourceError = sourceError
+      const running = this.#running
+      return this.#supervisor.replace(
+        specs,
+        (instance) => running === 'all' || (instance.kind !== null && running.has(instance.kind))
+      )
+    })
+    this.#replacing = run.catch(() => {})
+    return run
+  }
+
   async retry(id: string): Promise<RetryResult> {
     await this.#load()
     return this.#supervisor.retry(id)
@@ -128,7 +169,7 @@ export class PluginHost {
   async status(): Promise<HostStatus> {
     const registry = await this.#load()
     return {
-      source: { file: this.config.instances.file, error: this.config.instances.error },
+      source: { file: this.config.instances.file, error: this.#sourceError },
       plugins: registry.all().map(({ folder, plugin }) => ({
         id: plugin.id,
         kind: plugin.kind,

@@ -150,6 +150,13 @@ export class SupervisedInstance<Kind extends PluginKind = PluginKind> {
     return this.plugin?.kind ?? null
   }
 
+  /** Whether `spec` configures this instance exactly as it runs (same plugin, switch and config). */
+  sameSpec(spec: InstanceSpec) {
+    const key = ({ pluginId, enabled, config, problem }: InstanceSpec) =>
+      JSON.stringify({ pluginId, enabled, config, problem })
+    return key(spec) === key(this.spec)
+  }
+
   get state() {
     return this.#state
   }

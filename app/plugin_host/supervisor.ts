@@ -32,15 +32,50 @@ export class PluginSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   add(spec: InstanceSpec) {
-    const instance = new SupervisedInstance(
+    const instance = this.#create(spec)
+    this.#instances.set(spec.id, instance)
+    return instance
+  }
+
+  #create(spec: InstanceSpec) {
+    return new SupervisedInstance(
       spec,
       this.policy,
       this.logger,
       (transition) => this.#report(transition),
       (event) => this.emit('door', event)
     )
-    this.#instances.set(spec.id, instance)
-    return instance
+  }
+
+  /**
+   * Puts `specs` in force in their order: an instance whose spec did not
+   * change keeps running untouched; a changed or removed one is stopped
+   * (its port released) before any new one starts, so that a driver given
+   * the same port again can open it. `startable` says which new instances
+   * start (those of the kinds this process runs).
+   */
+  async replace(specs: InstanceSpec[], startable: (instance: SupervisedInstance) => boolean) {
+    const next = new Map<string, SupervisedInstance>()
+    const retired: SupervisedInstance[] = []
+    const fresh: SupervisedInstance[] = []
+    for (const spec of specs) {
+      const current = this.#instances.get(spec.id)
+      if (current && current.sameSpec(spec)) {
+        next.set(spec.id, current)
+        continue
+      }
+      if (current) retired.push(current)
+      const instance = this.#create(spec)
+      next.set(spec.id, instance)
+      fresh.push(instance)
+    }
+    for (const [id, instance] of this.#instances) {
+      if (!next.has(id)) retired.push(instance)
+    }
+    this.#instances = next
+    await Promise.all(retired.map((instance) => instance.stop()))
+    await Promise.all(fresh.filter(startable).map((instance) => instance.start()))
+    return { started: fresh.map(({ id }) => id), stopped: retired.map(({ id }) => id) }
   }
 
   get(id: string): SupervisedInstance | undefined

@@ -6,47 +6,18 @@ import { withTimeout } from '#plugin-host/timeout'
 import type { GateState } from '#plugin-host/contracts'
 import type { InstanceState } from '#plugin-host/supervised_instance'
 import { AuditTrail, type Actor } from '#services/audit_trail'
+import { DoorService } from '#services/doors/door_service'
+import {
+  doorSettingOf,
+  withNamed,
+  type DoorOpening,
+  type DoorRefusal,
+  type DoorSetting,
+} from '#services/doors/door_setting'
 
-/**
- * Which gate opens the door at a device, as its config keeps it under
- * `door`: a gate instance of the plugins file by its id, and how long it
- * opens for; with the reader instance whose cards count at the device and
- * the light instance lit while its door is open, if any.
- */
-export type DoorSetting = {
-  gate: string
-  openSeconds: number
-  reader?: string
-  light?: string
-}
-
-export const defaultOpenSeconds = 5
-
-/** The device's door setting, or null when no gate opens its door. */
-export function doorSettingOf(device: Device): DoorSetting | null {
-  const door = device.config?.door as Partial<DoorSetting> | undefined
-  if (!door || typeof door.gate !== 'string') return null
-  return withNamed(door.gate, door.openSeconds ?? defaultOpenSeconds, door.reader, door.light)
-}
-
-/** A setting with only the instances it names, as the device's config keeps it. */
-function withNamed(gate: string, openSeconds: number, reader?: unknown, light?: unknown) {
-  const setting: DoorSetting = { gate, openSeconds }
-  if (typeof reader === 'string') setting.reader = reader
-  if (typeof light === 'string') setting.light = light
-  return setting
-}
+export type { DoorRefusal } from '#services/doors/door_setting'
 
 export type DoorInput = { gate?: string; openSeconds: number; reader?: string; light?: string }
-
-export type DoorRefusal =
-  | { type: 'no_gate' }
-  | { type: 'gate_missing'; gate: string }
-  | { type: 'gate_unavailable'; gate: string; state: InstanceState }
-  | { type: 'gate_failed'; gate: string; message: string }
-
-export type DoorOpening =
-  { ok: true; gate: string; durationMs: number } | { ok: false; error: DoorRefusal }
 
 export type DoorStatus = {
   setting: DoorSetting | null
@@ -68,7 +39,8 @@ const positionTimeoutMs = 1000
 export class DeviceDoors {
   constructor(
     private plugins: PluginHost,
-    private audit: AuditTrail
+    private audit: AuditTrail,
+    private doors: DoorService
   ) {}
 
   settingOf(device: Device): DoorSetting | null {
@@ -150,30 +122,28 @@ export class DeviceDoors {
     return { ok: true as const }
   }
 
+  /**
+   * Opens the door as a grant does (its light lit while it is open), and
+   * audits the opening or why it failed; a device with no gate, or a gate
+   * the plugins file does not have, attempts nothing and is not audited.
+   */
   async open(actor: Actor, device: Device): Promise<DoorOpening> {
-    const setting = this.settingOf(device)
-    if (!setting) return { ok: false, error: { type: 'no_gate' } }
-    const { gate } = setting
-    const instance = this.plugins.instance(gate, 'gate')
-    if (!instance) return { ok: false, error: { type: 'gate_missing', gate } }
-    const durationMs = setting.openSeconds * 1000
-    let refusal: DoorRefusal | null = null
-    if (!instance.available) {
-      refusal = { type: 'gate_unavailable', gate, state: instance.state }
-    } else {
-      try {
-        await instance.use((driver) => driver.open({ durationMs }))
-      } catch (error) {
-        refusal = { type: 'gate_failed', gate, message: (error as Error).message }
-      }
+    const opening = await this.doors.open(device, 'operator')
+    if (
+      !opening.ok &&
+      (opening.error.type === 'no_gate' || opening.error.type === 'gate_missing')
+    ) {
+      return opening
     }
+    const setting = this.settingOf(device)!
+    const durationMs = setting.openSeconds * 1000
     await this.audit.record(actor, {
-      ...subject(device, refusal ? 'device.open_door_failed' : 'device.open_door'),
-      after: refusal
-        ? { gate, durationMs, refused: describeRefusal(refusal) }
-        : { gate, durationMs },
+      ...subject(device, opening.ok ? 'device.open_door' : 'device.open_door_failed'),
+      after: opening.ok
+        ? { gate: setting.gate, durationMs }
+        : { gate: setting.gate, durationMs, refused: describeRefusal(opening.error) },
     })
-    return refusal ? { ok: false, error: refusal } : { ok: true, gate, durationMs }
+    return opening
   }
 }
 

@@ -6,6 +6,8 @@ import {
   PluginError,
   type DoorEvent,
   type GateDriver,
+  type GateInputReading,
+  type GateInputs,
   type GateState,
   type ModbusTable,
   type ModbusUnitSettings,
@@ -196,6 +198,18 @@ export class ModbusGateDriver implements GateDriver {
     }
   }
 
+  async readInputs(): Promise<GateInputs> {
+    const unit = this.#unit
+    if (!this.#running || !unit) {
+      throw new PluginError('The Modbus gate is not started', 'E_PLUGIN_STOPPED')
+    }
+    const { door, exitButton } = this.#inputs
+    return {
+      door: door ? await this.#readInput(unit, door, 'command') : null,
+      exitButton: exitButton ? await this.#readInput(unit, exitButton, 'command') : null,
+    }
+  }
+
   #describe() {
     const { open } = this.context.config
     return 'coil' in open ? `Relay ${open.coil}` : `Command register ${open.register}`
@@ -295,22 +309,28 @@ export class ModbusGateDriver implements GateDriver {
 
   async #readInputs(unit: ModbusUnit): Promise<DoorSample> {
     const { door, exitButton } = this.#inputs
-    const read = async (input: WiredInput | undefined) => {
-      if (!input) return null
-      const active = input.activeWhen ?? 1
-      const options = { priority: 'poll' as const }
-      let value: number
-      if (input.table === 'coils' || input.table === 'discrete_inputs') {
-        const [bit] = await unit.readBits(input.table, input.address, 1, options)
-        value = Number(bit)
-      } else {
-        ;[value] = await unit.readRegisters(input.table, input.address, 1, options)
-      }
-      return value === active
+    const doorReading = door ? await this.#readInput(unit, door, 'poll') : null
+    const exitReading = exitButton ? await this.#readInput(unit, exitButton, 'poll') : null
+    return {
+      doorOpen: doorReading?.active ?? null,
+      exitPressed: exitReading?.active ?? null,
+      at: Date.now(),
     }
-    const doorOpen = await read(door)
-    const exitPressed = await read(exitButton)
-    return { doorOpen, exitPressed, at: Date.now() }
+  }
+
+  async #readInput(
+    unit: ModbusUnit,
+    input: WiredInput,
+    priority: 'poll' | 'command'
+  ): Promise<GateInputReading> {
+    let raw: number
+    if (input.table === 'coils' || input.table === 'discrete_inputs') {
+      const [bit] = await unit.readBits(input.table, input.address, 1, { priority })
+      raw = Number(bit)
+    } else {
+      ;[raw] = await unit.readRegisters(input.table, input.address, 1, { priority })
+    }
+    return { active: raw === (input.activeWhen ?? 1), raw }
   }
 
   #handle(event: DoorEvent) {

@@ -10,7 +10,7 @@ import type { InstanceDoorEvent, SupervisedInstance } from '#plugin-host/supervi
 import type { AccessDecisionService, AccessVerdict } from '#services/access_decision_service'
 import type { AccessEventRecorder } from '#services/access_event_recorder'
 import { normalizeCardUid } from '#plugin-host/card_feed'
-import { doorSettingOf, type DoorSetting } from '#services/device_doors'
+import { doorSettingOf, type DoorOpening, type DoorSetting } from '#services/doors/door_setting'
 
 /** Why a door opened, for the log. */
 export type OpeningCause = 'grant' | 'card' | 'operator'
@@ -78,21 +78,28 @@ export class DoorService {
 
   /**
    * Opens the gate of the device's door for its open time and lights its
-   * light meanwhile; false when the device has no gate or it did not open.
+   * light meanwhile, whoever asked (a grant, a card, an operator); the
+   * refusal says why it did not open (no gate, an instance the plugins
+   * file lacks or that is not running, the gate's own error).
    */
-  async open(device: Device, cause: OpeningCause) {
+  async open(device: Device, cause: OpeningCause): Promise<DoorOpening> {
     const setting = doorSettingOf(device)
-    if (!setting) return false
-    const gate = this.host.instance(setting.gate, 'gate')
+    if (!setting) return { ok: false, error: { type: 'no_gate' } }
+    const gateId = setting.gate
+    const gate = this.host.instance(gateId, 'gate')
     const durationMs = setting.openSeconds * 1000
-    const details = { device: device.id, gate: setting.gate, cause, durationMs }
+    const details = { device: device.id, gate: gateId, cause, durationMs }
     if (!gate) {
       this.logger.warn(
         details,
         'the door of device %s names no gate of the plugins file',
         device.name
       )
-      return false
+      return { ok: false, error: { type: 'gate_missing', gate: gateId } }
+    }
+    if (!gate.available) {
+      this.logger.warn(details, 'the gate of device %s is %s', device.name, gate.state)
+      return { ok: false, error: { type: 'gate_unavailable', gate: gateId, state: gate.state } }
     }
     try {
       await gate.use((driver) => driver.open({ durationMs }))
@@ -102,11 +109,12 @@ export class DoorService {
         'the door of device %s did not open',
         device.name
       )
-      return false
+      const message = (error as Error).message
+      return { ok: false, error: { type: 'gate_failed', gate: gateId, message } }
     }
     this.logger.info(details, 'door opened')
     this.#light(device, setting, durationMs)
-    return true
+    return { ok: true, gate: gateId, durationMs }
   }
 
   /**
