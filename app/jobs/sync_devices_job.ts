@@ -27,11 +27,15 @@ export default class SyncDevicesJob {
    * and asked for again as soon as the queue's connection is back.
    */
   static async request() {
-    const queue = await app.container.make(QueueService)
+    let queue: QueueService | undefined
     try {
+      queue = await app.container.make(QueueService)
       await queue.dispatch(SyncDevicesJob, {})
     } catch (error) {
-      if (SyncDevicesJob.#owed) return
+      if (SyncDevicesJob.#owed || !queue) {
+        if (!queue) logger.error({ err: error }, 'device sync not queued')
+        return
+      }
       SyncDevicesJob.#owed = true
       logger.warn({ err: error }, 'device sync not queued; it is queued once Redis is back')
       queue.queue.getBackend().once('ready', () => {

@@ -23,7 +23,8 @@ export class FaceDbRevision {
     await trx.from('revision_counters').where('name', FaceDbRevision.counter).increment('value', 1)
     if (!announced.has(trx)) {
       announced.add(trx)
-      trx.after('commit', requestDeviceSync)
+      // Not awaited: the commit (and the request that made it) does not wait for Redis.
+      trx.after('commit', () => void requestDeviceSync())
     }
     return this.current(trx)
   }
