@@ -11,6 +11,9 @@ import { facePreviewThrottle, signInThrottle } from '#start/limiter'
 /** The square sizes thumbnails are made in (FaceThumbnails). */
 const thumbnailSize = /^(96|192)$/
 
+/** Plugin instance ids, as the plugins file allows them. */
+const pluginInstanceId = /^[a-z0-9]+(?:[-_][a-z0-9]+)*$/
+
 /** BullMQ job ids: numbers, and those of scheduled jobs ("repeat:<key>:<time>"). */
 const jobId = /^[A-Za-z0-9:_-]{1,200}$/
 
@@ -241,6 +244,29 @@ router
           .where('size', thumbnailSize)
         router.get('/settings', [controllers.Settings, 'index']).as('settings.index')
         router.get('/health', [controllers.HealthChecks, 'details']).as('health.details')
+        router
+          .get('/settings/plugins/new', [controllers.PluginInstances, 'create'])
+          .as('settings.plugins.create')
+        router
+          .post('/settings/plugins', [controllers.PluginInstances, 'store'])
+          .as('settings.plugins.store')
+        router
+          .get('/settings/plugins/:instance', [controllers.PluginInstances, 'edit'])
+          .as('settings.plugins.edit')
+          .where('instance', pluginInstanceId)
+        router
+          .put('/settings/plugins/:instance', [controllers.PluginInstances, 'update'])
+          .as('settings.plugins.update')
+          .where('instance', pluginInstanceId)
+        router
+          .delete('/settings/plugins/:instance', [controllers.PluginInstances, 'destroy'])
+          .as('settings.plugins.destroy')
+          .where('instance', pluginInstanceId)
+        router
+          .post('/settings/plugins/:instance/test/:test', [controllers.PluginInstances, 'test'])
+          .as('settings.plugins.test')
+          .where('instance', pluginInstanceId)
+          .where('test', /^[a-z]+$/)
         router
           .post('/settings/plugins/:id/retry', [controllers.Settings, 'retry'])
           .as('settings.plugins.retry')

@@ -6,7 +6,7 @@ import Device from '#models/device'
 import Person from '#models/person'
 import type { DoorEvent } from '#plugin-host/door_events'
 import type { PluginHost } from '#plugin-host/plugin_host'
-import type { InstanceDoorEvent, SupervisedInstance } from '#plugin-host/supervised_instance'
+import type { InstanceDoorEvent } from '#plugin-host/supervised_instance'
 import type { AccessDecisionService, AccessVerdict } from '#services/access_decision_service'
 import type { AccessEventRecorder } from '#services/access_event_recorder'
 import { normalizeCardUid } from '#plugin-host/card_feed'
@@ -44,6 +44,7 @@ export class DoorService {
   #lightTimers = new Map<number, NodeJS.Timeout>()
   #unsubscribe: (() => void)[] = []
   #abort = new AbortController()
+  #following = new Set<string>()
 
   constructor(
     private host: PluginHost,
@@ -52,16 +53,22 @@ export class DoorService {
     private logger: Logger
   ) {}
 
-  /** Listens to the gates' door events and follows every reader. */
+  /**
+   * Listens to the gates' door events and follows every reader, and the
+   * readers added to the plugins file later (from the Settings pages).
+   */
   start() {
     this.#unsubscribe.push(
       this.host.onDoorEvent((event) => {
         this.#doorEvent(event).catch((error) =>
           this.logger.error({ err: error, instance: event.instanceId }, 'door event not recorded')
         )
+      }),
+      this.host.onTransition(({ instanceId }) => {
+        if (this.host.instance(instanceId, 'reader')) this.#follow(instanceId)
       })
     )
-    for (const reader of this.host.instancesOfKind('reader')) void this.#follow(reader)
+    for (const reader of this.host.instancesOfKind('reader')) this.#follow(reader.id)
   }
 
   stop() {
@@ -163,10 +170,23 @@ export class DoorService {
     }
   }
 
-  /** Reads cards from a reader whenever it runs, until the service stops. */
-  async #follow(reader: SupervisedInstance<'reader'>) {
+  /** Reads cards from a reader, once per instance id however often it is asked. */
+  #follow(readerId: string) {
+    if (this.#following.has(readerId)) return
+    this.#following.add(readerId)
+    void this.#readCards(readerId).finally(() => this.#following.delete(readerId))
+  }
+
+  /**
+   * Reads cards whenever the reader runs, until the service stops or the
+   * reader leaves the plugins file. The instance is looked up each time,
+   * since an edited reader is a new instance under the same id.
+   */
+  async #readCards(readerId: string) {
     const signal = this.#abort.signal
     while (!signal.aborted) {
+      const reader = this.host.instance(readerId, 'reader')
+      if (!reader) return
       if (reader.state !== 'running') {
         await this.#nextTransition(reader.id, signal)
         continue
