@@ -4,5 +4,10 @@
  */
 
 export const jobs = {
+  EnrolFromVideo: () => import('#jobs/enrol_from_video_job'),
+  EraseInactiveBiometrics: () => import('#jobs/erase_inactive_biometrics_job'),
   PruneAccessEvents: () => import('#jobs/prune_access_events_job'),
+  PruneEventSnapshots: () => import('#jobs/prune_event_snapshots_job'),
+  ReembedFaces: () => import('#jobs/reembed_faces_job'),
+  SyncDevices: () => import('#jobs/sync_devices_job'),
 }
