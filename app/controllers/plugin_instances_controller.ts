@@ -114,13 +114,15 @@ export default class PluginInstancesController {
     ctx: HttpContext,
     plugin: Plugin,
     instanceId: string | null,
-    input: { id: string; enabled?: boolean; config?: Record<string, unknown> }
+    input: { id: string; enabled?: boolean; config?: unknown }
   ) {
     const { i18n } = ctx
     const read = readConfigForm(plugin.configSchema, input.config, (message) =>
       i18n.t('settings.instance_form.invalid_json', { message })
     )
-    const values = (input.config ?? {}) as FormValues
+    const values = (
+      input.config && typeof input.config === 'object' ? input.config : {}
+    ) as FormValues
     const state = { plugin, instanceId, id: input.id, enabled: input.enabled ?? false, values }
     if (Object.keys(read.errors).length > 0) {
       return this.#render(ctx, { ...state, errors: read.errors }, 422)

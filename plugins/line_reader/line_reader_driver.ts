@@ -20,7 +20,12 @@ export interface LineReaderConfig {
   repeatMs?: number
 }
 
-const defaults = { baudRate: 9600, format: 'hex', byteOrder: 'msb', repeatMs: 1500 } as const
+export const lineReaderDefaults = {
+  baudRate: 9600,
+  format: 'hex',
+  byteOrder: 'msb',
+  repeatMs: 1500,
+} as const
 
 /** A line longer than this is noise, not a card number. */
 const maxLineLength = 128
@@ -43,7 +48,7 @@ export class LineReaderDriver implements ReaderDriver {
   readonly #settings
 
   constructor(private context: PluginContext<LineReaderConfig>) {
-    this.#settings = { ...defaults, ...context.config }
+    this.#settings = { ...lineReaderDefaults, ...context.config }
   }
 
   async start() {

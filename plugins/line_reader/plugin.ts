@@ -1,5 +1,5 @@
 import { definePlugin, vine } from '#plugin-sdk'
-import { LineReaderDriver } from './line_reader_driver.js'
+import { LineReaderDriver, lineReaderDefaults } from './line_reader_driver.js'
 
 export default definePlugin({
   id: 'line-reader',
@@ -12,13 +12,25 @@ export default definePlugin({
     port: vine.string().trim().minLength(1).maxLength(4096),
     baudRate: vine
       .enum([1200, 2400, 4800, 9600, 19_200, 38_400, 57_600, 115_200] as const)
-      .optional(),
+      .optional()
+      .meta({ default: lineReaderDefaults.baudRate }),
     parity: vine.enum(['none', 'even', 'odd'] as const).optional(),
     dataBits: vine.enum([7, 8] as const).optional(),
     stopBits: vine.enum([1, 2] as const).optional(),
-    format: vine.enum(['hex', 'decimal', 'wiegand26'] as const).optional(),
-    byteOrder: vine.enum(['msb', 'lsb'] as const).optional(),
-    repeatMs: vine.number().withoutDecimals().range([0, 60_000]).optional(),
+    format: vine
+      .enum(['hex', 'decimal', 'wiegand26'] as const)
+      .optional()
+      .meta({ default: lineReaderDefaults.format }),
+    byteOrder: vine
+      .enum(['msb', 'lsb'] as const)
+      .optional()
+      .meta({ default: lineReaderDefaults.byteOrder }),
+    repeatMs: vine
+      .number()
+      .withoutDecimals()
+      .range([0, 60_000])
+      .optional()
+      .meta({ default: lineReaderDefaults.repeatMs }),
   }),
   create: (context) => new LineReaderDriver(context),
 })

@@ -61,7 +61,7 @@ export interface ModbusGateConfig extends ModbusUnitSettings {
 /** The shortest and longest opening the driver times, in milliseconds. */
 export const modbusGateDurations = { minMs: 100, maxMs: 600_000 }
 
-const inputDefaults = {
+export const inputDefaults = {
   pollMs: 200,
   heldOpenSeconds: 30,
   graceSeconds: 3,

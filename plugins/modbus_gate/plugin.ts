@@ -1,10 +1,14 @@
 import { definePlugin, modbusUnitFields, vine } from '#plugin-sdk'
-import { ModbusGateDriver } from './modbus_gate_driver.js'
+import { inputDefaults, ModbusGateDriver } from './modbus_gate_driver.js'
 
 const address = () => vine.number().withoutDecimals().range([0, 65_535])
 const word = () => vine.number().withoutDecimals().range([0, 65_535])
 const inputTable = () =>
   vine.enum(['discrete_inputs', 'coils', 'input_registers', 'holding_registers'] as const)
+
+/** A whole number in `range`, optional, with the driver's default (which the Settings form shows). */
+const setting = (range: [number, number], fallback: number) =>
+  vine.number().withoutDecimals().range(range).optional().meta({ default: fallback })
 
 /** A wired input: where to read it, and the value that means "active" (door open, button pressed). */
 const input = () =>
@@ -43,11 +47,11 @@ export default definePlugin({
       .object({
         door: input().optional(),
         exitButton: input().optional(),
-        pollMs: vine.number().withoutDecimals().range([20, 5000]).optional(),
-        heldOpenSeconds: vine.number().withoutDecimals().range([1, 3600]).optional(),
-        graceSeconds: vine.number().withoutDecimals().range([0, 60]).optional(),
-        exitOpenSeconds: vine.number().withoutDecimals().range([0, 600]).optional(),
-        faultAfter: vine.number().withoutDecimals().range([1, 100]).optional(),
+        pollMs: setting([20, 5000], inputDefaults.pollMs),
+        heldOpenSeconds: setting([1, 3600], inputDefaults.heldOpenSeconds),
+        graceSeconds: setting([0, 60], inputDefaults.graceSeconds),
+        exitOpenSeconds: setting([0, 600], inputDefaults.exitOpenSeconds),
+        faultAfter: setting([1, 100], inputDefaults.faultAfter),
       })
       .optional(),
   }),

@@ -1,4 +1,5 @@
 import vine from '@vinejs/vine'
+import { requestDefaults } from '#plugin-host/modbus/unit'
 
 const baudRates = [1200, 2400, 4800, 9600, 19_200, 38_400, 57_600, 115_200] as const
 
@@ -27,10 +28,23 @@ export const modbusBusSchema = () =>
     ),
   ])
 
-/** A board on that bus: its unit id, and the timeout and retries of each request. */
+/**
+ * A board on that bus: its unit id, and the timeout and retries of each
+ * request. The `default` metas are what the Settings form starts with.
+ */
 export const modbusUnitFields = () => ({
   bus: modbusBusSchema(),
-  unitId: vine.number().withoutDecimals().range([1, 247]),
-  timeoutMs: vine.number().withoutDecimals().range([20, 10_000]).optional(),
-  retries: vine.number().withoutDecimals().range([0, 5]).optional(),
+  unitId: vine.number().withoutDecimals().range([1, 247]).meta({ default: 1 }),
+  timeoutMs: vine
+    .number()
+    .withoutDecimals()
+    .range([20, 10_000])
+    .optional()
+    .meta({ default: requestDefaults.timeoutMs }),
+  retries: vine
+    .number()
+    .withoutDecimals()
+    .range([0, 5])
+    .optional()
+    .meta({ default: requestDefaults.retries }),
 })

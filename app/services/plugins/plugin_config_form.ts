@@ -124,7 +124,7 @@ export function describeConfigForm(
       error: errors[fieldKey] ?? null,
       fields:
         control === 'group'
-          ? describeConfigForm(node, typeof raw === 'object' ? raw : {}, errors, path)
+          ? describeConfigForm(node, raw && typeof raw === 'object' ? raw : {}, errors, path)
           : [],
     }
   })
