@@ -15,6 +15,9 @@ PATH="$PWD/node_modules/.bin:$PATH"
 export REDIS_HOST=127.0.0.1
 export REDIS_PORT=${REDIS_TEST_PORT:-6391} REDIS_PRIVATE_PORT=${REDIS_TEST_PORT:-6391}
 source scripts/redis.sh
+# It starts empty: jobs and keys a previous run left (saved when its Redis
+# stopped) would meet tests that reuse their fixed job ids.
+redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" flushall >/dev/null
 
 # The engine's tests need the ONNX models; quick when models/ is current.
 node ace models:build

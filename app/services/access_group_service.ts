@@ -38,9 +38,9 @@ const candidatesPerPage = 20
  * entry and the face-database bookkeeping incremental device sync reads
  * (FaceDatabaseService): a person whose membership changes gets a new
  * revision, so devices receive or drop them; a device that joins or leaves
- * a group gets a new syncRevision, so it is sent everything again. Names,
- * descriptions and schedules are not in what devices receive, so changing
- * them bumps nothing.
+ * a group gets a new syncRevision, so it is sent everything again, as are
+ * the group's devices when its name or schedule changes (offline terminals
+ * keep both); a description is not sent, so changing it bumps nothing.
  */
 @inject()
 export class AccessGroupService {
@@ -118,7 +118,9 @@ export class AccessGroupService {
       const before = auditSnapshot(group)!
       this.#apply(group, input)
       if (!group.$isDirty) return { ok: true, group }
+      const resend = 'name' in group.$dirty || 'scheduleId' in group.$dirty
       await group.save()
+      if (resend) await this.revisions.resendToDevicesOf(trx, { accessGroupId: group.id })
       await this.audit.record(
         actor,
         {

@@ -6,6 +6,7 @@ import AccessGroup from '#models/access_group'
 import Holiday from '#models/holiday'
 import Schedule from '#models/schedule'
 import ScheduleWindow from '#models/schedule_window'
+import { FaceDbRevision } from '#faces/face_db_revision'
 import { AuditTrail, auditSnapshot, changedFields, type Actor } from '#services/audit_trail'
 import { uniqueViolation } from '#services/unique_violation'
 
@@ -75,13 +76,17 @@ type Span = { weekday: number; start: number; end: number }
  * Weekly schedules and their holidays. Every change runs in one transaction
  * with its audit entry.
  *
- * No change here bumps the face-database revision: getDbs sends who may
- * pass a device, not when, so schedules are decided at the door
- * (AccessDecisionService) and devices have nothing to resync.
+ * Every change to a schedule in use sends the devices of its groups
+ * everything again at their next sync: terminals that decide offline
+ * keep the schedules of their groups (getDbs), and the server decides at
+ * the door with the same ones (AccessDecisionService).
  */
 @inject()
 export class ScheduleService {
-  constructor(private audit: AuditTrail) {}
+  constructor(
+    private audit: AuditTrail,
+    private revisions: FaceDbRevision
+  ) {}
 
   /**
    * Every schedule with its windows by weekday and how many holidays and
@@ -157,6 +162,7 @@ export class ScheduleService {
       schedule.merge({ name: input.name, description: input.description ?? null })
       if (!schedule.$isDirty) return { ok: true, schedule }
       await schedule.save()
+      await this.revisions.resendToDevicesOf(trx, { scheduleId: schedule.id })
       await this.audit.record(
         actor,
         {
@@ -261,6 +267,7 @@ export class ScheduleService {
       if (overlapping.length === 0) added.push(span)
     }
     if (conflicts.length > 0) return { ok: false, error: { type: 'overlap', conflicts } }
+    if (added.length > 0) await this.revisions.resendToDevicesOf(trx, { scheduleId: schedule.id })
     for (const span of added) {
       await ScheduleWindow.create(
         {
@@ -292,6 +299,7 @@ export class ScheduleService {
         .first()
       if (!window) return
       await window.delete()
+      await this.revisions.resendToDevicesOf(trx, { scheduleId: schedule.id })
       await this.audit.record(
         actor,
         { ...subject(schedule, 'schedule.remove_window'), before: storedWindowLabel(window) },
@@ -320,6 +328,7 @@ export class ScheduleService {
         const takenDates = new Set(taken.map((holiday) => holiday.date.toISODate()))
         const free = dates.filter((date) => !takenDates.has(date.toISODate()))
         if (free.length === 0) return duplicateDate()
+        await this.revisions.resendToDevicesOf(trx, { scheduleId: schedule.id })
         const added: Holiday[] = []
         for (const date of free) {
           const holiday = await Holiday.create(
@@ -353,6 +362,7 @@ export class ScheduleService {
         .first()
       if (!holiday) return
       await holiday.delete()
+      await this.revisions.resendToDevicesOf(trx, { scheduleId: schedule.id })
       await this.audit.record(
         actor,
         {

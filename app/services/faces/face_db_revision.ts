@@ -35,6 +35,29 @@ export class FaceDbRevision {
   }
 
   /**
+   * Sends every device that an access group using `scope` grants (a
+   * schedule, or one group) everything again at its next sync, with one
+   * bump: what those devices decide offline (the groups' names, windows
+   * and holidays) changed, though no person did.
+   */
+  async resendToDevicesOf(
+    trx: TransactionClientContract,
+    scope: { scheduleId: number } | { accessGroupId: number }
+  ) {
+    const devices = trx
+      .from('access_group_devices as gd')
+      .join('access_groups as g', 'g.id', 'gd.access_group_id')
+      .select('gd.device_id')
+    if ('scheduleId' in scope) devices.where('g.schedule_id', scope.scheduleId)
+    else devices.where('g.id', scope.accessGroupId)
+    const rows: { device_id: number }[] = await devices
+    const ids = rows.map((row) => row.device_id)
+    if (ids.length === 0) return
+    const revision = await this.bump(trx)
+    await trx.from('devices').whereIn('id', ids).update({ sync_revision: revision })
+  }
+
+  /**
    * Records that a person left the face database at `revision`.
    */
   async tombstone(trx: TransactionClientContract, username: string, revision: number) {

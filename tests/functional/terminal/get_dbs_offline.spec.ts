@@ -1,7 +1,11 @@
 import { test } from '@japa/runner'
 import { DateTime } from 'luxon'
 import testUtils from '@adonisjs/core/services/test_utils'
+import app from '@adonisjs/core/services/app'
 import Schedule from '#models/schedule'
+import { commandLineActor } from '#services/audit_trail'
+import { AccessGroupService } from '#services/access_group_service'
+import { ScheduleService } from '#services/schedule_service'
 import { DeviceFactory } from '#database/factories/device_factory'
 import { PersonFactory } from '#database/factories/person_factory'
 import { siteTimeZone } from '#services/site_time'
@@ -109,5 +113,51 @@ test.group('Terminal protocol: getDbs for offline decisions', (group) => {
     assert.equal(answer.body.requiredFactors, 'face')
     assert.notProperty(answer.body.people[0], 'cardNumber')
     assert.notInclude(JSON.stringify(answer.body), person.cardNumber!)
+  })
+
+  test('a schedule or group changed reaches the devices of its groups, and only them', async ({
+    assert,
+  }) => {
+    const [door, yard] = await DeviceFactory.apply('approved').createMany(2)
+    const person = await PersonFactory.create()
+    await addFace(person)
+    const shifts = await Schedule.create({ name: 'Shifts' })
+    const office = await grant([person], [door], shifts.id)
+    await grant([person], [yard])
+    const [doorFull, yardFull] = [await getDbsSince(door), await getDbsSince(yard)]
+    const held = { door: doorFull.body.revision, yard: yardFull.body.revision }
+    const actor = commandLineActor()
+    const schedules = await app.container.make(ScheduleService)
+    const added = await schedules.addWindows(actor, shifts, {
+      weekdays: [3],
+      startsAt: 6 * 60,
+      endsAt: 14 * 60,
+    })
+    assert.isTrue(added.ok)
+
+    const door1 = await getDbsSince(door, held.door)
+    assert.include(door1.body, { code: 0, full: true })
+    assert.deepEqual(door1.body.groups[0].schedule.windows, [
+      { weekday: 3, startsAtMinute: 360, endsAtMinute: 840 },
+    ])
+    const yard1 = await getDbsSince(yard, held.yard)
+    assert.include(yard1.body, { code: 0, full: false })
+    assert.lengthOf(yard1.body.names, 0, 'the yard has nothing new to load')
+
+    await schedules.addHolidays(actor, shifts, {
+      holidayDate: new Date('2031-05-01T00:00:00Z'),
+      holidayName: 'Labour day',
+    })
+    const door2 = await getDbsSince(door, door1.body.revision)
+    assert.include(door2.body, { full: true })
+    assert.deepEqual(door2.body.groups[0].schedule.holidays, ['2031-05-01'])
+
+    const groups = await app.container.make(AccessGroupService)
+    await groups.update(actor, office, { name: 'Night shift', scheduleId: shifts.id })
+    const door3 = await getDbsSince(door, door2.body.revision)
+    assert.include(door3.body, { full: true })
+    assert.equal(door3.body.groups[0].name, 'Night shift')
+    const yard2 = await getDbsSince(yard, yard1.body.revision)
+    assert.include(yard2.body, { full: false })
   })
 })
