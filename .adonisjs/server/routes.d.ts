@@ -13,6 +13,7 @@ export type ScannedRoutes = {
     'terminal.faceRecognize': { paramsTuple?: []; params?: {} }
     'terminal.faceIdentify': { paramsTuple?: []; params?: {} }
     'terminal.getDbs': { paramsTuple?: []; params?: {} }
+    'terminal.syncEvents': { paramsTuple?: []; params?: {} }
     'terminal.regFace': { paramsTuple?: []; params?: {} }
     'terminal.clinetFeedback': { paramsTuple?: []; params?: {} }
     'terminal.clinetWebResult': { paramsTuple?: []; params?: {} }
@@ -44,6 +45,10 @@ export type ScannedRoutes = {
     'people.faces.thumbnail': { paramsTuple: [ParamValue,ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue,'size': ParamValue} }
     'people.faces.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.discard': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.videos.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.videos.index': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.videos.frame': { paramsTuple: [ParamValue,ParamValue,ParamValue]; params: {'id': ParamValue,'videoId': ParamValue,'frame': ParamValue} }
+    'people.videos.cancel': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'videoId': ParamValue} }
     'faces.preview': { paramsTuple?: []; params?: {} }
     'people.faces.delete': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'people.faces.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
@@ -108,7 +113,17 @@ export type ScannedRoutes = {
     'events.snapshot.thumbnail': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'size': ParamValue} }
     'settings.index': { paramsTuple?: []; params?: {} }
     'health.details': { paramsTuple?: []; params?: {} }
+    'settings.plugins.create': { paramsTuple?: []; params?: {} }
+    'settings.plugins.store': { paramsTuple?: []; params?: {} }
+    'settings.plugins.edit': { paramsTuple: [ParamValue]; params: {'instance': ParamValue} }
+    'settings.plugins.update': { paramsTuple: [ParamValue]; params: {'instance': ParamValue} }
+    'settings.plugins.destroy': { paramsTuple: [ParamValue]; params: {'instance': ParamValue} }
+    'settings.plugins.test': { paramsTuple: [ParamValue,ParamValue]; params: {'instance': ParamValue,'test': ParamValue} }
     'settings.plugins.retry': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'settings.reembedding.start': { paramsTuple?: []; params?: {} }
+    'jobs.index': { paramsTuple?: []; params?: {} }
+    'jobs.retry': { paramsTuple: [ParamValue]; params: {'jobId': ParamValue} }
+    'jobs.destroy': { paramsTuple: [ParamValue]; params: {'jobId': ParamValue} }
   }
   GET: {
     'health': { paramsTuple?: []; params?: {} }
@@ -129,6 +144,8 @@ export type ScannedRoutes = {
     'people.consent.withdraw': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.photo': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'people.faces.thumbnail': { paramsTuple: [ParamValue,ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue,'size': ParamValue} }
+    'people.videos.index': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.videos.frame': { paramsTuple: [ParamValue,ParamValue,ParamValue]; params: {'id': ParamValue,'videoId': ParamValue,'frame': ParamValue} }
     'people.faces.delete': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'enrolment_reviews.index': { paramsTuple?: []; params?: {} }
     'enrolment_reviews.photo': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -162,6 +179,9 @@ export type ScannedRoutes = {
     'events.snapshot.thumbnail': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'size': ParamValue} }
     'settings.index': { paramsTuple?: []; params?: {} }
     'health.details': { paramsTuple?: []; params?: {} }
+    'settings.plugins.create': { paramsTuple?: []; params?: {} }
+    'settings.plugins.edit': { paramsTuple: [ParamValue]; params: {'instance': ParamValue} }
+    'jobs.index': { paramsTuple?: []; params?: {} }
   }
   HEAD: {
     'health': { paramsTuple?: []; params?: {} }
@@ -182,6 +202,8 @@ export type ScannedRoutes = {
     'people.consent.withdraw': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.photo': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'people.faces.thumbnail': { paramsTuple: [ParamValue,ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue,'size': ParamValue} }
+    'people.videos.index': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.videos.frame': { paramsTuple: [ParamValue,ParamValue,ParamValue]; params: {'id': ParamValue,'videoId': ParamValue,'frame': ParamValue} }
     'people.faces.delete': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'enrolment_reviews.index': { paramsTuple?: []; params?: {} }
     'enrolment_reviews.photo': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -215,6 +237,9 @@ export type ScannedRoutes = {
     'events.snapshot.thumbnail': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'size': ParamValue} }
     'settings.index': { paramsTuple?: []; params?: {} }
     'health.details': { paramsTuple?: []; params?: {} }
+    'settings.plugins.create': { paramsTuple?: []; params?: {} }
+    'settings.plugins.edit': { paramsTuple: [ParamValue]; params: {'instance': ParamValue} }
+    'jobs.index': { paramsTuple?: []; params?: {} }
   }
   POST: {
     'terminal.token': { paramsTuple?: []; params?: {} }
@@ -225,6 +250,7 @@ export type ScannedRoutes = {
     'terminal.faceRecognize': { paramsTuple?: []; params?: {} }
     'terminal.faceIdentify': { paramsTuple?: []; params?: {} }
     'terminal.getDbs': { paramsTuple?: []; params?: {} }
+    'terminal.syncEvents': { paramsTuple?: []; params?: {} }
     'terminal.regFace': { paramsTuple?: []; params?: {} }
     'terminal.clinetFeedback': { paramsTuple?: []; params?: {} }
     'terminal.clinetWebResult': { paramsTuple?: []; params?: {} }
@@ -237,6 +263,8 @@ export type ScannedRoutes = {
     'people.consent.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'people.faces.discard': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.videos.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'people.videos.cancel': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'videoId': ParamValue} }
     'faces.preview': { paramsTuple?: []; params?: {} }
     'enrolment_reviews.approve': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'enrolment_reviews.reject': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -253,7 +281,11 @@ export type ScannedRoutes = {
     'schedules.windows.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'schedules.windows.copy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'schedules.holidays.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'settings.plugins.store': { paramsTuple?: []; params?: {} }
+    'settings.plugins.test': { paramsTuple: [ParamValue,ParamValue]; params: {'instance': ParamValue,'test': ParamValue} }
     'settings.plugins.retry': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'settings.reembedding.start': { paramsTuple?: []; params?: {} }
+    'jobs.retry': { paramsTuple: [ParamValue]; params: {'jobId': ParamValue} }
   }
   OPTIONS: {
     'terminal.fallback': { paramsTuple: [...ParamValue[]]; params: {'*': ParamValue[]} }
@@ -267,6 +299,7 @@ export type ScannedRoutes = {
     'operators.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'access_groups.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'schedules.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'settings.plugins.update': { paramsTuple: [ParamValue]; params: {'instance': ParamValue} }
   }
   PATCH: {
     'terminal.fallback': { paramsTuple: [...ParamValue[]]; params: {'*': ParamValue[]} }
@@ -284,6 +317,8 @@ export type ScannedRoutes = {
     'schedules.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'schedules.windows.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'windowId': ParamValue} }
     'schedules.holidays.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'holidayId': ParamValue} }
+    'settings.plugins.destroy': { paramsTuple: [ParamValue]; params: {'instance': ParamValue} }
+    'jobs.destroy': { paramsTuple: [ParamValue]; params: {'jobId': ParamValue} }
   }
 }
 declare module '@adonisjs/core/types/http' {
