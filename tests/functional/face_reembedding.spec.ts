@@ -472,6 +472,12 @@ test.group('Re-embedding: the worker killed mid-way', () => {
     )
     assert.equal(count('select count(*) as total from face_features'), 0)
     assert.equal(count(`select count(*) as total from audit_logs where action = 'face.reembed'`), 1)
+    // The switch commits before the job records its result.
+    await until(
+      async () => (await queue.getJobState(jobId)) === 'completed',
+      60_000,
+      'the job was recorded as completed'
+    )
     const job = await queue.getJob(jobId)
     assert.equal(
       job?.returnvalue?.staged,
