@@ -65,13 +65,23 @@ test.group('Settings: plugin instances in the browser', (group) => {
       config: { port, baudRate: 9600, format: 'hex', byteOrder: 'msb', repeatMs: 1500 },
     })
 
-    await page.getByRole('button', { name: 'Read a card (10 s)' }).click({ noWaitAfter: true })
-    const answer = page.locator('[data-test="test-answer"]')
-    /** The reader drops the same card again within its repeatMs (1.5 s), so it is held longer apart. */
-    for (let tries = 0; tries < 6 && !(await answer.isVisible()); tries++) {
-      await reader.presentCard('04a1b2c3')
-      await page.waitForTimeout(1600)
-    }
+    /**
+     * A card is held to the reader again and again while the page waits
+     * for one, further apart than the reader's repeatMs (1.5 s), in which
+     * it drops the same card.
+     */
+    let holding = true
+    const cards = (async () => {
+      while (holding) {
+        await reader.presentCard('04a1b2c3')
+        await new Promise((resolve) => setTimeout(resolve, 1600))
+      }
+    })()
+    cleanup(async () => {
+      holding = false
+      await cards
+    })
+    await page.getByRole('button', { name: 'Read a card (10 s)' }).click()
     await page.assertTextContains('[data-test="test-answer"]', '"uid": "04A1B2C3"')
   })
 })
