@@ -471,6 +471,21 @@ test.group('Settings: plugin instances', (group) => {
     )
   })
 
+  test('the Settings page links each instance, and lists a broken entry without a link', async ({
+    client,
+    assert,
+  }) => {
+    const entries = JSON.parse(await readFile(file, 'utf8'))
+    await host.replaceEntries([...entries, { id: 'Front Door', plugin: 'nope' }, { plugin: 'x' }])
+    const admin = await createUser('admin')
+    const page = await client.get('/admin/settings').loginAs(admin)
+    page.assertStatus(200)
+    page.assertTextIncludes('href="/admin/settings/plugins/front-lamp"')
+    page.assertTextIncludes('<code>Front Door</code>')
+    page.assertTextIncludes('action="/admin/settings/plugins/new"')
+    assert.notInclude(page.text(), 'href="/admin/settings/plugins/Front')
+  })
+
   test('auditors see instances read-only; operators not at all', async ({ client, assert }) => {
     const auditor = await createUser('auditor')
     const page = await client.get('/admin/settings/plugins/front-lamp').loginAs(auditor)
