@@ -1,0 +1,75 @@
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+
+export type AgentDatabase = DatabaseSync
+
+/**
+ * The agent's schema, one step per version: a database written by an
+ * older agent is brought up to date when a newer one opens it, and each
+ * step runs once (PRAGMA user_version records how far it got).
+ */
+const migrations: string[] = [
+  `create table decisions (
+     seq integer primary key autoincrement,
+     id text not null unique,
+     occurred_at integer not null,
+     decision text not null check (decision in ('granted', 'denied')),
+     reason text not null,
+     username text,
+     name text,
+     score real,
+     method text not null,
+     snapshot_file text,
+     snapshot_bytes integer not null default 0,
+     snapshot_shed integer not null default 0,
+     state text not null default 'pending' check (state in ('pending', 'sent', 'failed')),
+     attempts integer not null default 0,
+     last_error text,
+     sent_at integer,
+     server_event_id integer
+   );
+   create index decisions_state_seq on decisions (state, seq);
+   create index decisions_snapshot_seq on decisions (snapshot_file, seq);
+   create table counters (name text primary key, value integer not null);`,
+]
+
+/**
+ * Opens (creating it readable by its owner only) the terminal agent's own
+ * SQLite database at `path`, with its schema up to date. Writes are
+ * durable once a statement returns (WAL with synchronous=FULL), so a
+ * power cut after a decision is stored loses nothing.
+ */
+export function openAgentDatabase(path: string): AgentDatabase {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  // SQLite gives the -wal and -shm files the mode of the database file.
+  closeSync(openSync(path, 'a', 0o600))
+  chmodSync(path, 0o600)
+  const db = new DatabaseSync(path)
+  db.exec('PRAGMA journal_mode = WAL')
+  db.exec('PRAGMA synchronous = FULL')
+  db.exec('PRAGMA busy_timeout = 5000')
+  const { user_version: version } = db.prepare('PRAGMA user_version').get() as {
+    user_version: number
+  }
+  for (let step = version; step < migrations.length; step++) {
+    inTransaction(db, () => {
+      db.exec(migrations[step])
+      db.exec(`PRAGMA user_version = ${step + 1}`)
+    })
+  }
+  return db
+}
+
+/** Runs `work` in one write transaction: all of it is stored, or none. */
+export function inTransaction<T>(db: AgentDatabase, work: () => T): T {
+  db.exec('BEGIN IMMEDIATE')
+  try {
+    const result = work()
+    db.exec('COMMIT')
+    return result
+  } catch (error) {
+    db.exec('ROLLBACK')
+    throw error
+  }
+}
