@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import videoConfig from '#config/video'
 import type { DecodedImage } from '#plugin-sdk'
+import { PpmFrameParser, ppmOutputArgs } from '#services/ffmpeg_frames'
 
 /** Why a file is no video this server enrols from. */
 export type VideoFailure = {
@@ -131,10 +132,11 @@ export type VideoFrame = { index: number; at: number; image: DecodedImage }
 
 /**
  * The video's frames at `fps`, upright and scaled to the probe's frame
- * size, as raw RGB that ffmpeg writes to a pipe: each frame is read whole
- * and handed out before the next is read, so the video is never in memory
- * and ffmpeg waits while the caller works. Breaking out of the loop (a
- * cancelled job) or an error kills ffmpeg.
+ * size, as ffmpeg writes them to a pipe (the same reader as the terminal
+ * agent's camera): each frame is read whole and handed out before the
+ * next is read, so the video is never in memory and ffmpeg waits while
+ * the caller works. Breaking out of the loop (a cancelled job) or an
+ * error kills ffmpeg.
  */
 export async function* videoFrames(
   path: string,
@@ -150,17 +152,7 @@ export async function* videoFrames(
       '-nostdin',
       '-i',
       path,
-      '-map',
-      '0:v:0',
-      '-an',
-      '-sn',
-      '-vf',
-      `fps=${fps},scale=${width}:${height}`,
-      '-f',
-      'rawvideo',
-      '-pix_fmt',
-      'rgb24',
-      'pipe:1',
+      ...ppmOutputArgs([`fps=${fps}`, `scale=${width}:${height}`]),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] }
   )
@@ -174,33 +166,13 @@ export async function* videoFrames(
     ffmpeg.once('error', () => resolve(-1))
   })
 
-  const frameBytes = width * height * 3
-  let frame = Buffer.allocUnsafe(frameBytes)
-  let filled = 0
+  const parser = new PpmFrameParser()
   let index = 0
   try {
     for await (const chunk of ffmpeg.stdout as AsyncIterable<Buffer>) {
-      let offset = 0
-      while (offset < chunk.length) {
-        const taken = Math.min(frameBytes - filled, chunk.length - offset)
-        chunk.copy(frame, filled, offset, offset + taken)
-        filled += taken
-        offset += taken
-        if (filled === frameBytes) {
-          yield {
-            index,
-            at: index / fps,
-            image: {
-              width,
-              height,
-              data: new Uint8Array(frame.buffer, frame.byteOffset, frameBytes),
-            },
-          }
-          index++
-          // The engine may still hold the last frame's pixels (a thumbnail being made): never reuse them.
-          frame = Buffer.allocUnsafe(frameBytes)
-          filled = 0
-        }
+      for (const image of parser.push(chunk)) {
+        yield { index, at: index / fps, image }
+        index++
       }
     }
     const code = await exited
