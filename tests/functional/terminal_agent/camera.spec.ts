@@ -11,6 +11,7 @@ import {
   type CameraHealth,
 } from '#terminal-client/camera/camera_source'
 import { FrameGate } from '#terminal-client/camera/frame_gate'
+import { startRtspServer } from '#tests/helpers/rtsp_server'
 import { patternClip, zoomClip } from '#tests/helpers/video_clips'
 
 const clips = app.makePath('tmp', `camera_spec_${process.pid}`)
@@ -287,6 +288,36 @@ test.group('Terminal agent camera', (group) => {
     assert.isFalse(lit.dark)
     assert.isTrue(dark.dark)
     assert.isBelow(dark.brightness, lit.brightness - 40)
+  }).timeout(60_000)
+
+  test('an RTSP camera is read over TCP and reopened when it cuts the stream', async ({
+    assert,
+    cleanup,
+  }) => {
+    // A keyframe every 10 frames, as cameras send, so a player that joins decodes within half a second.
+    const clip = ffmpeg(
+      ['-f', 'lavfi', '-i', 'testsrc=size=640x480:rate=25', '-t', '4', ...h264, '-g', '10'],
+      join(clips, 'camera.mp4')
+    )
+    const server = await startRtspServer(clip, join(clips, 'camera.sdp'))
+    cleanup(() => server.close())
+    const source = new CameraSource(server.url, { backoffMs: 100 })
+    const frames: CameraFrame[] = []
+    let afterReopen = 0
+    for await (const frame of source) {
+      frames.push(frame)
+      if (frames.length === 3) server.dropClients()
+      if (source.health().reopens >= 1) afterReopen++
+      if (afterReopen === 3) break
+    }
+    assert.equal(frames[0].image.width, 640)
+    assert.equal(frames[0].image.height, 480)
+    const health = source.health()
+    assert.equal(health.reopens, 1)
+    assert.equal(health.lastError, 'the stream ended')
+    assert.equal(health.source, server.url.replace(':secret@', ':***@'))
+    assert.equal(health.state, 'stopped')
+    assert.lengthOf(ffmpegsReading(server.url.split('@')[1]), 0)
   }).timeout(60_000)
 
   test('an unreachable RTSP camera is reopened with backoff and the health says why', async ({
