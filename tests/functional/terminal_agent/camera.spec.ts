@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process'
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from '@japa/runner'
 import app from '@adonisjs/core/services/app'
@@ -142,6 +142,9 @@ test.group('Terminal agent camera', (group) => {
     assert.isAtLeast(frames.length, 12)
     assert.equal(frames[0].image.width, 640)
     assert.equal(realtime.health().state, 'ended')
+    const { fps } = realtime.health()
+    assert.isAbove(fps, 0)
+    assert.isAtMost(fps, 7)
   }).timeout(60_000)
 
   test('a video with rotation metadata comes out upright', async ({ assert }) => {
@@ -232,6 +235,39 @@ test.group('Terminal agent camera', (group) => {
     await source.stop()
     assert.equal(source.health().state, 'stopped')
     assert.lengthOf(ffmpegsReading(path), 0)
+  }).timeout(60_000)
+
+  test('ffmpeg does not outlive an agent that exits or is killed', async ({ assert }) => {
+    const camera = app.makePath('app/terminal_client/camera/camera_source.ts')
+    for (const [name, ending] of [
+      ['exits', 'process.exit(0)'],
+      ['killed', "process.kill(process.pid, 'SIGKILL')"],
+    ]) {
+      const path = join(clips, `agent_${name}.mp4`)
+      copyFileSync(join(clips, 'pattern.mp4'), path)
+      const script = join(clips, `agent_${name}.ts`)
+      writeFileSync(
+        script,
+        `import { CameraSource } from ${JSON.stringify(camera)}
+const source = new CameraSource(${JSON.stringify(path)}, { loop: true })
+for await (const frame of source) {
+  if (frame.index === 2) ${ending}
+}
+`
+      )
+      const agent = spawnSync(process.execPath, ['--import=@poppinss/ts-exec', script], {
+        cwd: app.makePath(),
+        encoding: 'utf8',
+        timeout: 30_000,
+      })
+      assert.notInclude(agent.stderr, 'Error')
+      // A SIGKILLed agent cannot kill ffmpeg: ffmpeg ends on its next write to the closed pipe.
+      const until = Date.now() + 10_000
+      while (ffmpegsReading(path).length > 0 && Date.now() < until) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      assert.lengthOf(ffmpegsReading(path), 0, `the agent that ${name}`)
+    }
   }).timeout(60_000)
 
   test('the motion measure is ~0 for a still video and high for a moving one', async ({
