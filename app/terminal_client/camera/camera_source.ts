@@ -176,6 +176,10 @@ export class CameraSource implements AsyncIterable<CameraFrame> {
     this.#options = options
     this.#lossless =
       (options.pace ?? 'realtime') === 'asap' && (this.kind === 'file' || this.kind === 'folder')
+    if (options.signal?.aborted) {
+      this.#finished = true
+      this.#state = 'stopped'
+    }
     options.signal?.addEventListener('abort', () => this.stop(), { once: true })
   }
 
@@ -212,6 +216,8 @@ export class CameraSource implements AsyncIterable<CameraFrame> {
       this.#finished = true
       this.#state = 'stopped'
       this.#retryAt = null
+      this.#slot = null
+      this.#held = []
       this.#child?.kill('SIGKILL')
       this.#wake?.()
       this.#notify()
@@ -274,6 +280,8 @@ export class CameraSource implements AsyncIterable<CameraFrame> {
       const outcome = await this.#attempt()
       if (this.#finished) break
       if (this.#frames > framesBefore) backoff = this.#options.backoffMs ?? 500
+      // A folder shown again from its first image; a looping file never ends (ffmpeg loops it).
+      if (outcome.ok && this.#options.loop && this.kind === 'folder') continue
       if (outcome.ok && !this.#options.loop && this.kind !== 'v4l2' && this.kind !== 'rtsp') {
         // The file or folder was read to its end: the frames end once the last one is taken.
         while ((this.#slot || this.#held.length) && !this.#finished) {

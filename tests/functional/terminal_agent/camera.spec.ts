@@ -185,6 +185,34 @@ test.group('Terminal agent camera', (group) => {
     assert.equal(source.health().frames, 4)
   }).timeout(30_000)
 
+  test('a looping folder starts again at its first image', async ({ assert }) => {
+    const source = new CameraSource(fixture('faces'), { pace: 'asap', loop: true, maxSide: 240 })
+    const frames = await take(source, 9)
+    const sizes = frames.map((frame) => `${frame.image.width}x${frame.image.height}`)
+    assert.deepEqual(sizes.slice(4, 8), sizes.slice(0, 4))
+    assert.equal(source.health().reopens, 0)
+  }).timeout(30_000)
+
+  test('camera:probe prints the frame rate, size, brightness and motion, or why there is no frame', ({
+    assert,
+  }) => {
+    const probe = (...args: string[]) =>
+      spawnSync(process.execPath, ['ace', 'camera:probe', ...args], {
+        cwd: app.makePath(),
+        encoding: 'utf8',
+        timeout: 30_000,
+      })
+    const read = probe(join(clips, 'pattern.mp4'), '--seconds=2')
+    assert.equal(read.status, 0, read.stderr)
+    assert.match(
+      read.stdout,
+      /pattern\.mp4: \d+ frames in [\d.]+ s \([\d.]+ fps\), 640×480, brightness \d+\/255, mean motion [\d.]+\/255, 0 reopens/
+    )
+    const missing = probe('/dev/video97', '--seconds=1')
+    assert.equal(missing.status, 1)
+    assert.include(missing.stdout + missing.stderr, 'no camera at /dev/video97')
+  }).timeout(60_000)
+
   test('a slow consumer gets the latest frame, not a backlog', async ({ assert }) => {
     const source = new CameraSource(join(clips, 'pattern.mp4'), { maxFps: 25, loop: true })
     const taken: CameraFrame[] = []
