@@ -43,6 +43,8 @@ export default class QueueProvider {
   }
 
   async shutdown() {
+    const { default: SyncDevicesJob } = await import('#jobs/sync_devices_job')
+    await SyncDevicesJob.settled(3000)
     await this.#instance?.close()
   }
 }

@@ -21,12 +21,37 @@ export default class SyncDevicesJob {
   }
 
   static #owed = false
+  static #inFlight = new Set<Promise<void>>()
 
   /**
    * Asks for a run. While the queue cannot reach Redis the run is owed,
-   * and asked for again as soon as the queue's connection is back.
+   * and asked for again as soon as the queue's connection is back. A
+   * process that is shutting down asks no more (its queue is closing);
+   * the requests it made before are waited for by `settled`.
    */
-  static async request() {
+  static request() {
+    if (app.isTerminating || app.isTerminated) return Promise.resolve()
+    const request = SyncDevicesJob.#request().finally(() => {
+      SyncDevicesJob.#inFlight.delete(request)
+    })
+    SyncDevicesJob.#inFlight.add(request)
+    return request
+  }
+
+  /**
+   * Waits, at most `ms`, for the requests in flight: a command that
+   * changed what devices may see (device:approve) ends once the run that
+   * tells them is queued, not before and not without it.
+   */
+  static async settled(ms: number) {
+    if (SyncDevicesJob.#inFlight.size === 0) return
+    await Promise.race([
+      Promise.allSettled([...SyncDevicesJob.#inFlight]),
+      new Promise((resolve) => setTimeout(resolve, ms).unref()),
+    ])
+  }
+
+  static async #request() {
     let queue: QueueService | undefined
     try {
       queue = await app.container.make(QueueService)
