@@ -6,7 +6,7 @@ import { test } from '@japa/runner'
 import app from '@adonisjs/core/services/app'
 import sharp from 'sharp'
 import { AgentOutbox, type AgentDecision } from '#terminal-client/agent_outbox'
-import { approvedDevice, migrate, startServer } from '../../../bench/support/bench_server.js'
+import { migrate, sqliteNow, startServer } from '../../../bench/support/bench_server.js'
 
 /**
  * The agent's store-and-forward against real server processes over real
@@ -30,6 +30,41 @@ const serverEnv = {
 }
 let server: ChildProcess | null = null
 let snapshot: Buffer
+
+/**
+ * Registers the device as pending and approves it with `node ace
+ * device:approve`, returning the credential it prints. The command is
+ * stopped once it printed it: the approval is committed by then, and in
+ * the test environment the command's Redis connections keep it running.
+ */
+async function approveSigned() {
+  const sqlite = new DatabaseSync(app.makePath('tmp', dbFile))
+  const now = sqliteNow()
+  sqlite
+    .prepare(
+      `insert into devices (name, serial_number, status, mode, required_factors, sync_revision,
+         last_seen_address, config, created_at, updated_at)
+       values (?, ?, 'pending', 'online', 'face', 0, '127.0.0.1', '{}', ?, ?)`
+    )
+    .run(device.deviceName, device.serialNumber, now, now)
+  sqlite.close()
+  const command = spawn(process.execPath, ['ace', 'device:approve', device.serialNumber], {
+    env: { ...process.env, DB_FILE: dbFile },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const exited = new Promise((resolve) => command.once('exit', resolve))
+  let printed = ''
+  command.stdout!.on('data', (chunk) => (printed += chunk))
+  try {
+    await until(() => /^fa1_\S+$/m.test(printed) || command.exitCode !== null)
+  } finally {
+    if (command.exitCode === null) command.kill('SIGKILL')
+    await exited
+  }
+  const secret = /^(fa1_\S+)$/m.exec(printed)?.[1]
+  if (!secret) throw new Error(`device:approve printed no credential:\n${printed}`)
+  return secret
+}
 
 async function serverUp() {
   if (!server || server.exitCode !== null || server.signalCode !== null) {
@@ -108,15 +143,21 @@ test.group('Terminal agent: store-and-forward of decisions', (group) => {
       .resize(96, 96)
       .jpeg({ quality: 70 })
       .toBuffer()
-    const previous = process.env.DB_CONNECTION
+    // The commands run on the server's database, without a queue worker keeping them alive.
+    const previous = {
+      DB_CONNECTION: process.env.DB_CONNECTION,
+      QUEUE_WORKER: process.env.QUEUE_WORKER,
+    }
     process.env.DB_CONNECTION = 'sqlite'
+    process.env.QUEUE_WORKER = 'false'
     try {
       migrate(dbFile)
-      const approval = approvedDevice(dbFile, device)
-      device.secret = /^(fa1_\S+)$/m.exec(approval)![1]
+      device.secret = await approveSigned()
     } finally {
-      if (previous === undefined) delete process.env.DB_CONNECTION
-      else process.env.DB_CONNECTION = previous
+      for (const [key, value] of Object.entries(previous)) {
+        if (value === undefined) delete process.env[key]
+        else process.env[key] = value
+      }
     }
     return async () => {
       await serverKilled()
