@@ -91,10 +91,15 @@ function adminPages(ids: Record<string, number>, faceId: number) {
     .filter((pattern) => !notPages.test(pattern))
     .map((pattern) => {
       const area = pattern.split('/')[2]
-      return pattern.replace(':faceId', String(faceId)).replace(':id', () => {
-        if (!(area in ids)) throw new Error(`no record to open ${pattern} with`)
-        return String(ids[area])
-      })
+      // The plugin pages open an instance of the test's plugins file, or the form for a new gate.
+      if (pattern.endsWith('/settings/plugins/new')) return `${pattern}?plugin=modbus-gate`
+      return pattern
+        .replace(':instance', 'lobby-light')
+        .replace(':faceId', String(faceId))
+        .replace(':id', () => {
+          if (!(area in ids)) throw new Error(`no record to open ${pattern} with`)
+          return String(ids[area])
+        })
     })
 }
 

@@ -42,10 +42,7 @@ test.group('Faults: the server killed during enrolment', () => {
     })
 
     // The commands and the server it starts run on a SQLite database of their own.
-    const previous = {
-      DB_CONNECTION: process.env.DB_CONNECTION,
-      STORAGE_DIR: process.env.STORAGE_DIR,
-    }
+    const previous = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]))
     Object.assign(process.env, env)
     try {
       migrate(dbFile)
