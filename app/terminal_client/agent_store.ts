@@ -32,6 +32,7 @@ const migrations: string[] = [
    create index decisions_state_seq on decisions (state, seq);
    create index decisions_snapshot_seq on decisions (snapshot_file, seq);
    create table counters (name text primary key, value integer not null);`,
+  `create table settings (name text primary key, value text not null);`,
 ]
 
 /**
@@ -72,4 +73,20 @@ export function inTransaction<T>(db: AgentDatabase, work: () => T): T {
     db.exec('ROLLBACK')
     throw error
   }
+}
+
+/** A value the agent keeps (its credential, its pairing, its last state); null when never set. */
+export function readSetting(db: AgentDatabase, name: string): string | null {
+  const row = db.prepare('select value from settings where name = ?').get(name) as
+    { value: string } | undefined
+  return row?.value ?? null
+}
+
+/** Keeps `value` under `name` durably; null forgets it. */
+export function writeSetting(db: AgentDatabase, name: string, value: string | null) {
+  if (value === null) db.prepare('delete from settings where name = ?').run(name)
+  else
+    db.prepare(
+      'insert into settings (name, value) values (?, ?) on conflict (name) do update set value = excluded.value'
+    ).run(name, value)
 }
