@@ -129,6 +129,61 @@ export class AuditLogSchema extends BaseModel {
   declare userId: number | null
 }
 
+export class DeviceCommandSchema extends BaseModel {
+  static $columns = ['deliveredAt', 'deviceId', 'doneAt', 'id', 'issuedAt', 'issuedBy', 'type'] as const
+  $columns = DeviceCommandSchema.$columns
+  @column.dateTime()
+  declare deliveredAt: DateTime | null
+  @column()
+  declare deviceId: number
+  @column.dateTime()
+  declare doneAt: DateTime | null
+  @column({ isPrimary: true })
+  declare id: number
+  @column.dateTime()
+  declare issuedAt: DateTime
+  @column()
+  declare issuedBy: number | null
+  @column()
+  declare type: string
+}
+
+export class DeviceHeartbeatSchema extends BaseModel {
+  static $columns = ['deviceId', 'receivedAt', 'state'] as const
+  $columns = DeviceHeartbeatSchema.$columns
+  @column({ isPrimary: true })
+  declare deviceId: number
+  @column.dateTime()
+  declare receivedAt: DateTime
+  @column()
+  declare state: string
+}
+
+export class DevicePairingSchema extends BaseModel {
+  static $columns = ['address', 'code', 'createdAt', 'credentialSecret', 'decidedAt', 'deliveredAt', 'deviceId', 'id', 'keyHash', 'state'] as const
+  $columns = DevicePairingSchema.$columns
+  @column()
+  declare address: string
+  @column()
+  declare code: string
+  @column.dateTime({ autoCreate: true })
+  declare createdAt: DateTime
+  @column()
+  declare credentialSecret: string | null
+  @column.dateTime()
+  declare decidedAt: DateTime | null
+  @column.dateTime()
+  declare deliveredAt: DateTime | null
+  @column()
+  declare deviceId: number
+  @column({ isPrimary: true })
+  declare id: number
+  @column()
+  declare keyHash: string
+  @column()
+  declare state: string
+}
+
 export class DeviceSyncChangeSchema extends BaseModel {
   static $columns = ['accessGroupId', 'id', 'personId', 'revision', 'username'] as const
   $columns = DeviceSyncChangeSchema.$columns
