@@ -67,6 +67,7 @@ type Row = {
   seq: number
   id: string
   occurred_at: number
+  reason: string
   username: string | null
   name: string | null
   score: number | null
@@ -322,7 +323,7 @@ export class AgentOutbox {
       }
       const head = this.db
         .prepare(
-          `select seq, id, occurred_at, username, name, score, snapshot_file, attempts
+          `select seq, id, occurred_at, reason, username, name, score, snapshot_file, attempts
            from decisions where state = 'pending' order by seq limit 1`
         )
         .get() as Row | undefined
@@ -435,6 +436,7 @@ export class AgentOutbox {
           time: Math.floor(row.occurred_at / 1000),
           score: row.score ?? undefined,
           eventId: row.id,
+          refusal: row.reason === 'spoof' ? 'spoof' : undefined,
         },
         { files }
       )

@@ -87,6 +87,8 @@ export const feedbackValidator = vine.create({
     .maxLength(64)
     .regex(/^[\w.:-]+$/)
     .optional(),
+  /** The terminal refused the passage itself: `spoof` when the face did not prove it was live. */
+  refusal: vine.enum(['spoof']).optional(),
 })
 
 export const webResultValidator = vine.create({

@@ -676,6 +676,13 @@ export const terminalEndpointReference: EndpointReference[] = [
           "The terminal's own id for this report (up to 64 letters, digits, '_', '.', ':' or '-'): a report retried with the same id is recorded once per device, and the retry is answered with the event recorded the first time (message \"already recorded\").",
         example: 'FT2024A00017-000123',
       },
+      {
+        name: 'refusal',
+        type: 'string',
+        description:
+          'The terminal refused the passage itself: "spoof" when the face did not prove it was live (no blink or head turn in front of a terminal that asks for one). Recorded as denied with that reason whoever the face looked like.',
+        example: 'spoof',
+      },
       { ...image, required: false, description: 'A snapshot, as a file part or base64 text.' },
     ],
     answer: [

@@ -313,6 +313,8 @@ export const terminalApiReferenceZh: ReferenceTranslation = {
         score: '终端的匹配分数，0 到 1。',
         eventId:
           '终端为此次上报自定的 ID（最多 64 个字母、数字、“_”、“.”、“:”或“-”）：以同一 ID 重试的上报在每台设备上只记录一次，重试得到的是第一次记录的事件（消息为 "already recorded"）。',
+        refusal:
+          '终端自己拒绝了这次通行："spoof" 表示人脸未能证明是活体（要求眨眼或转头的终端前没有眨眼或转头）。无论此人像谁，都记录为以此原因拒绝。',
         image: '抓拍，文件部分或 base64 文本。',
       },
       answer: {

@@ -18,6 +18,8 @@ export type FeedbackInput = {
   score?: number
   /** The terminal's own id for the report, so that a retry is recorded once. */
   eventId?: string
+  /** The terminal refused the passage itself (`spoof`: the face did not prove it was live). */
+  refusal?: 'spoof'
   snapshot: Uint8Array | null
 }
 
@@ -36,7 +38,9 @@ export const feedbackClockSkewSeconds = 300
  * terminal's `time` when it sends one (a report sent late, after the
  * network came back, keeps the moment of the passage), and once per
  * `eventId`: a terminal that retries because an answer was lost gets the
- * event recorded the first time.
+ * event recorded the first time. A terminal's own refusal (a face that
+ * did not prove it was live) is recorded as that refusal, whoever it
+ * looked like: a terminal can only make the decision stricter.
  */
 @inject()
 export class TerminalFeedbackService {
@@ -72,7 +76,9 @@ export class TerminalFeedbackService {
 
     const person = await this.#named(input)
     const at = occurredAt ?? DateTime.now()
-    const verdict = await this.decisions.decide({ device, person, at })
+    const verdict = input.refusal
+      ? { decision: 'denied' as const, reason: input.refusal }
+      : await this.decisions.decide({ device, person, at })
     try {
       const event = await this.recorder.record({
         device,

@@ -300,6 +300,42 @@ test.group('Terminal protocol: clinetFeedback and clinetWebResult', (group) => {
     assert.equal(await countRows('access_events'), 2)
   })
 
+  test("a terminal's own refusal is recorded as it, even for someone who may pass", async ({
+    client,
+    assert,
+  }) => {
+    const device = await DeviceFactory.apply('approved').create()
+    const person = await PersonFactory.merge({ displayName: 'Grace Hopper' }).create()
+    await grant([person], [device])
+    const fields = {
+      deviceName: device.name,
+      deviceSN: device.serialNumber,
+      faceName: 'Grace Hopper',
+      username: person.username,
+    }
+    const spoof = await post(
+      client,
+      'clinetFeedback',
+      { ...fields, refusal: 'spoof' },
+      'form',
+      device
+    )
+    assert.include(spoof.body(), { code: 0, decision: 'denied', reason: 'spoof' })
+    const event = await AccessEvent.findOrFail(spoof.body().eventId)
+    assert.equal(event.personId, person.id, 'the guard still sees whom the face looked like')
+    assert.equal(event.reason, 'spoof')
+
+    const other = await post(
+      client,
+      'clinetFeedback',
+      { ...fields, refusal: 'granted' },
+      'form',
+      device
+    )
+    assert.include(other.body(), { code: 2 })
+    assert.equal(await countRows('access_events'), 1)
+  })
+
   test('bad fields are refused before anything is recorded', async ({ client, assert }) => {
     const device = await DeviceFactory.apply('approved').create()
     const base = { deviceName: device.name, deviceSN: device.serialNumber }
