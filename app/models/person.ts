@@ -1,4 +1,3 @@
-import { DateTime } from 'luxon'
 import { hasMany, manyToMany, belongsTo } from '@adonisjs/lucid/orm'
 import type { HasMany, ManyToMany, BelongsTo } from '@adonisjs/lucid/types/relations'
 import { PersonSchema } from '#database/schema'
@@ -26,15 +25,4 @@ export default class Person extends PersonSchema {
 
   @belongsTo(() => User, { foreignKey: 'consentRecordedBy' })
   declare consentRecorder: BelongsTo<typeof User>
-
-  /**
-   * Whether the person may pass at all at `at`, before groups and
-   * schedules are looked at.
-   */
-  isValidAt(at: DateTime = DateTime.now()) {
-    if (this.status !== 'active') return false
-    if (this.validFrom && at < this.validFrom) return false
-    if (this.validUntil && at > this.validUntil) return false
-    return true
-  }
 }

@@ -10,8 +10,4 @@ import Schedule from '#models/schedule'
 export default class ScheduleWindow extends ScheduleWindowSchema {
   @belongsTo(() => Schedule)
   declare schedule: BelongsTo<typeof Schedule>
-
-  covers(weekday: number, minute: number) {
-    return this.weekday === weekday && minute >= this.startsAtMinute && minute < this.endsAtMinute
-  }
 }

@@ -33,6 +33,43 @@ const migrations: string[] = [
    create index decisions_snapshot_seq on decisions (snapshot_file, seq);
    create table counters (name text primary key, value integer not null);`,
   `create table settings (name text primary key, value text not null);`,
+  `create table people (
+     username text primary key,
+     name text not null,
+     valid_from text,
+     valid_until text,
+     group_ids text not null default '[]',
+     card_number text,
+     photo_url text
+   );
+   create table faces (
+     id integer primary key autoincrement,
+     username text not null,
+     model text not null,
+     dimension integer not null,
+     vector blob not null
+   );
+   create index faces_username on faces (username);
+   create table access_groups (id integer primary key, name text not null, schedule_id integer);
+   create table schedule_windows (
+     schedule_id integer not null,
+     weekday integer not null,
+     starts_at_minute integer not null,
+     ends_at_minute integer not null
+   );
+   create table holidays (schedule_id integer not null, date text not null);
+   create table device_rules (
+     id integer primary key check (id = 1),
+     required_factors text not null,
+     time_zone text not null,
+     target_fpir real,
+     margin real
+   );
+   create table sync_state (
+     id integer primary key check (id = 1),
+     revision integer not null,
+     synced_at integer not null
+   );`,
 ]
 
 /**
