@@ -195,6 +195,19 @@ export interface DetectedFace {
   /** Clockwise in-plane turn of the face in degrees, [0, 360). */
   angle: number
   angleCode: AngleCode
+  /**
+   * How open each eye is (eye on the image's left, on its right), as the
+   * eye aspect ratio: lid gap over eye width, 0.2 to 0.45 open depending on
+   * the face, about half that shut, so a blink is read against the same
+   * face's earlier frames. Engines without eyelid landmarks leave it out.
+   */
+  eyes?: { left: number; right: number }
+  /**
+   * Head pose in degrees: `yaw` > 0 turned towards the image's right,
+   * `pitch` > 0 head bowed, `roll` the clockwise tilt of the eye line
+   * (-180..180). For active liveness (a head turn) and guidance.
+   */
+  pose?: { yaw: number; pitch: number; roll: number }
 }
 
 /** An L2-normalised face descriptor and the model that made it. */

@@ -254,6 +254,11 @@ function describe(landmarks: FaceLandmarks, score: number, image: RgbImage): Det
     ]) as DetectedFace['landmarks'],
     angle: round(landmarks.angle),
     angleCode: angleCode(landmarks.angle),
+    eyes: {
+      left: Math.round(landmarks.eyes.left * 1000) / 1000,
+      right: Math.round(landmarks.eyes.right * 1000) / 1000,
+    },
+    pose: landmarks.pose,
   }
 }
 

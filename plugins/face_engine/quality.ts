@@ -60,7 +60,7 @@ export function assessQuality(
   const rightSpan = Math.abs(upright(landmarks.outline.rightCheek)[0] - noseX)
   const yaw = (rightSpan - leftSpan) / Math.max(1e-6, leftSpan + rightSpan)
   const pitch = (noseY - eyeY) / Math.max(1e-6, mouthY - eyeY)
-  const roll = landmarks.angle > 180 ? landmarks.angle - 360 : landmarks.angle
+  const roll = landmarks.pose.roll
 
   const { brightness, clipped, sharpness } = measurePixels(aligned)
   const cutOff = outside(landmarks.box, image)
