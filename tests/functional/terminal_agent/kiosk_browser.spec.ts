@@ -7,7 +7,6 @@ import { KioskBrowser } from '#terminal-client/kiosk/kiosk_browser'
 import { KioskServer } from '#terminal-client/kiosk/kiosk_server'
 import { until } from '#tests/helpers/redis_server'
 
-const port = Number(process.env.KIOSK_TEST_PORT ?? 3414) + 1
 const dir = app.makePath('tmp', `kiosk_browser_spec_${process.pid}`)
 const profileDir = `${dir}/profile`
 
@@ -107,7 +106,7 @@ test.group('Kiosk browser', (group) => {
   test('Chromium shows the page, comes back after a crash and is gone after stop', async ({
     assert,
   }) => {
-    const server = new KioskServer({ port, language: 'en' })
+    const server = new KioskServer({ port: 0, language: 'en' })
     await server.start()
     const browser = new KioskBrowser({
       url: server.url,

@@ -4,10 +4,18 @@ import { networkInterfaces } from 'node:os'
 import { test } from '@japa/runner'
 import sharp from 'sharp'
 import type { KioskState } from '#terminal-client/agent_contracts'
-import { KioskServer } from '#terminal-client/kiosk/kiosk_server'
+import { KioskServer, type KioskServerOptions } from '#terminal-client/kiosk/kiosk_server'
 import { until } from '#tests/helpers/redis_server'
 
-const port = Number(process.env.KIOSK_TEST_PORT ?? 3414)
+/** The port of the server the running test started (a free one, picked by the system). */
+let port = 0
+
+async function startKiosk(options: Omit<KioskServerOptions, 'port'>, at = 0) {
+  const kiosk = new KioskServer({ ...options, port: at })
+  await kiosk.start()
+  port = Number(new URL(kiosk.url).port)
+  return kiosk
+}
 
 type Answer = { status: number; headers: IncomingMessage['headers']; body: Buffer }
 
@@ -108,8 +116,7 @@ test.group('Kiosk server', (group) => {
   test('a page gets the whole state at once, then every change in order, and nothing when nothing changed', async ({
     assert,
   }) => {
-    server = new KioskServer({ port, language: 'zh', deviceName: 'Lobby east', serial: 'FA-1' })
-    await server.start()
+    server = await startKiosk({ language: 'zh', deviceName: 'Lobby east', serial: 'FA-1' })
     const stream = new EventStream()
     await until(async () => stream.states.length === 1, 'the first state')
     assert.deepInclude(stream.last, {
@@ -146,8 +153,7 @@ test.group('Kiosk server', (group) => {
   test('thousands of pages reconnecting leave no stream, socket or listener behind', async ({
     assert,
   }) => {
-    server = new KioskServer({ port, language: 'en', maxClients: 8 })
-    await server.start()
+    server = await startKiosk({ language: 'en', maxClients: 8 })
     const keeper = new EventStream()
     await until(async () => server.clients === 1, 'the first page')
     const listenersBefore = process.listenerCount('exit')
@@ -167,8 +173,7 @@ test.group('Kiosk server', (group) => {
   })
 
   test('one page more than allowed closes the oldest one', async ({ assert }) => {
-    server = new KioskServer({ port, language: 'en', maxClients: 3 })
-    await server.start()
+    server = await startKiosk({ language: 'en', maxClients: 3 })
     const pages: EventStream[] = []
     for (let i = 0; i < 5; i++) {
       pages.push(new EventStream())
@@ -184,8 +189,7 @@ test.group('Kiosk server', (group) => {
   })
 
   test('open streams get a heartbeat comment while nothing changes', async () => {
-    server = new KioskServer({ port, language: 'en', heartbeatMs: 50 })
-    await server.start()
+    server = await startKiosk({ language: 'en', heartbeatMs: 50 })
     const stream = new EventStream()
     await until(async () => stream.comments.filter((c) => c === 'heartbeat').length >= 3, 'beats')
     stream.close()
@@ -194,8 +198,7 @@ test.group('Kiosk server', (group) => {
   test('the page, its script, style and strings are served; anything else is a 404, writing a 405', async ({
     assert,
   }) => {
-    server = new KioskServer({ port, language: 'en' })
-    await server.start()
+    server = await startKiosk({ language: 'en' })
     const page = await get('/')
     assert.equal(page.status, 200)
     assert.match(page.headers['content-type']!, /text\/html/)
@@ -229,8 +232,7 @@ test.group('Kiosk server', (group) => {
   })
 
   test('only loopback addresses and names are answered by default', async ({ assert }) => {
-    server = new KioskServer({ port, language: 'en' })
-    await server.start()
+    server = await startKiosk({ language: 'en' })
     assert.equal(server.url, `http://127.0.0.1:${port}`)
 
     const outside = Object.values(networkInterfaces())
@@ -256,8 +258,7 @@ test.group('Kiosk server', (group) => {
   test('the camera image is encoded only when asked for, at most a few times a second, and small', async ({
     assert,
   }) => {
-    server = new KioskServer({ port, language: 'en', frameIntervalMs: 300, frameMaxSide: 320 })
-    await server.start()
+    server = await startKiosk({ language: 'en', frameIntervalMs: 300, frameMaxSide: 320 })
     assert.equal(await status('/frame.jpg'), 503)
 
     const stream = new EventStream()
@@ -296,8 +297,7 @@ test.group('Kiosk server', (group) => {
   test('a person photo is served by key with a validator; the oldest photos are dropped', async ({
     assert,
   }) => {
-    server = new KioskServer({ port, language: 'en', maxPhotos: 2 })
-    await server.start()
+    server = await startKiosk({ language: 'en', maxPhotos: 2 })
     const jpeg = await sharp({
       create: { width: 8, height: 8, channels: 3, background: '#0a0' },
     })
@@ -318,14 +318,12 @@ test.group('Kiosk server', (group) => {
   })
 
   test('stopping ends the open pages and frees the port for the next start', async ({ assert }) => {
-    server = new KioskServer({ port, language: 'en' })
-    await server.start()
+    server = await startKiosk({ language: 'en' })
     const stream = new EventStream()
     await until(async () => server.clients === 1, 'the page')
     await server.stop()
     await until(async () => stream.ended, 'the page told')
-    server = new KioskServer({ port, language: 'en' })
-    await server.start()
+    server = await startKiosk({ language: 'en' }, port)
     assert.equal(await status('/'), 200)
   })
 })
