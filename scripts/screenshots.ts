@@ -1,9 +1,11 @@
 /**
- * npm run screenshots [-- --port=3391 --redis-port=6418]
+ * npm run screenshots [-- --port=3391 --redis-port=6418] [-- --kiosk-only]
  *
  * The admin pages as docs/screenshots/ shows them: every page at 1366 and
  * 390 pixels wide, in English and Chinese, as PNG files named
- * <page>-<width>-<language>.png, with an index (docs/screenshots/README.md).
+ * <page>-<width>-<language>.png, with an index (docs/screenshots/README.md);
+ * and the terminal's kiosk screen (kiosk-*.png) fed by the agent's kiosk
+ * server, which `--kiosk-only` shoots alone, without building a site.
  *
  * It builds a throwaway site of its own and removes it afterwards: a SQLite
  * database (tmp/screenshots.sqlite3) and storage folder
@@ -23,8 +25,11 @@ import { createConnection } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { DatabaseSync } from 'node:sqlite'
-import { chromium, type BrowserContext, type Page } from 'playwright'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright'
+import sharp from 'sharp'
 import { FacesApiClient } from '#terminal-client/faces_api_client'
+import type { KioskState } from '#terminal-client/agent_contracts'
+import { KioskServer } from '#terminal-client/kiosk/kiosk_server'
 import {
   ace,
   approvedDevice,
@@ -39,6 +44,7 @@ const { values } = parseArgs({
   options: {
     'port': { type: 'string', default: '3391' },
     'redis-port': { type: 'string', default: '6418' },
+    'kiosk-only': { type: 'boolean', default: false },
   },
 })
 const origin = `http://127.0.0.1:${values.port}`
@@ -390,7 +396,8 @@ async function capture(context: BrowserContext, pages: Record<string, string>, l
 /** docs/screenshots/README.md: every picture, by page, width and language. */
 async function writeIndex() {
   const written = await readdir(outputDir)
-  const files = written.filter((file) => file.endsWith('.png')).sort()
+  const kiosk = written.filter((file) => file.startsWith('kiosk-')).sort()
+  const files = written.filter((file) => file.endsWith('.png') && !kiosk.includes(file)).sort()
   const names = [...new Set(files.map((file) => file.replace(/-\d+-\w+\.png$/, '')))]
   const lines = [
     '# Screenshots of the admin pages',
@@ -411,8 +418,111 @@ async function writeIndex() {
         ' |'
     ),
     '',
+    "## The terminal's screen",
+    '',
+    "The kiosk page of the terminal agent, on a 7-inch screen (1024 × 600, and 600 × 1024 upright), fed by the agent's kiosk server:",
+    '',
+    ...kiosk.map((file) => `- [${file}](${file})`),
+    '',
   ]
   await writeFile(`${outputDir}/README.md`, lines.join('\n'))
+}
+
+/** The terminal's screen in the states a person at the door meets, as the agent pushes them. */
+async function shootKiosk(browser: Browser) {
+  const kiosk = new KioskServer({
+    port: 0,
+    language: 'en',
+    deviceName: 'Lobby east',
+    serial: 'FA-2026-0042',
+  })
+  await kiosk.start()
+  const fixture = 'tests/fixtures/pairs/jim_parsons_sheldon2.png'
+  const { data, info } = await sharp(fixture)
+    .removeAlpha()
+    .resize(960, 720, { fit: 'contain', background: '#334155' })
+    .raw()
+    .toBuffer({ resolveWithObject: true })
+  kiosk.frame({ width: info.width, height: info.height, data: new Uint8Array(data) })
+  const photoUrl = kiosk.personPhoto(
+    'sheldon.cooper',
+    await sharp(`tests/fixtures/${people[0].photo}`).resize(320, 320).jpeg().toBuffer()
+  )
+  const face = { left: 330, top: 170, right: 630, bottom: 560 }
+  const at = Date.now()
+  const shots: [string, Partial<KioskState>, { width: number; height: number }?][] = [
+    [
+      'kiosk-granted-en.png',
+      {
+        connection: 'online',
+        face,
+        result: {
+          decision: 'granted',
+          reason: 'granted',
+          name: people[0].name,
+          photoUrl,
+          at,
+          decidedBy: 'server',
+        },
+      },
+    ],
+    [
+      'kiosk-denied-zh.png',
+      {
+        language: 'zh',
+        connection: 'online',
+        face,
+        result: {
+          decision: 'denied',
+          reason: 'outside_schedule',
+          name: people[0].name,
+          at,
+          decidedBy: 'server',
+        },
+      },
+    ],
+    [
+      'kiosk-offline.png',
+      {
+        language: 'en',
+        connection: 'offline',
+        backlog: 14,
+        face,
+        result: undefined,
+        guidance: 'blink',
+      },
+    ],
+    [
+      'kiosk-guidance-portrait.png',
+      { connection: 'online', backlog: 0, guidance: 'come_closer', face },
+      { width: 600, height: 1024 },
+    ],
+    [
+      'kiosk-pairing.png',
+      { connection: 'pairing', pairingCode: '482 913', guidance: undefined, face: undefined },
+    ],
+  ]
+  const page = await browser.newPage({ viewport: { width: 1024, height: 600 } })
+  await page.goto(kiosk.url)
+  for (const [file, state, viewport] of shots) {
+    await page.setViewportSize(viewport ?? { width: 1024, height: 600 })
+    kiosk.update(state)
+    await page.waitForFunction((expected) => {
+      const doc = (globalThis as any).document
+      const frame = doc.querySelector('[data-test="frame"]')
+      const portrait = doc.querySelector('[data-test="photo"]')
+      return (
+        doc.body.dataset.connection === expected &&
+        frame.naturalWidth > 0 &&
+        (portrait.hidden || portrait.complete)
+      )
+    }, state.connection)
+    await page.waitForTimeout(300)
+    await page.screenshot({ path: `${outputDir}/${file}` })
+  }
+  await page.close()
+  await kiosk.stop()
+  console.log(`kiosk: ${shots.length} pictures`)
 }
 
 /** Chinese pages need a font with Chinese glyphs, or they show boxes. */
@@ -423,6 +533,35 @@ function assertChineseFont() {
     'screenshots: no font with Chinese glyphs; install one (apt-get install fonts-noto-cjk)'
   )
   process.exit(1)
+}
+
+function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--hide-scrollbars',
+    ],
+  })
+}
+
+/** Only the kiosk pictures, replaced in place; the admin pages' pictures stay. */
+async function kioskOnly() {
+  assertChineseFont()
+  await mkdir(outputDir, { recursive: true })
+  for (const file of await readdir(outputDir)) {
+    if (file.startsWith('kiosk-')) await rm(`${outputDir}/${file}`)
+  }
+  const browser = await launchBrowser()
+  try {
+    await shootKiosk(browser)
+    await writeIndex()
+  } finally {
+    await browser.close()
+  }
 }
 
 async function main() {
@@ -443,16 +582,7 @@ async function main() {
 
   const redis = await startRedis()
   const server = await startServer({ port: values.port, dbFile, engine: 'engine' })
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-dev-shm-usage',
-      '--hide-scrollbars',
-    ],
-  })
+  const browser = await launchBrowser()
   try {
     const setup = await browser.newContext({
       baseURL: origin,
@@ -494,6 +624,7 @@ async function main() {
       console.log(`${language.locale}: ${files.length + 5} pictures`)
       await context.close()
     }
+    await shootKiosk(browser)
     await writeIndex()
   } finally {
     await browser.close()
@@ -506,4 +637,4 @@ async function main() {
   }
 }
 
-await main()
+await (values['kiosk-only'] ? kioskOnly() : main())
