@@ -1,8 +1,10 @@
 import { inject } from '@adonisjs/core'
 import { BaseCommand, args, flags } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
+import type Device from '#models/device'
 import { devicePermissions, type DevicePermission } from '#models/device'
 import { commandLineActor } from '#services/audit_trail'
+import { DevicePairingService } from '#services/device_pairing_service'
 import { DeviceService } from '#services/device_service'
 
 /**
@@ -15,6 +17,9 @@ export default class DeviceApprove extends BaseCommand {
   static help = [
     'A device that signs its calls gets a credential, printed once:',
     '  node ace device:approve FT2024A00017',
+    'A terminal agent waiting to pair shows a 6-digit code on its screen; the credential',
+    'then goes to the terminal that shows it, not to the screen:',
+    '  node ace device:approve FT2024A00017 --pairing-code=482913',
     'Firmware that sends only its name and serial number runs in legacy mode, pinned',
     'to the address it last called from (or --address), with exactly what --allow lists:',
     '  node ace device:approve FT2024A00017 --legacy --allow=recognition,database,feedback',
@@ -34,8 +39,11 @@ export default class DeviceApprove extends BaseCommand {
   @flags.string({ description: 'The address a legacy device is pinned to (default: its last)' })
   declare address?: string
 
+  @flags.string({ description: 'The code a pairing terminal agent shows on its screen' })
+  declare pairingCode?: string
+
   @inject()
-  async run(devices: DeviceService) {
+  async run(devices: DeviceService, pairing: DevicePairingService) {
     const permissions = this.#permissions()
     if (permissions === null) return
     const device = await devices.findBySerial(this.serial)
@@ -45,6 +53,7 @@ export default class DeviceApprove extends BaseCommand {
       return
     }
     const label = `${device.name} (${device.serialNumber})`
+    if (this.pairingCode !== undefined) return this.#pair(pairing, device, label)
     const access =
       this.legacy || this.allow !== undefined || this.address !== undefined
         ? {
@@ -73,6 +82,34 @@ export default class DeviceApprove extends BaseCommand {
     } else if (!device.legacyMode) {
       this.logger.info('It keeps the credential it already had (rotate it on its page)')
     }
+  }
+
+  async #pair(pairing: DevicePairingService, device: Device, label: string) {
+    if (this.legacy || this.allow !== undefined || this.address !== undefined) {
+      this.logger.error(
+        '--pairing-code pairs a terminal agent: it takes no --legacy, --allow or --address'
+      )
+      this.exitCode = 1
+      return
+    }
+    const code = this.pairingCode!.trim()
+    const result = /^[0-9]{6}$/.test(code)
+      ? await pairing.approve(commandLineActor(), device, code)
+      : ({ ok: false, error: { type: 'wrong_code' } } as const)
+    if (!result.ok) {
+      const reasons = {
+        wrong_code: `No pairing request of ${label} waiting shows code "${code}" (six digits, as the terminal shows them; requests expire)`,
+        ambiguous_code: `Several pairing requests of ${label} show code ${code}: refuse them on the device's page and let the terminal ask again`,
+        blocked: `${label} is blocked: approve it first`,
+      }
+      this.logger.error(reasons[result.error.type])
+      this.exitCode = 1
+      return
+    }
+    this.logger.success(
+      `${label} is approved and paired; the terminal receives its credential with its next call`
+    )
+    if (result.refused > 0) this.logger.info(`${result.refused} other pairing request(s) refused`)
   }
 
   /** The --allow list, checked; undefined keeps the device's own. */

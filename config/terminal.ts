@@ -135,6 +135,19 @@ const terminalConfig = {
     alertMinutes: env.get('DEVICE_SYNC_ALERT_MINUTES', 60),
   },
 
+  /**
+   * Terminal agents: how long a pairing request waits for an operator and
+   * how many may wait for one serial number; how long a remote command may
+   * wait to be sent (a door must not open long after the click); after how
+   * many minutes an unsent backlog of decisions is flagged.
+   */
+  agent: {
+    pairingTtlSeconds: 15 * 60,
+    pairingsPerDevice: 5,
+    commandTtlSeconds: { open_door: 60, sync_now: 10 * 60, restart: 10 * 60 },
+    backlogAlertMinutes: 15,
+  },
+
   /** getDbs answers larger than this are compressed for clients that accept it. */
   compressAboveBytes: 8 * 1024,
 }

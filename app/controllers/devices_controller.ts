@@ -4,6 +4,9 @@ import { DateTime } from 'luxon'
 import terminalConfig from '#config/terminal'
 import Device, { devicePermissions } from '#models/device'
 import { DeviceService } from '#services/device_service'
+import { DeviceCommands } from '#services/device_commands'
+import { DeviceHeartbeats } from '#services/device_heartbeats'
+import { DevicePairingService } from '#services/device_pairing_service'
 import { DeviceDoors } from '#services/device_doors'
 import { DeviceOnlineStatus } from '#services/device_online_status'
 import { DeviceSyncLedger } from '#services/device_sync_ledger'
@@ -26,7 +29,10 @@ export default class DevicesController {
     private pendingCap: PendingDeviceCap,
     private online: DeviceOnlineStatus,
     private doors: DeviceDoors,
-    private sync: DeviceSyncLedger
+    private sync: DeviceSyncLedger,
+    private pairing: DevicePairingService,
+    private heartbeats: DeviceHeartbeats,
+    private commands: DeviceCommands
   ) {}
 
   async index({ request, view, bouncer }: HttpContext) {
@@ -35,11 +41,13 @@ export default class DevicesController {
     const devices = await this.devices.list(filters)
     devices.baseUrl(request.url()).queryString({ q: filters.q, status: filters.status })
     const ids = devices.all().map((device) => device.id)
-    const [refusals, cap, presence, sync] = await Promise.all([
+    const [refusals, cap, presence, sync, heartbeats, pairings] = await Promise.all([
       unlessRedisIsDown(this.refusals.counts(ids), null),
       this.pendingCap.status(),
       this.online.of(devices.all()),
       this.sync.views(ids),
+      this.heartbeats.of(ids),
+      this.#pairingRequests(),
     ])
     const lastRefusedAt = cap.lastRefusedAt && DateTime.fromJSDate(cap.lastRefusedAt)
     return view.render('pages/devices/index', {
@@ -50,7 +58,19 @@ export default class DevicesController {
       presence,
       sync,
       syncAlertMinutes: terminalConfig.sync.alertMinutes,
+      heartbeats,
+      backlogAlertMinutes: terminalConfig.agent.backlogAlertMinutes,
+      pairings,
     })
+  }
+
+  /** The devices with pairing requests waiting, wherever they are in the list. */
+  async #pairingRequests() {
+    const waiting = await this.pairing.waitingFor()
+    const devices = await Device.query()
+      .whereIn('id', [...waiting.keys()])
+      .orderBy('name', 'asc')
+    return devices.map((device) => ({ device, requests: waiting.get(device.id)! }))
   }
 
   /**
@@ -85,13 +105,19 @@ export default class DevicesController {
     })
   }
 
-  /** Whether the device is online, its access groups, and where its face database stands. */
+  /**
+   * Whether the device is online, its access groups, where its face
+   * database stands, and its agent's heartbeat, commands and pairing requests.
+   */
   async #presence(device: Device) {
     await device.load('accessGroups', (groups) => groups.orderBy('name', 'asc'))
-    const [states, sync, removals] = await Promise.all([
+    const [states, sync, removals, heartbeats, commands, pairings] = await Promise.all([
       this.online.of([device]),
       this.sync.views([device.id]),
       this.sync.removalsFor(device.id),
+      this.heartbeats.of([device.id]),
+      this.commands.recent(device.id),
+      this.pairing.waitingFor([device.id]),
     ])
     return {
       presence: states.get(device.id)!,
@@ -99,6 +125,10 @@ export default class DevicesController {
       sync: sync.get(device.id) ?? null,
       syncAlertMinutes: terminalConfig.sync.alertMinutes,
       removals,
+      heartbeat: heartbeats.get(device.id) ?? null,
+      backlogAlertMinutes: terminalConfig.agent.backlogAlertMinutes,
+      commands,
+      pairingRequests: pairings.get(device.id) ?? [],
     }
   }
 

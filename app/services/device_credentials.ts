@@ -76,6 +76,11 @@ export class DeviceCredentials {
     return encryption.encrypt(secret, undefined, purpose)
   }
 
+  /** A sealed secret in the clear, to hand it over (a pairing terminal's); null when it does not open. */
+  static open(sealed: string) {
+    return encryption.decrypt<string>(sealed, purpose)
+  }
+
   /**
    * The device's secret, for verifying its signatures; null when it has
    * none. Decrypted secrets are kept by their ciphertext (a rotated one

@@ -8,6 +8,7 @@ import { isRedisUnavailable } from '#services/redis_availability'
 /** How a wait for a change ends. */
 export type WaitOutcome =
   | { type: 'changed'; revision: number; pending: number }
+  | { type: 'commands' }
   | { type: 'timeout' }
   | { type: 'unavailable' }
 
@@ -46,6 +47,11 @@ export class DeviceSyncNotices {
 
   async publish(revision: number) {
     await redis.publish(terminalConfig.deviceSyncChannel, JSON.stringify({ revision }))
+  }
+
+  /** "A command waits for device N": its waiting call, in whichever process, answers at once. */
+  async publishCommands(deviceId: number) {
+    await redis.publish(terminalConfig.deviceSyncChannel, JSON.stringify({ commandsFor: deviceId }))
   }
 
   /**
@@ -132,6 +138,13 @@ export class DeviceSyncNotices {
   }
 
   #onMessage = (message: string) => {
+    const commandsFor = parseCommandsFor(message)
+    if (commandsFor !== null) {
+      for (const waiter of [...(this.#byDevice.get(commandsFor) ?? [])]) {
+        waiter.settle({ type: 'commands' })
+      }
+      return
+    }
     const revision = parseRevision(message)
     if (revision === null || this.#byDevice.size === 0) return
     this.#wake(revision).catch((error) => {
@@ -154,6 +167,15 @@ function parseRevision(message: string) {
   try {
     const value = JSON.parse(message) as { revision?: unknown }
     return Number.isSafeInteger(value.revision) ? (value.revision as number) : null
+  } catch {
+    return null
+  }
+}
+
+function parseCommandsFor(message: string) {
+  try {
+    const value = JSON.parse(message) as { commandsFor?: unknown }
+    return Number.isSafeInteger(value.commandsFor) ? (value.commandsFor as number) : null
   } catch {
     return null
   }

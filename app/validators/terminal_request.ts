@@ -77,6 +77,7 @@ const invalidFieldHints: Record<string, string> = {
   pending: 'a feature blob (base64) from faceFeature or getDbs',
   original: 'a feature blob (base64) from faceFeature or getDbs',
   cardNumber: 'the card UID in hexadecimal, or its decimal number',
+  pairingKey: '32 to 128 letters, digits, "-" or "_": the terminal\'s own random key',
 }
 
 function describeInvalid(field: string) {

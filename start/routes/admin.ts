@@ -148,6 +148,18 @@ router
         router
           .delete('/devices/:id/credential', [controllers.DeviceCredentials, 'destroy'])
           .as('devices.credential.destroy')
+        router
+          .post('/devices/:id/pairing', [controllers.DevicePairings, 'store'])
+          .as('devices.pairing.store')
+        router
+          .delete('/devices/:id/pairing', [controllers.DevicePairings, 'destroy'])
+          .as('devices.pairing.destroy')
+        router
+          .post('/devices/:id/commands', [controllers.DeviceCommands, 'store'])
+          .as('devices.commands.store')
+        router
+          .get('/devices/:id/commands/restart', [controllers.DeviceCommands, 'confirmRestart'])
+          .as('devices.commands.restart')
 
         router.get('/operators', [controllers.Operators, 'index']).as('operators.index')
         router.get('/operators/new', [controllers.Operators, 'create']).as('operators.create')

@@ -17,6 +17,7 @@ const terminal = router.named({ api: () => import('#middleware/terminal_api_midd
 router
   .group(() => {
     router.post('token', [controllers.terminal.Tokens, 'store']).as('token')
+    router.post('pair', [controllers.terminal.Pairing, 'store']).as('pair')
     router.post('faceDetect', [controllers.terminal.Recognition, 'detect']).as('faceDetect')
     router.post('faceAge', [controllers.terminal.Recognition, 'age']).as('faceAge')
     router.post('faceGender', [controllers.terminal.Recognition, 'gender']).as('faceGender')
@@ -30,6 +31,7 @@ router
     router.post('regFace', [controllers.terminal.FaceRegistrations, 'store']).as('regFace')
     router.post('clinetFeedback', [controllers.terminal.Feedback, 'store']).as('clinetFeedback')
     router.post('clinetWebResult', [controllers.terminal.Feedback, 'show']).as('clinetWebResult')
+    router.post('heartbeat', [controllers.terminal.Heartbeats, 'store']).as('heartbeat')
     router
       .get('pictures/:id', [controllers.terminal.FacePictures, 'show'])
       .as('pictures')

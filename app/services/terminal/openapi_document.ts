@@ -34,6 +34,9 @@ function fieldSchema(field: Field, encoding: 'form' | 'multipart' | 'json' | 'an
     const items = field.items ? objectSchema(field.items, encoding) : { type: 'string' }
     return { type: 'array', items, description }
   }
+  if (field.type === 'object' && (encoding === 'form' || encoding === 'multipart')) {
+    return { type: 'string', contentMediaType: 'application/json', description }
+  }
   if (field.type === 'object') {
     return { ...objectSchema(field.items ?? [], encoding), type: ['object', 'null'], description }
   }

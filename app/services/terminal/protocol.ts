@@ -12,6 +12,7 @@ export const terminalApiPrefix = '/faces/api'
  */
 export const terminalEndpoints = {
   token: { flag: 'token', permission: null },
+  pair: { flag: 'pair', permission: null },
   faceDetect: { flag: 'facedetect', permission: 'recognition' },
   faceAge: { flag: 'faceage', permission: 'recognition' },
   faceGender: { flag: 'facegender', permission: 'recognition' },
@@ -23,6 +24,7 @@ export const terminalEndpoints = {
   regFace: { flag: 'regFace', permission: 'enrolment' },
   clinetFeedback: { flag: 'clinetfeedback', permission: 'feedback' },
   clinetWebResult: { flag: 'clinetwebresult', permission: 'feedback' },
+  heartbeat: { flag: 'heartbeat', permission: null },
   pictures: { flag: 'picture', permission: null },
 } as const satisfies Record<string, { flag: string; permission: DevicePermission | null }>
 
@@ -65,6 +67,7 @@ export type TerminalFailure =
   | { type: 'signature_expired'; message: string }
   | { type: 'held_for_review'; message: string }
   | { type: 'enrolment_refused'; message: string }
+  | { type: 'pairing_refused'; message: string }
   | { type: 'unusable_face'; message: string }
   | { type: 'rate_limited'; message: string; retryAfterSeconds: number }
   | { type: 'unreadable_file'; message: string }
@@ -97,6 +100,7 @@ const failureCodes = {
   signature_expired: { code: 7, status: 200 },
   held_for_review: { code: 5, status: 200 },
   enrolment_refused: { code: 5, status: 200 },
+  pairing_refused: { code: 5, status: 200 },
   unusable_face: { code: 73731, status: 200 },
   rate_limited: { code: 8, status: 429 },
   unreadable_file: { code: 9113, status: 200 },

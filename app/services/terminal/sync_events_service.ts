@@ -2,9 +2,11 @@ import { inject } from '@adonisjs/core'
 import terminalConfig from '#config/terminal'
 import type Device from '#models/device'
 import { FaceDbRevision } from '#faces/face_db_revision'
+import { DeviceCommands } from '#services/device_commands'
 import { DeviceSyncLedger } from '#services/device_sync_ledger'
 import { deviceSyncNotices } from '#services/device_sync_notices'
 import type { TerminalFailure, TerminalResult } from '#services/terminal/protocol'
+import type { AgentCommand } from '#terminal-client/agent_contracts'
 
 export type SyncEventsAnswer = {
   /** Whether changes for this device are waiting: then call getDbs with `since`. */
@@ -13,6 +15,8 @@ export type SyncEventsAnswer = {
   revision: number
   /** People entries the device would receive or drop (0 with no change). */
   pending: number
+  /** Commands an operator gave the device that it has not reported done (see heartbeat). */
+  commands: AgentCommand[]
 }
 
 const announcementsUnavailable: TerminalFailure = {
@@ -27,12 +31,15 @@ const announcementsUnavailable: TerminalFailure = {
  * answer's), which is also its acknowledgement, and hears at once when
  * changes concern it, or waits until they do, or until the wait ends
  * with "no change". Changes that concern other devices do not wake it.
+ * A command an operator queued for the device and not sent yet answers
+ * it at once too; every answer carries the commands not reported done.
  */
 @inject()
 export class SyncEventsService {
   constructor(
     private revisions: FaceDbRevision,
-    private ledger: DeviceSyncLedger
+    private ledger: DeviceSyncLedger,
+    private commands: DeviceCommands
   ) {}
 
   /**
@@ -64,6 +71,8 @@ export class SyncEventsService {
       const state = await this.ledger.acknowledge(device.id, revision)
       if (state.pendingChanges > 0) {
         waiting.settle({ type: 'changed', revision: current, pending: state.pendingChanges })
+      } else if (await this.commands.hasUnsent(device.id)) {
+        waiting.settle({ type: 'commands' })
       }
     } catch (error) {
       waiting.cancel()
@@ -72,16 +81,17 @@ export class SyncEventsService {
 
     const outcome = await waiting.outcome
     if (outcome.type === 'unavailable') return { ok: false, error: announcementsUnavailable }
-    if (outcome.type === 'timeout') {
+    const { commands } = await this.commands.take(device.id)
+    if (outcome.type === 'timeout' || outcome.type === 'commands') {
       return {
         ok: true,
-        data: { changed: false, revision: await this.revisions.current(), pending: 0 },
-        message: 'no change',
+        data: { changed: false, revision: await this.revisions.current(), pending: 0, commands },
+        message: outcome.type === 'commands' ? 'commands to carry out' : 'no change',
       }
     }
     return {
       ok: true,
-      data: { changed: true, revision: outcome.revision, pending: outcome.pending },
+      data: { changed: true, revision: outcome.revision, pending: outcome.pending, commands },
       message: `revision ${outcome.revision} is available`,
     }
   }

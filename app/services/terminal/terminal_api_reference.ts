@@ -180,6 +180,24 @@ const feature = (name: string, description: string): Field => ({
   example: 'RkFGVAEBEmZhY2VwbHVnaW4tYXJjZmFjZQAC8wQ1…',
 })
 
+/** The commands waiting for a terminal agent, in syncEvents and heartbeat answers. */
+const agentCommands: Field = {
+  name: 'commands',
+  type: 'array',
+  description:
+    'Commands an operator gave the device on its page and it has not reported done, oldest first. A terminal agent carries out each `id` once, then lists it in the `commandsDone` of its next heartbeat; a command waits at most a few minutes (an open_door one minute), then is dropped. A new command answers a waiting call at once.',
+  items: [
+    { name: 'id', type: 'integer', description: 'The command, to report done.' },
+    {
+      name: 'type',
+      type: 'string',
+      description:
+        '`open_door` (drive the door as for a granted passage), `sync_now` (fetch getDbs now) or `restart` (restart the agent).',
+    },
+    { name: 'issuedAt', type: 'string', description: 'When it was given, ISO 8601 (UTC).' },
+  ],
+}
+
 /** Every POST endpoint may answer these: malformed fields or signature headers, a rate limit, no body, a missing field, a server fault. */
 const commonFailures: ResultCode[] = [2, 8, 9002, 9005, 9007]
 const imageFailures: ResultCode[] = [9006, 9113, 69640, 69642]
@@ -205,6 +223,59 @@ export const terminalEndpointReference: EndpointReference[] = [
         token: '3f9c1e0a5b7d2c4e6f8a1b3c5d7e9f0a2b4c6d8e',
         expiresIn: terminalConfig.tokens.ttlSeconds,
       },
+    },
+  },
+  {
+    name: 'pair',
+    method: 'POST',
+    path: '/faces/api/pair',
+    summary: 'Pair a terminal agent without typing its credential',
+    description: `Beyond the original protocol: how a terminal that has no credential gets one. The terminal makes a random \`pairingKey\` (32 to 128 letters, digits, "-" or "_"), keeps it, and calls this endpoint unsigned. The server registers a device never seen before as pending (within the same caps on pending devices as /faces/api/token, and each new request counts against the address's budget of refused calls), keeps only the key's SHA-256, and answers \`state: "waiting"\` with a 6-digit \`pairingCode\` derived from the key, which the terminal shows on its screen. An operator types that code on the Devices page (or \`node ace device:approve <serial> --pairing-code=<code>\`): that request alone is approved, the device is approved with a new credential (one it had stops working), and every other request for the serial number is refused. Call again with the same fields every few seconds: the first answer after the approval carries \`state: "approved"\` and the \`credential\`, once; later calls answer \`delivered\` without it. A request waits ${terminalConfig.agent.pairingTtlSeconds / 60} minutes (\`expired\` after that; pair again with a new key), and at most ${terminalConfig.agent.pairingsPerDevice} wait for one serial number at a time (8 otherwise). Anyone can read a terminal's label, so several requests may name one serial number; each has its own code, and only the operator, reading the code on the terminal's screen, picks the right one. A blocked device is refused (9001), a device in legacy mode too (5, until an operator turns legacy mode off).`,
+    needsEngine: false,
+    fields: [
+      device.deviceName,
+      device.sn,
+      {
+        name: 'pairingKey',
+        type: 'string',
+        required: true,
+        description:
+          'The terminal\'s own random secret, 32 to 128 letters, digits, "-" or "_" (e.g. 32 random bytes in base64url). The same key polls the request; never reuse it for another request.',
+        example: 'k6Jr0V2n4bQy8m1Zt5xWcE7hA3sLdP9uGfR2oNiK_Hw',
+      },
+    ],
+    answer: [
+      {
+        name: 'state',
+        type: 'string',
+        description:
+          '`waiting` (show the code, call again), `approved` (the credential is in this answer), `delivered` (it was in an earlier one), `refused` (an operator approved another request or refused this one) or `expired`.',
+      },
+      {
+        name: 'pairingCode',
+        type: 'string',
+        description: 'Six digits to show on the terminal for the operator to type.',
+      },
+      {
+        name: 'expiresIn',
+        type: 'integer',
+        description: 'While waiting: seconds left before the request expires.',
+      },
+      {
+        name: 'credential',
+        type: 'string',
+        description:
+          'Only with `approved`: the credential to sign every call with (see Device authentication). It is sent once.',
+      },
+    ],
+    codes: [0, 5, 9001, 9004, ...commonFailures],
+    example: {
+      request: {
+        deviceName: 'Lobby east',
+        sn: 'FT2024A00017',
+        pairingKey: 'k6Jr0V2n4bQy8m1Zt5xWcE7hA3sLdP9uGfR2oNiK_Hw',
+      },
+      answer: { state: 'waiting', pairingCode: '482913', expiresIn: 897 },
     },
   },
   {
@@ -528,7 +599,7 @@ export const terminalEndpointReference: EndpointReference[] = [
     method: 'POST',
     path: '/faces/api/syncEvents',
     summary: 'Wait until the face database changes for this device',
-    description: `A long poll, so that a terminal learns of changes without fetching its database again and again. The terminal sends the \`revision\` of its last getDbs answer (0 when it holds none), which also records that it holds that revision (the Devices page shows it). When changes that concern this device are waiting (a person of one of its access groups added, changed, suspended or removed, a face added or removed, its own grants changed, or anyone deleted or erased), the answer comes at once with \`changed: true\`: then call getDbs with \`since\` set to the revision it holds, and call syncEvents again with the new revision. Otherwise the call waits up to ${terminalConfig.sync.waitSeconds} s (DEVICE_SYNC_WAIT_SECONDS) for such a change and answers \`changed: false\` if none came; call again at once. Changes for other devices do not wake it. Keep the HTTP read timeout above the wait. While the server's Redis is unavailable the call is answered 9007 at once (HTTP 503, Retry-After), also when Redis goes away during the wait.`,
+    description: `A long poll, so that a terminal learns of changes without fetching its database again and again. The terminal sends the \`revision\` of its last getDbs answer (0 when it holds none), which also records that it holds that revision (the Devices page shows it). When changes that concern this device are waiting (a person of one of its access groups added, changed, suspended or removed, a face added or removed, its own grants changed, or anyone deleted or erased), the answer comes at once with \`changed: true\`: then call getDbs with \`since\` set to the revision it holds, and call syncEvents again with the new revision. Otherwise the call waits up to ${terminalConfig.sync.waitSeconds} s (DEVICE_SYNC_WAIT_SECONDS) for such a change and answers \`changed: false\` if none came; call again at once. Changes for other devices do not wake it. A command an operator gave the device on its page (see heartbeat) that was not sent yet answers at once too, with \`changed: false\` unless changes wait as well; every answer lists the commands not reported done. Keep the HTTP read timeout above the wait. While the server's Redis is unavailable the call is answered 9007 at once (HTTP 503, Retry-After), also when Redis goes away during the wait.`,
     needsEngine: false,
     fields: [
       device.deviceName,
@@ -560,6 +631,7 @@ export const terminalEndpointReference: EndpointReference[] = [
         type: 'integer',
         description: 'How many people the device would receive or drop; 0 with no change.',
       },
+      agentCommands,
     ],
     codes: [0, 7, 9001, 9004, ...commonFailures],
     example: {
@@ -569,7 +641,7 @@ export const terminalEndpointReference: EndpointReference[] = [
         token: '3f9c…',
         revision: 1301,
       },
-      answer: { changed: true, revision: 1304, pending: 2 },
+      answer: { changed: true, revision: 1304, pending: 2, commands: [] },
     },
   },
   {
@@ -729,6 +801,83 @@ export const terminalEndpointReference: EndpointReference[] = [
         decision: 'granted',
         reason: 'granted',
         score: 0.87,
+      },
+    },
+  },
+  {
+    name: 'heartbeat',
+    method: 'POST',
+    path: '/faces/api/heartbeat',
+    summary: "A terminal agent's state, and the commands waiting for it",
+    description: `Beyond the original protocol: a terminal agent reports its state every few seconds, signed like every call; any approved device may. The Devices page shows the latest: recognition mode, decisions waiting to be sent and the age of the oldest (flagged past ${terminalConfig.agent.backlogAlertMinutes} minutes), the face-database revision held, the health of camera, gate, reader and light, and when it arrived. \`state\` is a JSON object (in a JSON body) or its JSON text (in a form field); every field is checked and a wrong one is answered 2, naming it (\`state.backlog: …\`); fields beyond these are ignored. The answer lists the commands waiting for the device, as syncEvents does; list those carried out in the next heartbeat's \`commandsDone\` and they are not sent again.`,
+    needsEngine: false,
+    fields: [
+      device.deviceName,
+      device.deviceSN,
+      token(false),
+      {
+        name: 'state',
+        type: 'object',
+        required: true,
+        description:
+          '`{mode, backlog, oldestUnsentAgeMs, revision, camera, gate, reader, light, commandsDone, version}`: `mode` "online" (the server decides) or "offline" (the terminal does); `backlog` decisions stored and not yet accepted by the server; `oldestUnsentAgeMs` the age of the oldest of them in milliseconds, null when none; `revision` the face-database revision held; `camera`, `gate`, `reader` and `light` each `{state: "ok" | "fault" | "absent", detail?}` (detail at most 200 characters); `commandsDone` the ids of commands carried out since the last heartbeat; `version` the agent\'s version.',
+        items: [
+          { name: 'mode', type: 'string', required: true, description: '"online" or "offline".' },
+          {
+            name: 'backlog',
+            type: 'integer',
+            required: true,
+            description: 'Decisions not yet sent.',
+          },
+          {
+            name: 'oldestUnsentAgeMs',
+            type: 'integer',
+            required: true,
+            description: 'Milliseconds; null when nothing waits.',
+          },
+          { name: 'revision', type: 'integer', required: true, description: 'Revision held.' },
+          ...['camera', 'gate', 'reader', 'light'].map((part): Field => ({
+            name: part,
+            type: 'object',
+            required: true,
+            description: `The ${part}: {state: "ok" | "fault" | "absent", detail?}.`,
+          })),
+          {
+            name: 'commandsDone',
+            type: 'array',
+            required: true,
+            description: 'Ids of the commands carried out since the last heartbeat.',
+          },
+          { name: 'version', type: 'string', required: true, description: "The agent's version." },
+        ],
+        example: {
+          mode: 'online',
+          backlog: 0,
+          oldestUnsentAgeMs: null,
+          revision: 1304,
+          camera: { state: 'ok' },
+          gate: { state: 'ok' },
+          reader: { state: 'absent' },
+          light: { state: 'ok' },
+          commandsDone: [41],
+          version: '0.1.0',
+        },
+      },
+    ],
+    answer: [
+      agentCommands,
+      { name: 'serverTime', type: 'integer', description: "The server's clock, unix seconds." },
+    ],
+    codes: [0, 7, 9001, 9004, ...commonFailures],
+    example: {
+      request: {
+        deviceName: 'Lobby east',
+        deviceSN: 'FT2024A00017',
+        state: '{"mode":"online","backlog":0,"oldestUnsentAgeMs":null,"revision":1304,…}',
+      },
+      answer: {
+        commands: [{ id: 42, type: 'open_door', issuedAt: '2026-12-05T06:30:00.000Z' }],
+        serverTime: 1796452200,
       },
     },
   },

@@ -46,6 +46,16 @@ const box = {
   bottom: side('下'),
 }
 
+/** 终端代理等待执行的命令，见于 syncEvents 和 heartbeat 的回答。 */
+const agentCommands = {
+  'commands':
+    '操作员在设备页面下达、设备尚未报告完成的命令，按先后排列。终端代理对每个 `id` 只执行一次，然后在下一次心跳的 `commandsDone` 中列出；命令最多等待几分钟（open_door 为一分钟），之后作废。新命令会让等待中的调用立即回答。',
+  'commands.id': '命令编号，用于报告完成。',
+  'commands.type':
+    '`open_door`（像允许通行时一样开门）、`sync_now`（立即调用 getDbs）或 `restart`（重启代理）。',
+  'commands.issuedAt': '下达时间，ISO 8601（UTC）。',
+}
+
 const featureBlob = '带版本的特征数据，base64 编码：其中写明生成它的模型。'
 
 export const terminalApiReferenceZh: ReferenceTranslation = {
@@ -158,6 +168,23 @@ export const terminalApiReferenceZh: ReferenceTranslation = {
       fields: { deviceName: device.deviceName, sn: device.sn },
       answer: { token: '40 个十六进制字符。', expiresIn: '令牌的有效秒数。' },
     },
+    pair: {
+      summary: '无需输入凭据即可配对终端代理',
+      description: `超出原始协议：没有凭据的终端如何获得凭据。终端生成一个随机的 \`pairingKey\`（32 到 128 个字母、数字、“-”或“_”），自行保存，并以不签名的方式调用此接口。服务器把从未见过的设备登记为待批准（与 /faces/api/token 受同样的待批准设备数量上限约束，每个新请求计入该地址被拒调用的额度），只保存密钥的 SHA-256，并回答 \`state: "waiting"\` 和由密钥导出的 6 位 \`pairingCode\`，终端将其显示在屏幕上。操作员在设备页面输入该代码（或 \`node ace device:approve <serial> --pairing-code=<code>\`）：只有这个请求被批准，设备获批并得到新凭据（原有凭据立即失效），该序列号的其他请求都被拒绝。每隔几秒用相同字段再次调用：批准后的第一个回答带有 \`state: "approved"\` 和 \`credential\`，只发送一次；之后的调用回答 \`delivered\`，不再带凭据。请求等待 ${terminalConfig.agent.pairingTtlSeconds / 60} 分钟（之后为 \`expired\`，请用新密钥重新配对），同一序列号同时最多 ${terminalConfig.agent.pairingsPerDevice} 个请求等待（否则为 8）。任何人都能读到终端的标签，所以一个序列号可能有多个请求；每个请求有自己的代码，只有看到终端屏幕上代码的操作员才能选中正确的那个。被屏蔽的设备被拒绝（9001），传统模式的设备也被拒绝（5，直到操作员关闭传统模式）。`,
+      fields: {
+        deviceName: device.deviceName,
+        sn: device.sn,
+        pairingKey:
+          '终端自己的随机密钥，32 到 128 个字母、数字、“-”或“_”（例如 32 个随机字节的 base64url）。同一密钥用于轮询该请求；不要在另一个请求中重复使用。',
+      },
+      answer: {
+        state:
+          '`waiting`（显示代码并再次调用）、`approved`（凭据在此回答中）、`delivered`（凭据已在之前的回答中）、`refused`（操作员批准了另一个请求或拒绝了此请求）或 `expired`。',
+        pairingCode: '在终端上显示、供操作员输入的 6 位数字。',
+        expiresIn: '等待期间：请求过期前剩余的秒数。',
+        credential: '仅在 `approved` 时：用于签名每次调用的凭据（见设备认证）。只发送一次。',
+      },
+    },
     faceDetect: {
       summary: '找出图片中的人脸',
       description:
@@ -266,7 +293,7 @@ export const terminalApiReferenceZh: ReferenceTranslation = {
     },
     syncEvents: {
       summary: '等待此设备的人脸数据库发生变化',
-      description: `长轮询，让终端无需反复获取数据库即可得知变化。终端发送其上一次 getDbs 回答的 \`revision\`（尚无数据时为 0），这同时记录它已持有该版本（设备页面会显示）。当有与此设备相关的变化等待同步时（其通行组中的人员被添加、修改、停用或移除，人脸被添加或删除，设备自身的授权改变，或任何人被删除或其生物特征数据被清除），立即回答 \`changed: true\`：此时用持有的版本作为 \`since\` 调用 getDbs，再用新的版本调用 syncEvents。否则调用最多等待 ${terminalConfig.sync.waitSeconds} 秒（DEVICE_SYNC_WAIT_SECONDS），没有变化则回答 \`changed: false\`；请立即再次调用。其他设备的变化不会唤醒它。HTTP 读取超时应长于等待时间。服务器的 Redis 不可用时立即回答 9007（HTTP 503，带 Retry-After），等待期间 Redis 断开时也是如此。`,
+      description: `长轮询，让终端无需反复获取数据库即可得知变化。终端发送其上一次 getDbs 回答的 \`revision\`（尚无数据时为 0），这同时记录它已持有该版本（设备页面会显示）。当有与此设备相关的变化等待同步时（其通行组中的人员被添加、修改、停用或移除，人脸被添加或删除，设备自身的授权改变，或任何人被删除或其生物特征数据被清除），立即回答 \`changed: true\`：此时用持有的版本作为 \`since\` 调用 getDbs，再用新的版本调用 syncEvents。否则调用最多等待 ${terminalConfig.sync.waitSeconds} 秒（DEVICE_SYNC_WAIT_SECONDS），没有变化则回答 \`changed: false\`；请立即再次调用。其他设备的变化不会唤醒它。操作员在设备页面为此设备下达、尚未发送的命令（见 heartbeat）也会让调用立即回答，除非同时有变化，否则 \`changed: false\`；每个回答都列出尚未报告完成的命令。HTTP 读取超时应长于等待时间。服务器的 Redis 不可用时立即回答 9007（HTTP 503，带 Retry-After），等待期间 Redis 断开时也是如此。`,
       fields: {
         deviceName: device.deviceName,
         deviceSN: device.deviceSN,
@@ -278,6 +305,7 @@ export const terminalApiReferenceZh: ReferenceTranslation = {
         changed: '是否有此设备的变化等待同步：是则带 `since` 调用 getDbs。',
         revision: '人脸数据库的最新版本。请继续发送上一次 getDbs 回答的版本，而不是这个。',
         pending: '设备将收到或删除的人员数；没有变化时为 0。',
+        ...agentCommands,
       },
     },
     regFace: {
@@ -335,6 +363,31 @@ export const terminalApiReferenceZh: ReferenceTranslation = {
         decision: '"granted"（允许）或 "denied"（拒绝）。',
         reason: '原因。',
         score: '匹配分数，或 null。',
+      },
+    },
+    heartbeat: {
+      summary: '终端代理的状态，以及等待它执行的命令',
+      description: `超出原始协议：终端代理每隔几秒报告一次状态，像每次调用一样签名；任何已批准的设备都可以调用。设备页面显示最新状态：识别模式、等待发送的判定数及其中最早一条的时长（超过 ${terminalConfig.agent.backlogAlertMinutes} 分钟会被标出）、持有的人脸数据库版本、摄像头、闸机、读卡器和补光灯的健康状况，以及到达时间。\`state\` 是 JSON 对象（JSON 请求体中）或其 JSON 文本（表单字段中）；每个字段都会检查，错误的字段回答 2 并指明它（\`state.backlog: …\`）；其他字段被忽略。回答像 syncEvents 一样列出等待此设备执行的命令；在下一次心跳的 \`commandsDone\` 中列出已执行的命令，它们就不会再被发送。`,
+      fields: {
+        'deviceName': device.deviceName,
+        'deviceSN': device.deviceSN,
+        'token': tokenOptional,
+        'state':
+          '`{mode, backlog, oldestUnsentAgeMs, revision, camera, gate, reader, light, commandsDone, version}`：`mode` 为 "online"（服务器判定）或 "offline"（终端判定）；`backlog` 为已保存但服务器尚未接收的判定数；`oldestUnsentAgeMs` 为其中最早一条的时长（毫秒），没有时为 null；`revision` 为持有的人脸数据库版本；`camera`、`gate`、`reader` 和 `light` 各为 `{state: "ok" | "fault" | "absent", detail?}`（detail 最多 200 个字符）；`commandsDone` 为上次心跳以来执行完的命令编号；`version` 为代理的版本。',
+        'state.mode': '"online" 或 "offline"。',
+        'state.backlog': '尚未发送的判定数。',
+        'state.oldestUnsentAgeMs': '毫秒；没有等待发送的判定时为 null。',
+        'state.revision': '持有的版本。',
+        'state.camera': '摄像头：{state: "ok" | "fault" | "absent", detail?}。',
+        'state.gate': '闸机：{state: "ok" | "fault" | "absent", detail?}。',
+        'state.reader': '读卡器：{state: "ok" | "fault" | "absent", detail?}。',
+        'state.light': '补光灯：{state: "ok" | "fault" | "absent", detail?}。',
+        'state.commandsDone': '上次心跳以来执行完的命令编号。',
+        'state.version': '代理的版本。',
+      },
+      answer: {
+        ...agentCommands,
+        serverTime: '服务器时钟，unix 秒数。',
       },
     },
     pictures: {
