@@ -159,10 +159,14 @@ export class PassageTracker<Handle = unknown> {
     if (!followed) return { state: this.#track ? 'tracking' : 'idle' }
     const box = followed.face.box
 
-    const decided = this.#decided.find((entry) => sameFace(entry.box, box))
-    if (decided) {
-      decided.box = box
-      decided.lastSeen = at
+    // A decided face stays decided while in view, even behind someone else.
+    for (const entry of this.#decided) {
+      const seen = faces.find((candidate) => sameFace(entry.box, candidate.face.box))
+      if (!seen) continue
+      entry.box = seen.face.box
+      entry.lastSeen = at
+    }
+    if (this.#decided.some((entry) => entry.lastSeen === at && sameFace(entry.box, box))) {
       if (this.#track && !sameFace(this.#track.box, box)) this.#track = null
       return { state: 'decided', face: box }
     }
@@ -200,7 +204,7 @@ export class PassageTracker<Handle = unknown> {
     if (liveness.required && !liveness.proven && !timedOut) {
       return {
         state: 'awaiting_liveness',
-        guidance: this.options.liveness === 'turn' ? 'turn_head' : 'blink',
+        guidance: this.#livenessGuidance(at - track.firstGoodAt),
         face: box,
       }
     }
@@ -314,6 +318,17 @@ export class PassageTracker<Handle = unknown> {
     if (yaws.length < 3) return false
     const smoothed = yaws.slice(2).map((_, index) => median(yaws.slice(index, index + 3)))
     return Math.max(...smoothed) - Math.min(...smoothed) >= this.options.turnDegrees
+  }
+
+  /**
+   * Either will do: a blink first, the natural thing, then a turn, which
+   * unlike a blink no frame rate can miss.
+   */
+  #livenessGuidance(waitedMs: number): Guidance {
+    const { liveness, livenessTimeoutMs } = this.options
+    if (liveness === 'blink') return 'blink'
+    if (liveness === 'turn') return 'turn_head'
+    return waitedMs < livenessTimeoutMs / 2 ? 'blink' : 'turn_head'
   }
 
   #liveness(track: Track<Handle>): PassageLiveness {

@@ -227,7 +227,13 @@ test.group('Passage tracker: liveness', () => {
       proven: false,
       method: 'none',
     })
-    assert.isTrue(door.updates.slice(2, decision).every((update) => update.guidance === 'blink'))
+    assert.deepEqual(
+      [...new Set(door.updates.slice(1, decision).map((update) => update.guidance))],
+      ['blink', 'turn_head'],
+      'asked to blink, then after half the time to turn'
+    )
+    assert.equal(door.updates[20].guidance, 'turn_head')
+    assert.equal(door.updates[19].guidance, 'blink')
   })
 
   test('a floor on the passive scores turns a blink on a screen into not proven', ({ assert }) => {
@@ -273,6 +279,20 @@ test.group('Passage tracker: passages', () => {
     assert.lengthOf(door.decisions, 1, 'the other face never holds the place for two frames')
     door.showMany(3, () => ({ x: 460, width: 150 }))
     assert.lengthOf(door.decisions, 2)
+  })
+
+  test('a decided face that was behind someone else is not decided again', ({ assert }) => {
+    const door = new Door()
+    door.showMany(3, () => ({ x: 200, width: 140 }))
+    for (let step = 0; step < 30; step++) {
+      door.show(face({ x: 200, width: 90 }), face({ x: 460, width: 160 }))
+    }
+    door.showMany(5, () => ({ x: 200, width: 140 }))
+    assert.deepEqual(
+      door.decisions.map((ready) => ready.handle),
+      [1, 4],
+      'the first face, then the one in front of it, and no more'
+    )
   })
 
   test('two people equally close are asked to come one at a time', ({ assert }) => {
