@@ -212,6 +212,39 @@ test.group('Passage on the real engine', (group) => {
     assert.deepInclude(decided[0].ready!.liveness, { proven: false, method: 'none' })
   })
 
+  test('a photo swung left and right in front of the camera does not turn like a head', async ({
+    assert,
+  }) => {
+    const photo = ffmpeg(
+      ['-i', fixture('pairs/barack_obama_01.jpg'), '-vf', 'scale=640:-2'],
+      join(work, 'swing_0.png')
+    )
+    // The photo's near edge taller than its far edge by up to 2×160 pixels of 800: turned about 40°.
+    const swung = (shift: number) => {
+      if (shift === 0) return photo
+      const [near, far] = shift > 0 ? ['0', `${shift}`] : [`${-shift}`, '0']
+      const corners = `x0=0:y0=${near}:x1=W:y1=${far}:x2=0:y2=H-${near}:x3=W:y3=H-${far}`
+      return ffmpeg(
+        ['-i', photo, '-vf', `perspective=${corners}:sense=destination`],
+        join(work, `swing_${shift}.png`)
+      )
+    }
+    const shifts = [0, 40, 80, 120, 160, 120, 80, 40, 0, -40, -80, -120, -160, -120, -80, -40]
+    const images = new Map<number, DecodedImage>()
+    for (const shift of new Set(shifts)) images.set(shift, await decodeImage(swung(shift)))
+    const frames = Array.from({ length: 60 }, (_, index) => ({
+      at: index * 100,
+      image: images.get(shifts[index % shifts.length])!,
+    }))
+    const { updates, decided } = await walk(call, frames, 'turn')
+    assert.lengthOf(decided, 1)
+    assert.deepInclude(decided[0].ready!.liveness, { proven: false, method: 'none' })
+    assert.equal(frames[decided[0].index].at, 4000, 'good from the first frame, decided 4 s later')
+    assert.isTrue(
+      updates.slice(1, decided[0].index).every((update) => update.guidance === 'turn_head')
+    )
+  })
+
   test('a blink (eyes painted shut in one frame) proves liveness; the same frames without it do not', async ({
     assert,
   }) => {
