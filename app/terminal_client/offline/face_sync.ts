@@ -68,6 +68,8 @@ export class FaceSync {
   #failures = 0
   /** `syncNow` calls waiting for the line: a syncEvents wait would only hold them up. */
   #syncsAsked = 0
+  /** The revision a refusal of ours made us fetch everything at; refused again, it is a fault. */
+  #refetchedAt: number | null = null
   #fetchWanted = true
   #fullWanted = false
   #lastError: string | null = null
@@ -90,7 +92,7 @@ export class FaceSync {
     return syncState(this.#options.db).revision
   }
 
-  /** When the copy was last brought up to date (unix ms); null before the first sync. */
+  /** When the copy was last brought up to date; null before the first sync. */
   get lastSyncAt() {
     const { syncedAt } = syncState(this.#options.db)
     return syncedAt === null ? null : new Date(syncedAt)
@@ -130,8 +132,6 @@ export class FaceSync {
   }
 
   async #run() {
-    const { db } = this.#options
-    if (syncState(db).revision === null) this.#fullWanted = true
     while (!this.#stopping.signal.aborted) {
       try {
         if (this.#fetchWanted) {
@@ -174,9 +174,10 @@ export class FaceSync {
       if (answer.changed === true) this.#fetchWanted = true
       return
     }
-    if (answer.code === 2) {
+    if (answer.code === 2 && revision > 0 && this.#refetchedAt !== revision) {
       // The server holds an older revision than ours (restored from a backup): start again.
       this.#options.logger.warn({ revision, answer }, 'server revision behind ours; fetching all')
+      this.#refetchedAt = revision
       this.#fullWanted = true
       this.#fetchWanted = true
       return
@@ -226,19 +227,29 @@ export class FaceSync {
     send: (client: FacesApiClient) => Promise<FacesApiAnswer>,
     interrupt?: AbortSignal
   ): Promise<FacesApiAnswer> {
-    const timeout = AbortSignal.timeout(timeoutMs)
-    const ended = [this.#stopping.signal, ...(interrupt ? [interrupt] : [])]
-    const signal = AbortSignal.any([timeout, ...ended])
+    const controller = new AbortController()
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      controller.abort()
+    }, timeoutMs)
+    const end = () => controller.abort()
+    const causes = [this.#stopping.signal, ...(interrupt ? [interrupt] : [])]
+    for (const cause of causes) cause.addEventListener('abort', end, { once: true })
+    if (causes.some((cause) => cause.aborted)) end()
     const transport = this.#transport
     const client = new FacesApiClient(this.#options.serverUrl, this.#options.device, {
-      fetch: (url, init) => transport(url, { ...init, signal }),
+      fetch: (url, init) => transport(url, { ...init, signal: controller.signal }),
     })
     try {
       return await send(client)
     } catch (error) {
-      if (ended.some((cause) => cause.aborted)) throw new Interrupted('interrupted')
-      if (timeout.aborted) throw new Error(`no answer within ${timeoutMs} ms`)
+      if (timedOut) throw new Error(`no answer within ${timeoutMs} ms`)
+      if (controller.signal.aborted) throw new Interrupted('interrupted')
       throw error
+    } finally {
+      clearTimeout(timer)
+      for (const cause of causes) cause.removeEventListener('abort', end)
     }
   }
 

@@ -371,6 +371,49 @@ test.group('Terminal agent: offline decisions from the synced copy', (group) => 
     assert.equal(again.decider.people, 1)
   }).timeout(120_000)
 
+  test('a server restored to an older revision is fetched from in full', async ({ assert }) => {
+    const device = await DeviceFactory.apply('approved').create()
+    const barack = await enrolled('barack.obama', 'barack_obama_01.jpg')
+    await grant([barack], [device])
+    const revisions = new FaceDbRevision()
+    const agent = await agentFor(device)
+    await agent.sync.syncNow()
+    const serverRevision = await revisions.current()
+    agent.db.prepare('update sync_state set revision = ?').run(serverRevision + 100)
+    agent.db.prepare('delete from faces').run()
+
+    agent.sync.start()
+    await until(() => agent.sync.revision === serverRevision, 'the full fetch')
+    assert.lengthOf(readCopy(agent.db).faces, 1)
+    assert.equal(agent.decider.faces, 1)
+  }).timeout(120_000)
+
+  test('commands in a syncEvents answer are passed on', async ({ assert }) => {
+    const device = await DeviceFactory.apply('approved').create()
+    const command = { id: 7, type: 'sync_now' as const, issuedAt: new Date().toISOString() }
+    const received: unknown[] = []
+    const agent = await agentFor(device, {
+      fetch: async (url, init) => {
+        const response = await fetch(url, init)
+        if (!String(url).endsWith('/syncEvents')) return response
+        const body = { ...((await response.json()) as object), commands: [command] }
+        return new Response(JSON.stringify(body), { status: response.status })
+      },
+      onCommands: (commands) => void received.push(...commands),
+    })
+    terminalConfig.sync.waitSeconds = 1
+    agent.sync.start()
+    await until(() => received.length >= 2, 'two answers with commands')
+    assert.deepEqual(received[0], command)
+  })
+    .timeout(120_000)
+    .setup(() => {
+      const wait = terminalConfig.sync.waitSeconds
+      return () => {
+        terminalConfig.sync.waitSeconds = wait
+      }
+    })
+
   test('a long run: thousands of decisions and hundreds of syncs, without errors or growth', async ({
     assert,
   }) => {
