@@ -29,7 +29,9 @@ const sweepEveryMs = 1000
  * second ends at their deadlines (every wait has the same length, so the
  * set is in deadline order). On an announcement the waiting devices that
  * have changes pending are looked up in one query per few hundred and
- * answered; the others keep waiting. While the subscription is down
+ * answered; the others keep waiting. "Commands wait for device N" (an
+ * operator's, see DeviceCommands) answers that device's waits at once,
+ * without a query. While the subscription is down
  * (Redis away) nobody can be told of a change, so every waiter is answered
  * "unavailable" at once and new waits are refused until it is back.
  */
