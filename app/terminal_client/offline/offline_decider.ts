@@ -78,6 +78,11 @@ export class OfflineDecider {
     return this.#people.length
   }
 
+  /** What this device asks of a person, as the server last said; a face alone before the first sync. */
+  get requiredFactors() {
+    return this.#rules?.requiredFactors ?? 'face'
+  }
+
   /** Reads the copy again; decisions made meanwhile use the previous one. */
   reload() {
     const copy = readCopy(this.options.db)
