@@ -6,6 +6,7 @@ export type ScannedRoutes = {
   ALL: {
     'health': { paramsTuple?: []; params?: {} }
     'terminal.token': { paramsTuple?: []; params?: {} }
+    'terminal.pair': { paramsTuple?: []; params?: {} }
     'terminal.faceDetect': { paramsTuple?: []; params?: {} }
     'terminal.faceAge': { paramsTuple?: []; params?: {} }
     'terminal.faceGender': { paramsTuple?: []; params?: {} }
@@ -17,6 +18,7 @@ export type ScannedRoutes = {
     'terminal.regFace': { paramsTuple?: []; params?: {} }
     'terminal.clinetFeedback': { paramsTuple?: []; params?: {} }
     'terminal.clinetWebResult': { paramsTuple?: []; params?: {} }
+    'terminal.heartbeat': { paramsTuple?: []; params?: {} }
     'terminal.pictures': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'terminal.fallback': { paramsTuple: [...ParamValue[]]; params: {'*': ParamValue[]} }
     'docs': { paramsTuple?: []; params?: {} }
@@ -71,6 +73,10 @@ export type ScannedRoutes = {
     'devices.credential.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.credential.revoke': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.credential.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.pairing.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.pairing.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.commands.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.commands.restart': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.index': { paramsTuple?: []; params?: {} }
     'operators.create': { paramsTuple?: []; params?: {} }
     'operators.store': { paramsTuple?: []; params?: {} }
@@ -157,6 +163,7 @@ export type ScannedRoutes = {
     'devices.block': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.credential.revoke': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.commands.restart': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.index': { paramsTuple?: []; params?: {} }
     'operators.create': { paramsTuple?: []; params?: {} }
     'operators.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -215,6 +222,7 @@ export type ScannedRoutes = {
     'devices.block': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.delete': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.credential.revoke': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.commands.restart': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.index': { paramsTuple?: []; params?: {} }
     'operators.create': { paramsTuple?: []; params?: {} }
     'operators.edit': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -243,6 +251,7 @@ export type ScannedRoutes = {
   }
   POST: {
     'terminal.token': { paramsTuple?: []; params?: {} }
+    'terminal.pair': { paramsTuple?: []; params?: {} }
     'terminal.faceDetect': { paramsTuple?: []; params?: {} }
     'terminal.faceAge': { paramsTuple?: []; params?: {} }
     'terminal.faceGender': { paramsTuple?: []; params?: {} }
@@ -254,6 +263,7 @@ export type ScannedRoutes = {
     'terminal.regFace': { paramsTuple?: []; params?: {} }
     'terminal.clinetFeedback': { paramsTuple?: []; params?: {} }
     'terminal.clinetWebResult': { paramsTuple?: []; params?: {} }
+    'terminal.heartbeat': { paramsTuple?: []; params?: {} }
     'terminal.fallback': { paramsTuple: [...ParamValue[]]; params: {'*': ParamValue[]} }
     'session.store': { paramsTuple?: []; params?: {} }
     'session.destroy': { paramsTuple?: []; params?: {} }
@@ -271,6 +281,8 @@ export type ScannedRoutes = {
     'devices.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.door.open': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.credential.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.pairing.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.commands.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.store': { paramsTuple?: []; params?: {} }
     'operators.unlock': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'access_groups.store': { paramsTuple?: []; params?: {} }
@@ -310,6 +322,7 @@ export type ScannedRoutes = {
     'people.faces.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'faceId': ParamValue} }
     'devices.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'devices.credential.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'devices.pairing.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'operators.sessions.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'access_groups.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'access_groups.people.destroy': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'personId': ParamValue} }

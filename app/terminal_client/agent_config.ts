@@ -6,7 +6,7 @@ export type LivenessRequirement = 'none' | 'blink' | 'turn' | 'blink_or_turn'
 
 /**
  * A terminal agent's configuration, from its JSON file (`terminal:run
- * --config`, else `TERMINAL_CONFIG`, else `config/terminal.json`). The
+ * --config`, else `TERMINAL_CONFIG`, else `config/terminal_agent.json`). The
  * credential is not kept here: pairing stores it in the agent's own
  * database, readable by the agent's user only.
  */
@@ -30,6 +30,8 @@ export type AgentConfig = {
     size?: string
     /** Frames are scaled down to fit this many pixels on their longer side. */
     maxSide: number
+    /** A video file or folder starts again at its end (demonstrations, tests). */
+    loop: boolean
   }
   /** The plugins file with this terminal's engine, gate, reader and light instances. */
   pluginsFile: string
@@ -148,6 +150,7 @@ export function parseAgentConfig(source: Json, baseDir: string): AgentConfig {
       fps: field(camera, 'fps', isCount, 'frames per second', 8),
       size: camera.size === undefined ? undefined : field(camera, 'size', isText, 'e.g. 1280x720'),
       maxSide: field(camera, 'maxSide', isCount, 'pixels', 640),
+      loop: field(camera, 'loop', isBool, 'true or false', false),
     },
     pluginsFile: path(field(source, 'pluginsFile', isText, 'a plugins file', 'plugins.json')),
     door: {

@@ -112,8 +112,8 @@ export class AgentOutbox {
       requestTimeoutMs: 15_000,
       baseBackoffMs: 500,
       maxBackoffMs: 60_000,
-      fetch: fetch,
       ...options,
+      fetch: options.fetch ?? fetch,
     }
     this.db = openAgentDatabase(options.databasePath)
     this.snapshotDir = `${options.databasePath}-snapshots`

@@ -6,8 +6,6 @@ import type {
   DecodedImage,
   EngineDriver,
   FaceAnalysis,
-  FaceBox,
-  FaceFeature,
   GateDriver,
   LightDriver,
   ReaderDriver,
@@ -17,7 +15,6 @@ import type {
   AgentCommand,
   AgentHeartbeat,
   ConnectionState,
-  Guidance,
   KioskState,
   PartHealth,
   PassageReason,
@@ -27,44 +24,18 @@ import type { AgentOutbox } from '#terminal-client/agent_outbox'
 import type { CameraFrame, CameraHealth } from '#terminal-client/camera/camera_source'
 import { FrameGate } from '#terminal-client/camera/frame_gate'
 import { FacesApiClient, type DeviceIdentity } from '#terminal-client/faces_api_client'
+import type { FaceSync } from '#terminal-client/offline/face_sync'
+import type { OfflineDecider } from '#terminal-client/offline/offline_decider'
+import type { FillLight } from '#terminal-client/recognition/fill_light'
+import { analyseFrame } from '#terminal-client/recognition/frame_analysis'
+import type { PassageReady, PassageTracker } from '#terminal-client/recognition/passage_tracker'
 
-/** What the passage tracker says of one analysed frame. */
-export type TrackerStep = {
-  guidance?: Guidance
-  face?: FaceBox
-  /** Once per passage: decide now, with this frame. */
-  ready?: {
-    analysis: FaceAnalysis
-    image: DecodedImage
-    liveness: { required: boolean; proven: boolean }
-  }
-}
-
-export interface PassageTracking {
-  observe(observation: {
-    at: number
-    frame: { width: number; height: number }
-    faces: FaceAnalysis[]
-    image: DecodedImage
-  }): TrackerStep
-}
-
-export type OfflineVerdict = {
+export type Verdict = {
   decision: 'granted' | 'denied'
   reason: PassageReason
   username?: string | null
   name?: string | null
   score: number | null
-}
-
-/** The synced database and the decision made from it. */
-export interface OfflineDeciding {
-  decide(input: { feature: FaceFeature; at: Date; cardUid?: string }): OfflineVerdict
-  /** Whether this device asks for a card besides the face. */
-  cardRequired(): boolean
-  revision(): number
-  syncNow(): void
-  photoOf?(username: string): Uint8Array | null
 }
 
 export interface KioskDisplay {
@@ -83,12 +54,13 @@ export type AgentParts = {
   device: DeviceIdentity
   host: PluginHost
   camera: CameraFeed
-  tracker: PassageTracking
-  offline: OfflineDeciding
+  tracker: PassageTracker<DecodedImage>
+  fillLight: FillLight
+  offline: OfflineDecider
+  /** Absent in online-only mode, which never decides here. */
+  sync: FaceSync | null
   outbox: AgentOutbox
   kiosk?: KioskDisplay
-  /** Says when the fill light is wanted, per frame. */
-  fillLight?: (measure: { dark: boolean; active: boolean; faceNear: boolean }) => boolean
   logger: Logger
   fetch?: typeof fetch
   now?: () => number
@@ -122,9 +94,9 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
   #deciding: Promise<void> = Promise.resolve()
   #card: { uid: string; at: number } | null = null
   #lightOn = false
+  #showingResult = false
   #doorLightUntil = 0
   #probe: NodeJS.Timeout | null = null
-  #commandsDone: number[] = []
   #now: () => number
 
   constructor(parts: AgentParts) {
@@ -172,7 +144,7 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
       mode: this.#connection === 'online' ? 'online' : 'offline',
       backlog: outbox.backlog,
       oldestUnsentAgeMs: outbox.oldestUnsentAgeMs,
-      revision: this.#parts.offline.revision(),
+      revision: this.#parts.sync?.revision ?? 0,
       camera:
         camera.state === 'running'
           ? { state: 'ok' }
@@ -180,7 +152,7 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
       gate: this.#partHealth(this.#parts.config.door.gate),
       reader: this.#partHealth(this.#parts.config.door.reader),
       light: this.#partHealth(this.#parts.config.door.light),
-      commandsDone: this.#commandsDone.splice(0),
+      commandsDone: [],
       version: '1',
     }
   }
@@ -189,8 +161,11 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
   async command(command: AgentCommand) {
     this.#parts.logger.info({ command }, 'command from the server')
     if (command.type === 'open_door') await this.#openDoor()
-    if (command.type === 'sync_now') this.#parts.offline.syncNow()
-    this.#commandsDone.push(command.id)
+    if (command.type === 'sync_now') {
+      await this.#parts.sync
+        ?.syncNow()
+        .catch((error) => this.#parts.logger.warn({ err: error }, 'sync now failed'))
+    }
     if (command.type === 'restart') this.emit('restart')
   }
 
@@ -253,32 +228,47 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
     const measure = this.#gate.measure(image, at)
     let faces: FaceAnalysis[] = []
     if (measure.active) {
-      const analysed = await this.#engine((engine) =>
-        engine.analyse!({ image }, { quality: true, liveness: true })
-      )
-      if (analysed?.ok) {
-        faces = [analysed]
-        this.#gate.faceSeen(at)
-      }
+      faces = await this.#analyse(image)
+      if (faces.length > 0) this.#gate.faceSeen(at)
     }
-    this.#light(measure.dark, measure.active, faces.length > 0)
+    const fill = this.#parts.fillLight.update(
+      measure,
+      at,
+      faces.length > 0,
+      this.#gate.motionThreshold
+    )
+    this.#setLight(fill || this.#now() < this.#doorLightUntil)
     const step = this.#parts.tracker.observe({
       at,
       frame: { width: image.width, height: image.height },
       faces,
-      image,
+      handle: image,
     })
+    const startsPassage = step.state === 'tracking' && this.#showingResult
+    if (startsPassage) this.#showingResult = false
     this.#parts.kiosk?.update({
       guidance: step.guidance,
       face: step.face,
       frameSize: { width: image.width, height: image.height },
-      ...(step.face && !step.ready ? { result: undefined } : {}),
+      ...(startsPassage ? { result: undefined } : {}),
     })
     if (step.ready) {
       const ready = step.ready
       this.#deciding = this.#deciding
         .then(() => this.#decide(ready))
         .catch((error) => this.#parts.logger.error({ err: error }, 'a passage was not decided'))
+    }
+  }
+
+  /** Every face of the frame for the tracker; none while the engine is away. */
+  async #analyse(image: DecodedImage): Promise<FaceAnalysis[]> {
+    const engine = this.#parts.host.instancesOfKind('engine')[0]
+    if (!engine) return []
+    try {
+      return await analyseFrame((work) => engine.use(work), image)
+    } catch (error) {
+      this.#parts.logger.warn({ err: error }, 'the engine did not analyse a frame')
+      return []
     }
   }
 
@@ -293,26 +283,17 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
     }
   }
 
-  async #decide(ready: NonNullable<TrackerStep['ready']>) {
+  async #decide(ready: PassageReady<DecodedImage>) {
     const at = new Date(this.#now())
-    const snapshot = await jpeg(ready.image)
+    const snapshot = await jpeg(ready.handle)
     if (ready.liveness.required && !ready.liveness.proven) {
-      await this.#settle(
-        at,
-        snapshot,
-        { decision: 'denied', reason: 'spoof', score: null },
-        'terminal'
-      )
+      await this.#settle(at, snapshot, { decision: 'denied', reason: 'spoof', score: null }, 'face')
       return
     }
     const card = await this.#cardFor(at)
     if (card === 'missing') {
-      await this.#settle(
-        at,
-        snapshot,
-        { decision: 'denied', reason: 'unknown_card', score: null },
-        'terminal'
-      )
+      const verdict = { decision: 'denied', reason: 'unknown_card', score: null } as const
+      await this.#settle(at, snapshot, verdict, 'face_card')
       return
     }
     if (this.#connection !== 'offline' && this.#parts.config.mode !== 'offline') {
@@ -323,10 +304,11 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
       }
     }
     const embedded = await this.#engine((engine) =>
-      engine.embed!({ image: ready.image, face: ready.analysis.face.box })
+      engine.embed!({ image: ready.handle, face: ready.analysis.face.box })
     )
     if (!embedded?.ok) {
-      this.#parts.logger.warn('the engine gave no feature for the passage; it is not decided')
+      this.#parts.logger.warn('the engine gave no feature for the passage; it is followed afresh')
+      this.#parts.tracker.retry()
       return
     }
     const verdict = this.#parts.offline.decide({
@@ -334,7 +316,7 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
       at,
       cardUid: card ?? undefined,
     })
-    await this.#settle(at, snapshot, verdict, 'terminal')
+    await this.#settle(at, snapshot, verdict, card ? 'face_card' : 'face')
   }
 
   /**
@@ -342,7 +324,7 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
    * cannot decide now (unreachable, slow, its engine or Redis down), so
    * that the passage is decided here.
    */
-  async #identifyOnline(snapshot: Buffer, cardNumber?: string): Promise<OfflineVerdict | null> {
+  async #identifyOnline(snapshot: Buffer, cardNumber?: string): Promise<Verdict | null> {
     const timeout = AbortSignal.timeout(this.#parts.config.onlineTimeoutMs)
     const client = new FacesApiClient(this.#parts.config.serverUrl, this.#parts.device, {
       fetch: (input, init) => (this.#parts.fetch ?? fetch)(input, { ...init, signal: timeout }),
@@ -375,14 +357,11 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
     }
   }
 
-  /** A decision made here: stored and reported, then shown and carried out. */
-  async #settle(
-    at: Date,
-    snapshot: Buffer,
-    verdict: OfflineVerdict,
-    decidedBy: PassageResult['decidedBy']
-  ) {
-    const shown = this.#show(at, verdict, decidedBy)
+  /**
+   * A decision made here: stored first (a power cut after the door opened
+   * loses no event), then shown and carried out; reported in the background.
+   */
+  async #settle(at: Date, snapshot: Buffer, verdict: Verdict, method: 'face' | 'face_card') {
     await this.#parts.outbox.record({
       at,
       decision: verdict.decision,
@@ -390,25 +369,22 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
       username: verdict.username ?? null,
       name: verdict.name ?? null,
       score: verdict.score,
-      method: this.#card ? 'face_card' : 'face',
+      method,
       snapshot,
     })
     this.#parts.kiosk?.update({ backlog: this.#parts.outbox.health().backlog })
-    await shown
+    await this.#show(at, verdict, 'terminal')
   }
 
-  async #show(at: Date, verdict: OfflineVerdict, decidedBy: PassageResult['decidedBy']) {
-    const photo = verdict.username ? this.#parts.offline.photoOf?.(verdict.username) : null
-    if (photo && verdict.username) this.#parts.kiosk?.personPhoto?.(verdict.username, photo)
+  async #show(at: Date, verdict: Verdict, decidedBy: PassageResult['decidedBy']) {
     const result: PassageResult = {
       decision: verdict.decision,
       reason: verdict.reason,
       name: verdict.name ?? undefined,
-      photoUrl:
-        photo && verdict.username ? `/photos/${encodeURIComponent(verdict.username)}` : undefined,
       at: at.getTime(),
       decidedBy,
     }
+    this.#showingResult = true
     this.#parts.kiosk?.update({ result, guidance: undefined })
     this.emit('decided', { ...result, username: verdict.username, score: verdict.score })
     if (verdict.decision === 'granted') await this.#openDoor()
@@ -429,14 +405,6 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
     this.#setLight(true)
   }
 
-  /** The fill light: on while the scene is dark and someone approaches, and while the door is open. */
-  #light(dark: boolean, active: boolean, faceNear: boolean) {
-    const wanted =
-      this.#now() < this.#doorLightUntil ||
-      (this.#parts.fillLight ? this.#parts.fillLight({ dark, active, faceNear }) : dark && faceNear)
-    this.#setLight(wanted)
-  }
-
   #setLight(on: boolean) {
     const lightId = this.#parts.config.door.light
     if (!lightId || this.#lightOn === on) return
@@ -453,7 +421,7 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
    * it; `missing` when none came. Null at a face-only door.
    */
   async #cardFor(at: Date): Promise<string | null | 'missing'> {
-    if (!this.#parts.offline.cardRequired()) return null
+    if (this.#parts.offline.requiredFactors !== 'face_card') return null
     const window = this.#parts.config.door.cardWindowMs
     const deadline = at.getTime() + window
     this.#parts.kiosk?.update({ guidance: 'present_card' })
