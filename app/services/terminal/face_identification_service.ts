@@ -131,7 +131,8 @@ export class FaceIdentificationService {
 }
 
 /** The site's FPIR target and margin, with the device's own target where it has one. */
-function identificationPolicy(device: Device): OpenSetPolicy {
+/** The FPIR target and margin faceIdentify holds to at this device; terminals deciding offline get them with getDbs. */
+export function identificationPolicy(device: Device): OpenSetPolicy {
   const own = device.config?.identifyTargetFpir
   const targetFpir =
     typeof own === 'number' && own > 0 && own < 1 ? own : terminalConfig.identification.targetFpir

@@ -1,3 +1,4 @@
+import { identificationPolicy } from '#services/terminal/face_identification_service'
 import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
 import AccessGroup from '#models/access_group'
@@ -32,6 +33,9 @@ export type OfflineRulesAnswer = {
   groups: OfflineGroup[]
   requiredFactors: Device['requiredFactors']
   timeZone: string
+  /** The false-positive identification rate and margin faceIdentify holds to at this device. */
+  targetFpir: number
+  margin: number
 }
 
 const chunkSize = 400
@@ -105,6 +109,7 @@ export class OfflineRules {
       })),
       requiredFactors: device.requiredFactors,
       timeZone: siteTimeZone,
+      ...identificationPolicy(device),
     }
   }
 }

@@ -548,6 +548,17 @@ export const terminalEndpointReference: EndpointReference[] = [
         type: 'string',
         description: "The site's IANA time zone, in which schedules and holidays apply.",
       },
+      {
+        name: 'targetFpir',
+        type: 'number',
+        description:
+          "The false-positive identification rate faceIdentify holds to at this device (the device's own target, else the site's): a terminal deciding offline derives its threshold from it and the number of faces it holds.",
+      },
+      {
+        name: 'margin',
+        type: 'number',
+        description: "How far the best person's score must lead the next person's to be named.",
+      },
     ],
     codes: [0, 7, 9001, 9004, ...commonFailures],
     example: {

@@ -289,6 +289,9 @@ export const terminalApiReferenceZh: ReferenceTranslation = {
         'requiredFactors':
           '设备要求的验证方式：`face`、`card`（只刷卡）或 `face_card`（人脸加其卡）。',
         'timeZone': '站点的 IANA 时区，日程和节假日按此时区适用。',
+        'targetFpir':
+          'faceIdentify 在此设备上保持的误识率（设备自己的目标，否则为站点的）：离线判定的终端据此和所持人脸数推出阈值。',
+        'margin': '最佳人员的分数须领先第二名的幅度，才会被认出。',
       },
     },
     syncEvents: {

@@ -47,6 +47,8 @@ test.group('Terminal protocol: getDbs for offline decisions', (group) => {
       full: true,
       requiredFactors: 'face_card',
       timeZone: siteTimeZone,
+      targetFpir: 0.01,
+      margin: 0.03,
     })
     // The original fields of each face stay as they were.
     assert.deepEqual(Object.keys(full.body.names[0]).sort(), [
