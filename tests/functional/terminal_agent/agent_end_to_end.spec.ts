@@ -9,6 +9,8 @@ import testUtils from '@adonisjs/core/services/test_utils'
 import AccessEvent from '#models/access_event'
 import type Device from '#models/device'
 import { DeviceFactory } from '#database/factories/device_factory'
+import { DeviceCommands } from '#services/device_commands'
+import { DeviceHeartbeats } from '#services/device_heartbeats'
 import { PersonFactory } from '#database/factories/person_factory'
 import { parseAgentConfig, type AgentConfig } from '#terminal-client/agent_config'
 import type { PassageResult } from '#terminal-client/agent_contracts'
@@ -181,6 +183,29 @@ test.group('Terminal agent: end to end', (group) => {
       0,
       'nothing for the outbox: the server recorded them'
     )
+
+    const heartbeats = await app.container.make(DeviceHeartbeats)
+    const beat = await until(async () => {
+      const latest = await heartbeats.of([device.id])
+      const view = latest.get(device.id)
+      return view?.state.mode === 'online' ? view : null
+    }, 'a heartbeat from the agent online')
+    assert.include(beat.state, { mode: 'online', backlog: 0 })
+    assert.deepEqual(beat.state.gate, { state: 'ok' })
+
+    const commands = await app.container.make(DeviceCommands)
+    await commands.queue({ userId: null, label: 'test', ip: null }, device, 'open_door')
+    await until(() => pulses() === 2, 'the door opened from the Devices page')
+    const [command] = await commands.recent(device.id)
+    await until(
+      async () => {
+        const [latest] = await commands.recent(device.id)
+        return latest.status === 'done'
+      },
+      'the command reported done',
+      30_000
+    )
+    assert.equal(command.type, 'open_door')
   })
 
   test('offline: with the server gone the agent decides from its copy; every decision arrives once, in order', async ({
