@@ -10,10 +10,15 @@ import {
   serviceSettingsProblems,
   serviceUnits,
   systemUnitDir,
+  terminalGroups,
+  terminalSettingsProblems,
+  terminalUnit,
   unitMarker,
   type ServiceSettings,
+  type TerminalServiceSettings,
   type UnitFile,
 } from '#services/systemd_units'
+import { AgentConfigError, readAgentConfig, type AgentConfig } from '#terminal-client/agent_config'
 
 const run = promisify(execFile)
 
@@ -25,7 +30,9 @@ type Step = { says: string; does: () => Promise<unknown> }
  * service on Debian: a system account of its own, the data folders (the
  * database's tmp/ and STORAGE_DIR) owned by it alone, the server's unit
  * and, when the job worker does not run inside the server (QUEUE_WORKER=
- * false), the worker's; then enables and starts them.
+ * false), the worker's; then enables and starts them. With --terminal it
+ * installs a terminal agent instead: only its unit, its account and its
+ * dataDir, without the server's .env.
  */
 export default class ServiceInstall extends BaseCommand {
   static commandName = 'service:install'
@@ -36,8 +43,14 @@ export default class ServiceInstall extends BaseCommand {
     '  node ace service:install --dry-run     prints the units and steps, changes nothing',
     "The units run node_modules/.bin/node (Node 24) with the install's .env, log to journald",
     '("journalctl -u faceaccess") and restart after a crash.',
+    'On a terminal, the agent alone (<name>-terminal.service, restarted whenever it ends):',
+    '  node ace service:install --terminal=/etc/faceaccess/terminal.json',
   ]
-  static options: CommandOptions = { startApp: true }
+  /**
+   * The app is started for the server's units only: a terminal has no
+   * .env, which starting the app would require.
+   */
+  static options: CommandOptions = { startApp: false }
 
   @flags.string({
     description: 'System account to run as, created if missing',
@@ -60,7 +73,17 @@ export default class ServiceInstall extends BaseCommand {
   @flags.boolean({ description: 'Print the units and the steps without changing anything' })
   declare dryRun: boolean
 
+  @flags.string({
+    description: 'Install the terminal agent with this configuration file instead of the server',
+  })
+  declare terminal?: string
+
   async run() {
+    if (this.terminal !== undefined) return this.#installTerminal(this.terminal)
+    if (!this.app.isReady) {
+      await this.app.boot()
+      await this.app.start(() => {})
+    }
     const appRoot = resolve(this.app.makePath())
     const settings: ServiceSettings = {
       name: this.name,
@@ -73,16 +96,83 @@ export default class ServiceInstall extends BaseCommand {
     if (invalid.length > 0) return this.#refuse(invalid)
     const units = serviceUnits(settings)
     const existing = await this.#existingUnits(units)
-    const problems = [...this.#installProblems(), ...this.#foreignUnits(existing)]
-    if (problems.length > 0 && !this.dryRun) return this.#refuse(problems)
-    for (const problem of problems) this.logger.warning(`${problem} (dry run: going on)`)
-
-    const steps = [
+    const problems = [
+      ...this.#installProblems(),
+      ...this.#envProblems(),
+      ...this.#foreignUnits(existing),
+    ]
+    await this.#carryOut(units, problems, [
       ...(await this.#accountSteps()),
       ...this.#dataSteps(),
       ...this.#unitSteps(units, existing),
       ...this.#startSteps(units.map((unit) => unit.fileName)),
+    ])
+  }
+
+  /**
+   * A terminal agent: its unit, its account (in the camera's and serial
+   * ports' groups through the unit) and its dataDir; the configuration is
+   * read and checked first, so that a unit is never written for a file
+   * the agent would refuse.
+   */
+  async #installTerminal(file: string) {
+    const configFile = resolve(file)
+    let config: AgentConfig
+    try {
+      config = readAgentConfig(configFile)
+    } catch (error) {
+      if (!(error instanceof AgentConfigError)) throw error
+      return this.#refuse([
+        `${error.message}: fix the configuration (see config/terminal_agent.example.json) before installing the agent`,
+      ])
+    }
+    const { dataDir, pluginsFile } = config
+    const settings: TerminalServiceSettings = {
+      name: this.name,
+      user: this.user,
+      appRoot: resolve(this.app.makePath()),
+      configFile,
+      dataDir,
+      environment: allocatorEnvironment(),
+    }
+    const invalid = terminalSettingsProblems(settings)
+    if (invalid.length > 0) return this.#refuse(invalid)
+    const units = [terminalUnit(settings)]
+    const existing = await this.#existingUnits(units)
+    const problems = [
+      ...this.#installProblems(),
+      ...(await this.#groupProblems()),
+      ...this.#foreignUnits(existing),
     ]
+    await this.#carryOut(units, problems, [
+      ...(await this.#accountSteps()),
+      {
+        says: `make ${dataDir} the account's alone: chown -R ${this.user}:${this.user}, chmod 700`,
+        does: async () => {
+          await mkdir(dataDir, { recursive: true })
+          await run('chown', ['-R', `${this.user}:${this.user}`, dataDir])
+          await chmod(dataDir, 0o700)
+        },
+      },
+      {
+        says: `check that ${this.user} can read the install, ${configFile} and its plugins file, and write ${dataDir}`,
+        does: () =>
+          this.#checkAccess([
+            ['-r', this.app.makePath('ace.js')],
+            ['-r', configFile],
+            ['-r', pluginsFile],
+            ['-w', dataDir],
+          ]),
+      },
+      ...this.#unitSteps(units, existing),
+      ...this.#startSteps(units.map((unit) => unit.fileName)),
+    ])
+  }
+
+  /** Prints the units and the steps in a dry run, else takes the steps; problems stop a real run. */
+  async #carryOut(units: UnitFile[], problems: string[], steps: Step[]) {
+    if (problems.length > 0 && !this.dryRun) return this.#refuse(problems)
+    for (const problem of problems) this.logger.warning(`${problem} (dry run: going on)`)
 
     if (this.dryRun) {
       for (const unit of units) {
@@ -102,14 +192,14 @@ export default class ServiceInstall extends BaseCommand {
       }
     }
     this.logger.success(
-      `${units.map((unit) => unit.fileName).join(' and ')} installed. Logs: journalctl -u ${this.name} -f`
+      `${units.map((unit) => unit.fileName).join(' and ')} installed. Logs: journalctl -u ${units[0].fileName.replace(/\.service$/, '')} -f`
     )
     this.logger.log(
       `Run node ace as the service's account, so that what it writes stays the service's: runuser -u ${this.user} -- node_modules/.bin/node ace <command>`
     )
   }
 
-  /** What stops a real install: not root, not a production build, no .env. */
+  /** What stops a real install: not root, not a production build. */
   #installProblems() {
     const problems: string[] = []
     if (process.getuid?.() !== 0) {
@@ -122,10 +212,33 @@ export default class ServiceInstall extends BaseCommand {
         `${resolve(this.app.makePath())} is not a production build (no bin/server.js): run this from the folder "npm run build" made, after npm ci --omit=dev there`
       )
     }
+    return problems
+  }
+
+  /** The server's units need the install's .env. */
+  #envProblems() {
+    const problems: string[] = []
     if (!existsSync(this.app.makePath('.env'))) {
       problems.push(
         'There is no .env here: install -m 600 .env.production.example .env, then set APP_KEY, APP_URL, Redis and the database'
       )
+    }
+    return problems
+  }
+
+  /** A unit naming a group the machine lacks does not start (status 216/GROUP). */
+  async #groupProblems() {
+    const problems: string[] = []
+    for (const group of terminalGroups) {
+      const exists = await run('getent', ['group', group]).then(
+        () => true,
+        () => false
+      )
+      if (!exists) {
+        problems.push(
+          `There is no group ${group} on this machine, which the agent's unit joins to reach its devices: groupadd --system ${group}`
+        )
+      }
     }
     return problems
   }
@@ -184,17 +297,17 @@ export default class ServiceInstall extends BaseCommand {
       },
       {
         says: `check that ${this.user} can read the install and write its data`,
-        does: () => this.#checkAccess(folders),
+        does: () =>
+          this.#checkAccess([
+            ['-r', this.app.makePath('bin/server.js')],
+            ['-r', this.app.makePath('.env')],
+            ...folders.map((folder) => ['-w', folder]),
+          ]),
       },
     ]
   }
 
-  async #checkAccess(folders: string[]) {
-    const checks = [
-      ['-r', this.app.makePath('bin/server.js')],
-      ['-r', this.app.makePath('.env')],
-      ...folders.map((folder) => ['-w', folder]),
-    ]
+  async #checkAccess(checks: string[][]) {
     for (const [test, path] of checks) {
       const ok = await run('runuser', ['-u', this.user, '--', 'test', test, path]).then(
         () => true,

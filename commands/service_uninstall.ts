@@ -5,13 +5,13 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { BaseCommand, flags } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
-import { systemUnitDir, unitMarker } from '#services/systemd_units'
+import { systemUnitDir, terminalUnitName, unitMarker } from '#services/systemd_units'
 
 const run = promisify(execFile)
 
 /**
- * Stops and removes the units service:install wrote (the server's and the
- * worker's); units it did not write are left alone. The account and the
+ * Stops and removes the units service:install wrote (the server's, the
+ * worker's and the terminal agent's); units it did not write are left alone. The account and the
  * data (database, photos, .env) stay: removing the service is not
  * removing the site.
  */
@@ -31,7 +31,11 @@ export default class ServiceUninstall extends BaseCommand {
 
   async run() {
     const ours: string[] = []
-    for (const fileName of [`${this.name}.service`, `${this.name}-worker.service`]) {
+    for (const fileName of [
+      `${this.name}.service`,
+      `${this.name}-worker.service`,
+      terminalUnitName(this.name),
+    ]) {
       const text = await readFile(join(this.unitDir, fileName), 'utf8').catch(() => null)
       if (text === null) continue
       if (text.startsWith(unitMarker)) ours.push(fileName)
@@ -79,7 +83,7 @@ export default class ServiceUninstall extends BaseCommand {
       }
     }
     this.logger.log(
-      'The account, .env, the database and STORAGE_DIR are kept; remove the account with "userdel <user>" once nothing needs it.'
+      'The account, .env, the database, STORAGE_DIR and the terminal agent data are kept; remove the account with "userdel <user>" once nothing needs it.'
     )
   }
 }

@@ -20,6 +20,25 @@ export type ServiceSettings = {
   environment?: Record<string, string>
 }
 
+/** How a terminal agent runs as a systemd service: `terminal:run` with its configuration. */
+export type TerminalServiceSettings = Omit<ServiceSettings, 'worker'> & {
+  /** The agent's configuration file (absolute). */
+  configFile: string
+  /** The agent's dataDir from that file: its database and snapshots, written by the agent alone. */
+  dataDir: string
+}
+
+/** The unit name of a terminal agent installed under `name`. */
+export function terminalUnitName(name: string) {
+  return `${name}-terminal.service`
+}
+
+/**
+ * Groups a terminal's account is given in its unit: `video` opens
+ * /dev/video*, `dialout` the serial ports of gates and card readers.
+ */
+export const terminalGroups = ['video', 'dialout']
+
 export type UnitFile = { fileName: string; text: string }
 
 /** Names systemd and useradd both take as they are. */
@@ -32,7 +51,7 @@ const plainName = /^[a-z][a-z0-9-]{0,30}$/
 const plainPath = /^\/[A-Za-z0-9._+@/-]*$/
 
 /** What is wrong with the settings for writing units; empty when nothing is. */
-export function serviceSettingsProblems(settings: ServiceSettings) {
+export function serviceSettingsProblems(settings: ServiceSettings | TerminalServiceSettings) {
   const problems: string[] = []
   if (!plainName.test(settings.name)) {
     problems.push(
@@ -48,6 +67,22 @@ export function serviceSettingsProblems(settings: ServiceSettings) {
     problems.push(
       `The install folder ${settings.appRoot} has spaces or special characters, which unit files would need quoted: install it under a plain path such as /opt/faceaccess`
     )
+  }
+  return problems
+}
+
+/** What is wrong with a terminal agent's settings for writing its unit; empty when nothing is. */
+export function terminalSettingsProblems(settings: TerminalServiceSettings) {
+  const problems = serviceSettingsProblems(settings)
+  for (const [what, path] of [
+    ['configuration file', settings.configFile],
+    ["agent's dataDir", settings.dataDir],
+  ]) {
+    if (!plainPath.test(path)) {
+      problems.push(
+        `The ${what} ${path} has spaces or special characters, which the unit would need quoted: use a plain path such as /etc/faceaccess/terminal.json`
+      )
+    }
   }
   return problems
 }
@@ -69,6 +104,9 @@ export function serviceUnits(settings: ServiceSettings): UnitFile[] {
         execStart: `${node} bin/server.js`,
         identifier: settings.name,
         stopTimeout: 30,
+        after: serverAfter,
+        environmentFile: join(settings.appRoot, '.env'),
+        restart: 'on-failure',
       }),
     },
   ]
@@ -80,11 +118,46 @@ export function serviceUnits(settings: ServiceSettings): UnitFile[] {
         execStart: `${node} ace.js queue:work`,
         identifier: `${settings.name}-worker`,
         stopTimeout: 120,
+        after: serverAfter,
+        environmentFile: join(settings.appRoot, '.env'),
+        restart: 'on-failure',
       }),
     })
   }
   return units
 }
+
+/**
+ * The unit of a terminal agent: `terminal:run --config <file>` as `user`,
+ * restarted whenever it ends, so that the exit code 75 of an operator's
+ * "Restart agent" starts it again. It needs no .env (one beside the
+ * install is read when there is one, e.g. for LOG_LEVEL); its account
+ * is in the `video` and `dialout` groups for the camera and the serial
+ * gates and readers, and the hardening leaves /dev and /sys as they are
+ * so that cameras, serial ports and /sys/class/leds stay reachable.
+ */
+export function terminalUnit(settings: TerminalServiceSettings): UnitFile {
+  const node = join(settings.appRoot, 'node_modules/.bin/node')
+  return {
+    fileName: terminalUnitName(settings.name),
+    text: unit(settings, {
+      description: `FaceAccess terminal agent (${settings.configFile})`,
+      execStart: `${node} ace.js terminal:run --config ${settings.configFile}`,
+      identifier: `${settings.name}-terminal`,
+      stopTimeout: 15,
+      after: '',
+      environmentFile: `-${join(settings.appRoot, '.env')}`,
+      restart: 'always',
+      extra: [
+        `SupplementaryGroups=${terminalGroups.join(' ')}`,
+        `ReadWritePaths=${settings.dataDir}`,
+      ],
+    }),
+  }
+}
+
+/** The server and the worker start after the services they use on the same machine. */
+const serverAfter = ' redis-server.service postgresql.service'
 
 type UnitParts = {
   description: string
@@ -92,14 +165,21 @@ type UnitParts = {
   identifier: string
   /** Seconds between SIGTERM and SIGKILL: requests, or jobs, in flight finish meanwhile. */
   stopTimeout: number
+  /** Units started before this one, besides the network. */
+  after: string
+  /** `-` first: read when it is there. */
+  environmentFile: string
+  restart: 'on-failure' | 'always'
+  /** Lines added to [Service]. */
+  extra?: string[]
 }
 
-function unit(settings: ServiceSettings, parts: UnitParts) {
+function unit(settings: Omit<ServiceSettings, 'worker'>, parts: UnitParts) {
   return `${unitMarker} in ${settings.appRoot}; "node ace service:uninstall" removes it.
 [Unit]
 Description=${parts.description}
 Wants=network-online.target
-After=network-online.target redis-server.service postgresql.service
+After=network-online.target${parts.after}
 
 [Service]
 Type=simple
@@ -108,9 +188,9 @@ Group=${settings.user}
 WorkingDirectory=${settings.appRoot}
 ${Object.entries(settings.environment ?? {})
   .map(([name, value]) => `Environment=${name}=${value}\n`)
-  .join('')}EnvironmentFile=${join(settings.appRoot, '.env')}
+  .join('')}EnvironmentFile=${parts.environmentFile}
 ExecStart=${parts.execStart}
-Restart=on-failure
+Restart=${parts.restart}
 RestartSec=5
 TimeoutStopSec=${parts.stopTimeout}
 StandardOutput=journal
@@ -121,7 +201,7 @@ LimitNOFILE=65536
 NoNewPrivileges=true
 PrivateTmp=true
 ProtectSystem=full
-
+${(parts.extra ?? []).map((line) => `${line}\n`).join('')}
 [Install]
 WantedBy=multi-user.target
 `

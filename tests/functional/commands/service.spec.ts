@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { test } from '@japa/runner'
 import app from '@adonisjs/core/services/app'
@@ -131,6 +131,117 @@ test.group('service:install', (group) => {
   })
 })
 
+test.group('service:install --terminal', (group) => {
+  group.each.teardown(async () => {
+    const ace = await aceKernel()
+    ace.ui.logger.flushLogs()
+  })
+
+  /** A folder with an agent configuration, its plugins file and the folder for its units. */
+  async function terminalSite(cleanup: (handler: () => Promise<void>) => void, config: object) {
+    const folder = await mkdtemp(app.tmpPath('terminal-service-'))
+    cleanup(() => rm(folder, { recursive: true, force: true }))
+    const configFile = join(folder, 'terminal.json')
+    await writeFile(configFile, JSON.stringify(config))
+    await writeFile(join(folder, 'plugins.json'), '[]')
+    const units = join(folder, 'units')
+    return { folder, configFile, units }
+  }
+
+  const agentConfig = {
+    serverUrl: 'http://10.0.0.5:3333',
+    deviceName: 'Lobby east',
+    serial: 'FT2024A00017',
+    dataDir: 'agent-data',
+    camera: { source: '/dev/video0' },
+    pluginsFile: 'plugins.json',
+  }
+
+  test('--dry-run prints only the agent unit, with its data folder and the device groups, and writes nothing', async ({
+    assert,
+    cleanup,
+  }) => {
+    const { folder, configFile, units } = await terminalSite(cleanup, agentConfig)
+    const ace = await aceKernel()
+
+    const command = await ace.exec('service:install', [
+      '--dry-run',
+      `--terminal=${configFile}`,
+      '--name=door-1',
+      '--user=doorkeeper',
+      `--unit-dir=${units}`,
+    ])
+
+    command.assertSucceeded()
+    const output = command.logger
+      .getLogs()
+      .map((log) => log.message)
+      .join('\n')
+    assert.include(output, `# ${join(units, 'door-1-terminal.service')}\n${unitMarker}`)
+    const dataDir = join(folder, 'agent-data')
+    for (const line of [
+      `ExecStart=${appRoot}/node_modules/.bin/node ace.js terminal:run --config ${configFile}`,
+      'User=doorkeeper',
+      'Restart=always',
+      `EnvironmentFile=-${appRoot}/.env`,
+      'SupplementaryGroups=video dialout',
+      `ReadWritePaths=${dataDir}`,
+      'SyslogIdentifier=door-1-terminal',
+    ]) {
+      assert.include(output.split('\n'), line)
+    }
+    assert.notInclude(output, 'door-1.service', "the server's unit is not installed")
+    assert.notInclude(output, 'door-1-worker.service')
+    assert.notInclude(output, 'chown root:doorkeeper', 'no .env is given to the account')
+    assert.include(
+      output,
+      `make ${dataDir} the account's alone: chown -R doorkeeper:doorkeeper, chmod 700`
+    )
+    assert.include(
+      output,
+      `check that doorkeeper can read the install, ${configFile} and its plugins file, and write ${dataDir}`
+    )
+    assert.include(output, `write ${join(units, 'door-1-terminal.service')}`)
+    assert.include(
+      output,
+      'systemctl daemon-reload && systemctl enable --now door-1-terminal.service'
+    )
+    await assert.rejects(() => stat(units))
+    await assert.rejects(() => stat(dataDir))
+  })
+
+  test('a configuration the agent would refuse is refused, naming the field, and nothing is written', async ({
+    assert,
+    cleanup,
+  }) => {
+    const { folder, configFile, units } = await terminalSite(cleanup, {
+      ...agentConfig,
+      camera: { source: '/dev/video0', fps: 'ten' },
+    })
+    const ace = await aceKernel()
+
+    const command = await ace.exec('service:install', [
+      `--terminal=${configFile}`,
+      `--unit-dir=${units}`,
+    ])
+
+    command.assertFailed()
+    command.assertLogMatches(
+      /terminal\.json: "fps" must be frames per second: fix the configuration/
+    )
+    await assert.rejects(() => stat(units))
+    await assert.rejects(() => stat(join(folder, 'agent-data')))
+
+    const missing = await ace.exec('service:install', [
+      '--dry-run',
+      `--terminal=${join(folder, 'nowhere.json')}`,
+      `--unit-dir=${units}`,
+    ])
+    missing.assertFailed()
+    missing.assertLogMatches(/cannot read .*nowhere\.json/)
+  })
+})
+
 test.group('service:uninstall', (group) => {
   group.each.teardown(async () => {
     const ace = await aceKernel()
@@ -145,6 +256,10 @@ test.group('service:uninstall', (group) => {
     cleanup(() => rm(units, { recursive: true, force: true }))
     await writeFile(join(units, 'site-b.service'), `${unitMarker} in /opt/site-b\n[Unit]\n`)
     await writeFile(join(units, 'site-b-worker.service'), '[Unit]\nDescription=hand-made\n')
+    await writeFile(
+      join(units, 'site-b-terminal.service'),
+      `${unitMarker} in /opt/site-b\n[Unit]\n`
+    )
     const ace = await aceKernel()
 
     const dryRun = await ace.exec('service:uninstall', [
@@ -153,7 +268,11 @@ test.group('service:uninstall', (group) => {
       '--dry-run',
     ])
     dryRun.assertSucceeded()
-    assert.sameMembers(await readdir(units), ['site-b.service', 'site-b-worker.service'])
+    assert.sameMembers(await readdir(units), [
+      'site-b.service',
+      'site-b-worker.service',
+      'site-b-terminal.service',
+    ])
 
     const command = await ace.exec('service:uninstall', ['--name=site-b', `--unit-dir=${units}`])
 
