@@ -35,6 +35,8 @@ export default class TerminalRun extends BaseCommand {
       if (!(error instanceof AgentConfigError)) throw error
       this.logger.error(error.message)
       this.exitCode = 1
+      // A command that stays alive exits with its code only when it terminates the app.
+      await this.terminate()
       return
     }
 

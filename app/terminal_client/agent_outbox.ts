@@ -103,6 +103,8 @@ export class AgentOutbox {
   #lastErrorAt: Date | null = null
   #lastSentAt: Date | null = null
   #nextAttemptAt: Date | null = null
+  /** Waiting out a backoff after a failure the server did not ask to be waited out. */
+  #backingOff = false
   #recording = Promise.resolve()
 
   constructor(options: OutboxOptions) {
@@ -241,6 +243,16 @@ export class AgentOutbox {
     this.#loop = this.#run()
   }
 
+  /**
+   * The server answered another call (a heartbeat, the offline probe):
+   * the backoff after a network failure ends now, so that a backlog goes
+   * out as soon as the server is back rather than up to a minute later.
+   * A wait the server asked for (Retry-After) is kept.
+   */
+  retryNow() {
+    if (this.#backingOff) this.#wake?.()
+  }
+
   /** Stops sending (a report under way is finished or abandoned, and stays unsent). */
   async stop() {
     this.#running = false
@@ -361,7 +373,9 @@ export class AgentOutbox {
         const asked = outcome.retryAfterMs ?? 0
         const wait = Math.min(this.#options.maxBackoffMs, Math.max(asked, jitter(backoff)))
         this.#nextAttemptAt = new Date(Date.now() + wait)
+        this.#backingOff = asked === 0
         await this.#idle(wait)
+        this.#backingOff = false
         this.#nextAttemptAt = null
       }
     }

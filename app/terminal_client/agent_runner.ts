@@ -211,6 +211,9 @@ export async function startTerminalAgent(
       fetch: options.fetch,
     })
     agent.on('restart', () => options.onRestart?.())
+    agent.on('connection', (state) => {
+      if (state === 'online') outbox.retryNow()
+    })
 
     heartbeat = new HeartbeatClient({
       api: new FacesApiClient(config.serverUrl, device, { fetch: options.fetch }),
@@ -225,6 +228,7 @@ export async function startTerminalAgent(
       },
       intervalMs: config.heartbeatSeconds * 1000,
       onError: (error) => logger.debug({ err: error }, 'heartbeat not accepted'),
+      onAnswered: () => outbox.retryNow(),
     })
 
     sync?.start()

@@ -15,6 +15,8 @@ export type HeartbeatClientOptions = {
   maxBackoffMs?: number
   /** Told of each failed heartbeat (the agent logs it); never thrown. */
   onError?: (error: unknown) => void
+  /** Told of each heartbeat the server accepted: it is reachable. */
+  onAnswered?: () => void
 }
 
 /** Command ids remembered as seen, so that one sent again (until reported done) runs once. */
@@ -28,8 +30,8 @@ const seenLimit = 1000
  * server is unreachable the pause doubles up to `maxBackoffMs`.
  */
 export class HeartbeatClient {
-  readonly #options: Required<Omit<HeartbeatClientOptions, 'onError'>> &
-    Pick<HeartbeatClientOptions, 'onError'>
+  readonly #options: Required<Omit<HeartbeatClientOptions, 'onError' | 'onAnswered'>> &
+    Pick<HeartbeatClientOptions, 'onError' | 'onAnswered'>
   #seen = new Set<number>()
   #done = new Set<number>()
   #timer: NodeJS.Timeout | null = null
@@ -101,6 +103,7 @@ export class HeartbeatClient {
       for (const id of reported) this.#done.delete(id)
       this.#failures = 0
       this.#lastSuccessAt = Date.now()
+      this.#options.onAnswered?.()
       const commands = Array.isArray(answer.commands) ? (answer.commands as AgentCommand[]) : []
       await this.receive(commands.filter((command) => !reported.includes(command.id)))
       return true
