@@ -1,11 +1,12 @@
 /**
  * node --import=@poppinss/ts-exec bench/offline_identify.ts \
- *   [--faces=10000] [--decisions=5000] [--port=3482]
+ *   [--faces=10000] [--decisions=5000] [--port=3482] \
+ *   [--model=faceapi-recognition --dimension=128]
  *
  * The terminal agent's offline mode at site scale. Makes a fresh SQLite
- * database (tmp/bench_offline.sqlite3) with `faces` synthetic faces of the
- * 128-d recognition model (two per person) in one access group with one
- * approved device, starts the server on it, and has the agent sync them
+ * database (tmp/bench_offline.sqlite3) with `faces` synthetic faces of
+ * `model` (the 128-d recognition model unless told; two per person) in
+ * one access group with one approved device, starts the server on it, and has the agent sync them
  * over HTTP (getDbs in full, then an incremental getDbs with nothing
  * changed) into its own database (tmp/bench_offline_agent.sqlite3). Then
  * it decides `decisions` times from the copy alone, half the probes a
@@ -32,47 +33,29 @@ import {
   startServer,
   stopServer,
 } from './support/bench_server.js'
+import { insertSyntheticPeople, SyntheticFaces } from './support/synthetic_faces.js'
 
 const { values } = parseArgs({
   options: {
     faces: { type: 'string', default: '10000' },
     decisions: { type: 'string', default: '5000' },
     port: { type: 'string', default: '3482' },
+    model: { type: 'string', default: 'faceapi-recognition' },
+    dimension: { type: 'string', default: '128' },
   },
 })
 const faceCount = Number(values.faces)
 const decisionCount = Number(values.decisions)
 const dbFile = 'bench_offline.sqlite3'
 const agentFile = 'tmp/bench_offline_agent.sqlite3'
-const dimension = 128
-const model = 'faceapi-recognition'
+const dimension = Number(values.dimension)
+const model = values.model!
 const device = { deviceName: 'Bench offline', serialNumber: 'BENCH-OFFLINE-1' }
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
 
-let seed = 12_345
-function gaussian() {
-  seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0
-  const u = (seed + 1) / 4_294_967_297
-  seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0
-  const v = (seed + 1) / 4_294_967_297
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)
-}
-
-function unit(vector: Float32Array) {
-  let norm = 0
-  for (const value of vector) norm += value * value
-  norm = Math.sqrt(norm)
-  return vector.map((value) => value / norm)
-}
-
-const randomFace = () => unit(new Float32Array(dimension).map(gaussian))
-
-/** The same face seen again: cosine about 0.98 with `face`. */
-function noisy(face: Float32Array) {
-  return unit(face.map((value) => value + 0.018 * gaussian()))
-}
+const faces = new SyntheticFaces(dimension)
 
 function seedSite(): { secret: string; enrolled: Float32Array[] } {
   const printed = approvedDevice(dbFile, device)
@@ -80,38 +63,20 @@ function seedSite(): { secret: string; enrolled: Float32Array[] } {
   if (!secret) throw new Error(`no credential in: ${printed}`)
   const sqlite = new DatabaseSync(`tmp/${dbFile}`)
   const now = sqliteNow()
-  sqlite.exec('begin')
-  const group = sqlite
+  const groupId = sqlite
     .prepare(`insert into access_groups (name, created_at, updated_at) values ('Bench', ?, ?)`)
     .run(now, now).lastInsertRowid
   sqlite
     .prepare(
       `insert into access_group_devices (access_group_id, device_id) select ?, id from devices`
     )
-    .run(group)
-  const person = sqlite.prepare(
-    `insert into people (username, display_name, status, revision, created_at, updated_at)
-     values (?, ?, 'active', 0, ?, ?)`
+    .run(groupId)
+  const enrolled = insertSyntheticPeople(
+    sqlite,
+    faces,
+    { people: faceCount / 2, facesPerPerson: 2, model, groupId },
+    now
   )
-  const member = sqlite.prepare(
-    'insert into access_group_people (access_group_id, person_id) values (?, ?)'
-  )
-  const face = sqlite.prepare(
-    `insert into faces (person_id, embedding, engine, model_id, dimension, source, created_at)
-     values (?, ?, 'engine', ?, ?, 'api', ?)`
-  )
-  const enrolled: Float32Array[] = []
-  for (let i = 0; i < faceCount / 2; i++) {
-    const username = `bench.${String(i).padStart(6, '0')}`
-    const id = person.run(username, `Bench ${i}`, now, now).lastInsertRowid
-    member.run(group, id)
-    const base = randomFace()
-    enrolled.push(base)
-    for (const vector of [base, noisy(base)]) {
-      face.run(id, Buffer.from(vector.buffer), model, dimension, now)
-    }
-  }
-  sqlite.exec('commit')
   sqlite.close()
   return { secret, enrolled }
 }
@@ -170,13 +135,13 @@ async function main() {
     const loaded = memory()
 
     // Compiled and warm before timing, as at a door after its first passers-by.
-    for (let i = 0; i < 200; i++) decider.decide({ feature: { model, vector: randomFace() } })
+    for (let i = 0; i < 200; i++) decider.decide({ feature: { model, vector: faces.random() } })
     const times: number[] = []
     let granted = 0
     let strangersNamed = 0
     for (let i = 0; i < decisionCount; i++) {
       const genuine = i % 2 === 0
-      const vector = genuine ? noisy(enrolled[(i * 7919) % enrolled.length]) : randomFace()
+      const vector = genuine ? faces.noisy(enrolled[(i * 7919) % enrolled.length]) : faces.random()
       const at = performance.now()
       const decision = decider.decide({ feature: { model, vector } })
       times.push(performance.now() - at)
@@ -188,8 +153,10 @@ async function main() {
     const files = await Promise.all([stat(agentFile), stat(`${agentFile}-wal`)])
     const agentBytes = files[0].size + files[1].size
 
-    const threshold = decider.decide({ feature: { model, vector: randomFace() } }).threshold
-    console.log(`\nOffline decisions over ${faceCount} synced faces (${faceCount / 2} people)\n`)
+    const threshold = decider.decide({ feature: { model, vector: faces.random() } }).threshold
+    console.log(
+      `\nOffline decisions over ${faceCount} synced faces of ${model} (${faceCount / 2} people)\n`
+    )
     console.log('| measure | value |')
     console.log('|---|---|')
     console.log(
