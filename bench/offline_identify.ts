@@ -6,9 +6,10 @@
  * The terminal agent's offline mode at site scale. Makes a fresh SQLite
  * database (tmp/bench_offline.sqlite3) with `faces` synthetic faces of
  * `model` (the 128-d recognition model unless told; two per person) in
- * one access group with one approved device, starts the server on it, and has the agent sync them
- * over HTTP (getDbs in full, then an incremental getDbs with nothing
- * changed) into its own database (tmp/bench_offline_agent.sqlite3). Then
+ * one access group with one approved device, starts the server on it,
+ * and has the agent sync them over HTTP (getDbs in full, then an
+ * incremental getDbs with nothing changed) into its own database
+ * (tmp/bench_offline_agent.sqlite3). Then
  * it decides `decisions` times from the copy alone, half the probes a
  * noisy copy of an enrolled face and half strangers, and prints the time
  * per decision (p50, p99, max), the sync and reload times, and the

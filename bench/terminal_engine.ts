@@ -24,7 +24,6 @@
  * the gallery and is reported on its own. Needs Redis (REDIS_* as for the
  * server) and the models (node ace models:build); SQLite only.
  */
-import { randomBytes } from 'node:crypto'
 import { readFile, rm } from 'node:fs/promises'
 import {
   migrate,
@@ -33,6 +32,7 @@ import {
   startServer,
   stopServer,
 } from './support/bench_server.js'
+import { insertSyntheticPeople, SyntheticFaces } from './support/synthetic_faces.js'
 import { availableParallelism, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { DatabaseSync } from 'node:sqlite'
@@ -77,46 +77,20 @@ function withImage(fields: Record<string, string>, image: Buffer) {
   return form
 }
 
-/** A unit vector drawn uniformly from the sphere (normalised Gaussian draws). */
-function randomUnitVector() {
-  const vector = new Float32Array(dimension)
-  const raw = randomBytes(dimension * 8)
-  for (let i = 0; i < dimension; i++) {
-    const u = (raw.readUInt32LE(i * 8) + 1) / 4_294_967_297
-    const v = raw.readUInt32LE(i * 8 + 4) / 4_294_967_296
-    vector[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)
-  }
-  const norm = Math.hypot(...vector)
-  const bytes = Buffer.alloc(dimension * 4)
-  vector.forEach((value, index) => bytes.writeFloatLE(value / norm, index * 4))
-  return bytes
-}
-
 function seed(dbFile: string, synthetic: number) {
   const sqlite = new DatabaseSync(`tmp/${dbFile}`)
   const now = sqliteNow()
-  sqlite.exec('begin')
   sqlite
     .prepare(
       `insert into devices (name, serial_number, status, mode, required_factors, sync_revision,
-         legacy_mode, pinned_address, permissions, created_at, updated_at)
+         legacy_mode, pinned_address, permissions, config, created_at, updated_at)
        values (?, ?, 'approved', 'online', 'face', 0, 1, '127.0.0.1',
-         '["recognition","database","feedback","enrolment"]', ?, ?)`
+         '["recognition","database","feedback","enrolment"]',
+         '{"enrolmentConsentVersion":"bench"}', ?, ?)`
     )
     .run(device.deviceName, device.sn, now, now)
-  const person = sqlite.prepare(
-    `insert into people (username, display_name, status, revision, created_at, updated_at)
-     values (?, ?, 'active', 0, ?, ?)`
-  )
-  const face = sqlite.prepare(
-    `insert into faces (person_id, embedding, engine, model_id, dimension, source, created_at)
-     values (?, ?, 'engine', ?, ?, 'api', ?)`
-  )
-  for (let i = 0; i < synthetic; i++) {
-    const { lastInsertRowid } = person.run(`synthetic.${i}`, `Synthetic ${i}`, now, now)
-    face.run(lastInsertRowid, randomUnitVector(), model, dimension, now)
-  }
-  sqlite.exec('commit')
+  const faces = new SyntheticFaces(dimension)
+  insertSyntheticPeople(sqlite, faces, { people: synthetic, facesPerPerson: 1, model }, now)
   sqlite.close()
 }
 
