@@ -284,7 +284,8 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
   }
 
   async #decide(ready: PassageReady<DecodedImage>) {
-    const at = new Date(this.#now())
+    /** The event is the moment the person was seen, not the moment the decision was done. */
+    const at = new Date(ready.at)
     const snapshot = await jpeg(ready.handle)
     if (ready.liveness.required && !ready.liveness.proven) {
       await this.#settle(at, snapshot, { decision: 'denied', reason: 'spoof', score: null }, 'face')
