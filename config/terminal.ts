@@ -144,7 +144,7 @@ const terminalConfig = {
   agent: {
     pairingTtlSeconds: 15 * 60,
     pairingsPerDevice: 5,
-    commandTtlSeconds: { open_door: 60, sync_now: 10 * 60, restart: 10 * 60 },
+    commandTtlSeconds: { open_door: 60, sync_now: 10 * 60, restart: 10 * 60, enrol: 10 * 60 },
     backlogAlertMinutes: 15,
   },
 

@@ -130,7 +130,7 @@ export class AuditLogSchema extends BaseModel {
 }
 
 export class DeviceCommandSchema extends BaseModel {
-  static $columns = ['deliveredAt', 'deviceId', 'doneAt', 'id', 'issuedAt', 'issuedBy', 'type'] as const
+  static $columns = ['deliveredAt', 'deviceId', 'doneAt', 'id', 'issuedAt', 'issuedBy', 'personId', 'type'] as const
   $columns = DeviceCommandSchema.$columns
   @column.dateTime()
   declare deliveredAt: DateTime | null
@@ -144,6 +144,8 @@ export class DeviceCommandSchema extends BaseModel {
   declare issuedAt: DateTime
   @column()
   declare issuedBy: number | null
+  @column()
+  declare personId: number | null
   @column()
   declare type: string
 }

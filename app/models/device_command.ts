@@ -5,6 +5,7 @@ export const deviceCommandTypes = [
   'open_door',
   'sync_now',
   'restart',
+  'enrol',
 ] as const satisfies readonly AgentCommand['type'][]
 export type DeviceCommandType = (typeof deviceCommandTypes)[number]
 

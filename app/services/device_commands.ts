@@ -5,6 +5,7 @@ import { DateTime } from 'luxon'
 import terminalConfig from '#config/terminal'
 import type Device from '#models/device'
 import DeviceCommand, { type DeviceCommandType } from '#models/device_command'
+import type Person from '#models/person'
 import { AuditTrail, type Actor } from '#services/audit_trail'
 import { deviceSyncNotices } from '#services/device_sync_notices'
 import { toSqlDateTime } from '#services/sql_time'
@@ -19,6 +20,8 @@ export type CommandView = {
   status: CommandStatus
   issuedAt: DateTime
   issuedBy: string | null
+  /** The person an `enrol` command enrols. */
+  username: string | null
   deliveredAt: DateTime | null
   doneAt: DateTime | null
 }
@@ -29,7 +32,9 @@ export type CommandView = {
  * agent reports it done (the agent runs each id once), or until it is too
  * old to carry out: a door that opens long after the click, or a restart
  * nobody waits for any more, is worse than none. A device's waiting
- * syncEvents call answers at once when a command is queued for it.
+ * syncEvents call answers at once when a command is queued for it. An
+ * `enrol` command names the person the agent enrols from its next good
+ * face; it is reported done after that attempt, whatever its outcome.
  */
 @inject()
 export class DeviceCommands {
@@ -39,10 +44,19 @@ export class DeviceCommands {
     return terminalConfig.agent.commandTtlSeconds[type]
   }
 
-  async queue(actor: Actor, device: Device, type: DeviceCommandType) {
+  async queue(actor: Actor, device: Device, type: DeviceCommandType, person?: Person) {
+    if ((type === 'enrol') !== Boolean(person)) {
+      throw new Error('an enrol command, and only it, names a person')
+    }
     const command = await db.transaction(async (trx) => {
       const queued = await DeviceCommand.create(
-        { deviceId: device.id, type, issuedBy: actor.userId, issuedAt: DateTime.now() },
+        {
+          deviceId: device.id,
+          type,
+          personId: person?.id ?? null,
+          issuedBy: actor.userId,
+          issuedAt: DateTime.now(),
+        },
         { client: trx }
       )
       await this.audit.record(
@@ -52,7 +66,9 @@ export class DeviceCommands {
           subjectType: 'device',
           subjectId: device.id,
           subjectLabel: `${device.name} (${device.serialNumber})`,
-          after: { command: queued.id },
+          after: person
+            ? { command: queued.id, username: person.username }
+            : { command: queued.id },
         },
         trx
       )
@@ -88,12 +104,17 @@ export class DeviceCommands {
         .whereNull('delivered_at')
         .update({ delivered_at: toSqlDateTime() })
     }
+    const people = await this.#people(live)
     return {
-      commands: live.map((row) => ({
-        id: row.id,
-        type: row.type,
-        issuedAt: row.issuedAt.toUTC().toISO()!,
-      })),
+      commands: live.map((row) => {
+        const person = row.personId === null ? undefined : people.get(row.personId)
+        return {
+          id: row.id,
+          type: row.type,
+          issuedAt: row.issuedAt.toUTC().toISO()!,
+          ...(person ? { username: person.username, name: person.display_name } : {}),
+        }
+      }),
       fresh: unsent.length > 0,
     }
   }
@@ -134,9 +155,11 @@ export class DeviceCommands {
     const names = new Map<number, string>(
       users.map((user) => [Number(user.id), user.full_name || user.email])
     )
+    const people = await this.#people(rows)
     return rows.map((row) => ({
       id: row.id,
       type: row.type,
+      username: row.personId === null ? null : (people.get(row.personId)?.username ?? null),
       status: row.doneAt
         ? 'done'
         : isExpired(row)
@@ -149,6 +172,16 @@ export class DeviceCommands {
       deliveredAt: row.deliveredAt,
       doneAt: row.doneAt,
     }))
+  }
+
+  async #people(rows: DeviceCommand[]) {
+    const ids = [...new Set(rows.map((row) => row.personId).filter((id) => id !== null))]
+    const people = ids.length
+      ? await db.from('people').whereIn('id', ids).select('id', 'username', 'display_name')
+      : []
+    return new Map<number, { username: string; display_name: string }>(
+      people.map((person) => [Number(person.id), person])
+    )
   }
 }
 

@@ -61,13 +61,31 @@ export type KioskState = {
   result?: PassageResult
   /** Decisions stored and not yet accepted by the server. */
   backlog: number
+  /** Enrolling a person on an operator's command; `outcome` once the attempt is over. */
+  enrolment?: { name: string; outcome?: EnrolmentOutcome }
 }
+
+/** How an enrolment at the terminal ended, as the display says it. */
+export type EnrolmentOutcome =
+  | 'enrolled'
+  | 'held_for_review'
+  | 'unusable_face'
+  | 'no_face'
+  | 'refused'
+  | 'no_consent'
+  | 'not_allowed'
+  | 'not_live'
+  | 'unreachable'
+  | 'timed_out'
 
 /** A command an operator gave a terminal on its Devices page. */
 export type AgentCommand = {
   id: number
-  type: 'open_door' | 'sync_now' | 'restart'
+  type: 'open_door' | 'sync_now' | 'restart' | 'enrol'
   issuedAt: string
+  /** The person to enrol, for `enrol`. */
+  username?: string
+  name?: string
 }
 
 /** Health of one part of the terminal, as its heartbeat reports it. */

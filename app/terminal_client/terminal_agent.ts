@@ -15,6 +15,7 @@ import type {
   AgentCommand,
   AgentHeartbeat,
   ConnectionState,
+  EnrolmentOutcome,
   KioskState,
   PartHealth,
   PassageReason,
@@ -23,7 +24,11 @@ import type {
 import type { AgentOutbox } from '#terminal-client/agent_outbox'
 import type { CameraFrame, CameraHealth } from '#terminal-client/camera/camera_source'
 import { FrameGate } from '#terminal-client/camera/frame_gate'
-import { FacesApiClient, type DeviceIdentity } from '#terminal-client/faces_api_client'
+import {
+  FacesApiClient,
+  type DeviceIdentity,
+  type FacesApiAnswer,
+} from '#terminal-client/faces_api_client'
 import type { FaceSync } from '#terminal-client/offline/face_sync'
 import type { OfflineDecider } from '#terminal-client/offline/offline_decider'
 import type { FillLight } from '#terminal-client/recognition/fill_light'
@@ -68,12 +73,27 @@ export type AgentParts = {
 
 export type AgentEvents = {
   decided: [PassageResult & { username?: string | null; score: number | null }]
+  enrolment: [{ username: string; outcome: EnrolmentOutcome; message?: string }]
   restart: []
   connection: [ConnectionState]
 }
 
 /** Codes of an answer that mean "the server cannot decide now": decide here instead. */
 const serverUnavailable = new Set([3, 8, 9007])
+
+/** How long enrolment mode waits for a good face. */
+export const enrolmentWaitMs = 60_000
+
+/** A regFace call's time limit: the server reads the photo with its engine. */
+const enrolmentCallMs = 30_000
+
+/** Enrolment mode: the person to enrol from the next good face, and how it ends. */
+type Enrolment = {
+  username: string
+  name: string
+  attempting: boolean
+  finish: (outcome: EnrolmentOutcome, message?: string) => void
+}
 
 /**
  * The terminal at the door: camera frames through the frame gate to the
@@ -82,7 +102,9 @@ const serverUnavailable = new Set([3, 8, 9007])
  * server (`faceIdentify`, which records the event) while it answers, else
  * from the synced database (stored first, then reported with
  * `clinetFeedback`) — driving the gate, the light and the display the same
- * way in both modes.
+ * way in both modes. On an operator's `enrol` command the next good face
+ * is not decided but enrolled for the person named (`regFace`), with the
+ * door shut.
  */
 export class TerminalAgent extends EventEmitter<AgentEvents> {
   #parts: AgentParts
@@ -97,6 +119,8 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
   #showingResult = false
   #doorLightUntil = 0
   #probe: NodeJS.Timeout | null = null
+  #enrolment: Enrolment | null = null
+  #enrolments: Promise<unknown> = Promise.resolve()
   #now: () => number
 
   constructor(parts: AgentParts) {
@@ -131,6 +155,7 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
   async stop() {
     this.#stopped.abort()
     if (this.#probe) clearTimeout(this.#probe)
+    this.#enrolment?.finish('timed_out')
     await this.#parts.camera.stop()
     await this.#loop
     await this.#deciding
@@ -167,6 +192,49 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
         .catch((error) => this.#parts.logger.warn({ err: error }, 'sync now failed'))
     }
     if (command.type === 'restart') this.emit('restart')
+    if (command.type === 'enrol') {
+      const { username, name } = command
+      if (!username || !name) {
+        this.#parts.logger.warn({ command }, 'an enrol command without its person is ignored')
+        return
+      }
+      const attempt = this.#enrolments.then(() => this.#enrolmentMode(username, name))
+      this.#enrolments = attempt
+      await attempt
+    }
+  }
+
+  /**
+   * Enrolment mode for one person: the display names them and guides as
+   * for a passage; it ends with the attempt on the next good face, or
+   * after `enrolmentWaitMs` without one.
+   */
+  #enrolmentMode(username: string, name: string): Promise<EnrolmentOutcome> {
+    if (this.#stopped.signal.aborted) return Promise.resolve('timed_out')
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        if (this.#enrolment === enrolment && !enrolment.attempting) enrolment.finish('timed_out')
+      }, enrolmentWaitMs)
+      const enrolment: Enrolment = {
+        username,
+        name,
+        attempting: false,
+        finish: (outcome, message) => {
+          clearTimeout(timer)
+          if (this.#enrolment === enrolment) this.#enrolment = null
+          this.#parts.logger.info({ username, outcome, message }, 'enrolment at the terminal')
+          this.#showingResult = true
+          this.#parts.kiosk?.update({ enrolment: { name, outcome }, result: undefined })
+          this.emit('enrolment', { username, outcome, message })
+          resolve(outcome)
+        },
+      }
+      this.#enrolment = enrolment
+      // Someone already decided in front of the camera is followed afresh: it may be them.
+      this.#parts.tracker.retry()
+      this.#showingResult = false
+      this.#parts.kiosk?.update({ enrolment: { name }, result: undefined })
+    })
   }
 
   /** The server answered a call: decide through it again (auto mode). */
@@ -250,12 +318,14 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
       guidance: step.guidance,
       face: step.face,
       frameSize: { width: image.width, height: image.height },
-      ...(startsPassage ? { result: undefined } : {}),
+      ...(startsPassage ? { result: undefined, enrolment: undefined } : {}),
     })
     if (step.ready) {
       const ready = step.ready
+      const enrolment = this.#enrolment?.attempting === false ? this.#enrolment : null
+      if (enrolment) enrolment.attempting = true
       this.#deciding = this.#deciding
-        .then(() => this.#decide(ready))
+        .then(() => (enrolment ? this.#enrol(ready, enrolment) : this.#decide(ready)))
         .catch((error) => this.#parts.logger.error({ err: error }, 'a passage was not decided'))
     }
   }
@@ -318,6 +388,38 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
       cardUid: card ?? undefined,
     })
     await this.#settle(at, snapshot, verdict, card ? 'face_card' : 'face')
+  }
+
+  /**
+   * The passage's best frame enrolled for the person of enrolment mode
+   * instead of decided: no event, the door stays shut. The server's
+   * enrolment rules apply as to any regFace (consent, quality, one face,
+   * like no one else, a first face held for review).
+   */
+  async #enrol(ready: PassageReady<DecodedImage>, enrolment: Enrolment) {
+    if (ready.liveness.required && !ready.liveness.proven) {
+      enrolment.finish('not_live')
+      return
+    }
+    const timeout = AbortSignal.timeout(enrolmentCallMs)
+    const client = new FacesApiClient(this.#parts.config.serverUrl, this.#parts.device, {
+      fetch: (input, init) => (this.#parts.fetch ?? fetch)(input, { ...init, signal: timeout }),
+    })
+    try {
+      const photo = await jpeg(ready.handle)
+      const answer = await client.regFace({
+        username: enrolment.username,
+        faceName: enrolment.name,
+        photo,
+      })
+      if (serverUnavailable.has(answer.code)) this.serverUnreachable()
+      else this.serverAnswered()
+      enrolment.finish(enrolmentOutcome(answer), answer.message)
+    } catch (error) {
+      this.#parts.logger.warn({ err: error }, 'the server did not answer regFace')
+      this.serverUnreachable()
+      enrolment.finish('unreachable', (error as Error).message)
+    }
   }
 
   /**
@@ -457,6 +559,20 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
     }
     follow().catch(() => {})
   }
+}
+
+/** A regFace answer as the display says it (see FaceRegistrationService for the codes). */
+export function enrolmentOutcome(answer: FacesApiAnswer): EnrolmentOutcome {
+  if (answer.code === 0) return 'enrolled'
+  if (serverUnavailable.has(answer.code)) return 'unreachable'
+  if (answer.code === 73731) return 'unusable_face'
+  if (answer.code === 9006) return 'no_face'
+  if (answer.code === 9001) return 'not_allowed'
+  if (answer.code === 5) {
+    if (answer.message.includes('held for an operator')) return 'held_for_review'
+    if (answer.message.includes('consent')) return 'no_consent'
+  }
+  return 'refused'
 }
 
 /** The passage's frame as the JPEG sent to the server and kept as the event's snapshot. */

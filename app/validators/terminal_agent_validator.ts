@@ -76,4 +76,6 @@ export const pairingApprovalValidator = vine.create({
 
 export const deviceCommandValidator = vine.create({
   type: vine.enum(deviceCommandTypes),
+  /** The person an `enrol` command enrols: a username, or a name only one person has. */
+  person: vine.string().trim().maxLength(120).optional(),
 })

@@ -2,7 +2,8 @@
  * The terminal's screen. The agent's kiosk server pushes the whole state
  * on /events at every change; this page only draws it: the camera image
  * (fetched again from /frame.jpg as soon as the last one has shown), the
- * face box, guidance, the decision, pairing and connection, the clock.
+ * face box, guidance, the decision, an enrolment and how it ended, pairing
+ * and connection, the clock.
  * The stream is reopened by itself whenever the agent restarts.
  */
 const $ = (selector) => document.querySelector(selector)
@@ -95,6 +96,28 @@ function renderResult() {
   }
 }
 
+/** Enrolment mode: whom, then how it ended; the usual guidance in between. */
+function renderEnrolment() {
+  const enrolment = state?.enrolment
+  const title = $('[data-enrolment]')
+  const outcome = $('[data-enrolment-outcome]')
+  show(title, Boolean(enrolment))
+  show(outcome, Boolean(enrolment?.outcome))
+  body.dataset.enrolment = !enrolment
+    ? ''
+    : !enrolment.outcome
+      ? 'waiting'
+      : enrolment.outcome === 'enrolled'
+        ? 'enrolled'
+        : 'failed'
+  if (!enrolment) return
+  title.textContent = t(enrolment.outcome ? 'enrolment.done' : 'enrolment.title', {
+    name: enrolment.name,
+  })
+  outcome.dataset.outcome = enrolment.outcome ?? ''
+  outcome.textContent = enrolment.outcome ? t(`enrolment.outcomes.${enrolment.outcome}`) : ''
+}
+
 function render() {
   const code = language()
   document.documentElement.lang = code === 'zh' ? 'zh-CN' : 'en'
@@ -116,8 +139,9 @@ function render() {
   const guidance = $('[data-guidance]')
   guidance.textContent = state.guidance ? t(`guidance.${state.guidance}`) : t('idle')
   guidance.dataset.guidance = state.guidance ?? ''
-  show(guidance, !state.result)
+  show(guidance, !state.result && !state.enrolment?.outcome)
   renderResult()
+  renderEnrolment()
   renderFace()
 
   show($('[data-pairing]'), state.connection === 'pairing')
