@@ -81,9 +81,6 @@ export type AgentEvents = {
 /** Codes of an answer that mean "the server cannot decide now": decide here instead. */
 const serverUnavailable = new Set([3, 8, 9007])
 
-/** How long enrolment mode waits for a good face. */
-export const enrolmentWaitMs = 60_000
-
 /** A regFace call's time limit: the server reads the photo with its engine. */
 const enrolmentCallMs = 30_000
 
@@ -107,6 +104,9 @@ type Enrolment = {
  * door shut.
  */
 export class TerminalAgent extends EventEmitter<AgentEvents> {
+  /** How long enrolment mode waits for a good face. */
+  static enrolmentWaitMs = 60_000
+
   #parts: AgentParts
   #client: FacesApiClient
   #gate = new FrameGate()
@@ -207,14 +207,14 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
   /**
    * Enrolment mode for one person: the display names them and guides as
    * for a passage; it ends with the attempt on the next good face, or
-   * after `enrolmentWaitMs` without one.
+   * after `TerminalAgent.enrolmentWaitMs` without one.
    */
   #enrolmentMode(username: string, name: string): Promise<EnrolmentOutcome> {
     if (this.#stopped.signal.aborted) return Promise.resolve('timed_out')
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         if (this.#enrolment === enrolment && !enrolment.attempting) enrolment.finish('timed_out')
-      }, enrolmentWaitMs)
+      }, TerminalAgent.enrolmentWaitMs)
       const enrolment: Enrolment = {
         username,
         name,

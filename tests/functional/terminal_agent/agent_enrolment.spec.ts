@@ -22,6 +22,7 @@ import { parseAgentConfig } from '#terminal-client/agent_config'
 import type { EnrolmentOutcome } from '#terminal-client/agent_contracts'
 import { openAgentDatabase, writeSetting } from '#terminal-client/agent_store'
 import { startTerminalAgent, type RunningAgent } from '#terminal-client/agent_runner'
+import { TerminalAgent } from '#terminal-client/terminal_agent'
 import { ModbusPeer } from '#tests/helpers/modbus_peer'
 import {
   credentialOf,
@@ -54,6 +55,7 @@ async function freePort() {
   return port
 }
 
+const enrolmentWaitMs = TerminalAgent.enrolmentWaitMs
 const enrolling = ['recognition', 'database', 'feedback', 'enrolment'] as const
 const actor = { userId: null, label: 'test', ip: null }
 
@@ -75,6 +77,7 @@ test.group('Terminal agent: enrolment at the door', (group) => {
     folder = mkdtempSync(join(tmpdir(), 'agent-enrol-'))
     running = null
     return async () => {
+      TerminalAgent.enrolmentWaitMs = enrolmentWaitMs
       await running?.stop()
       await peer.stop()
       rmSync(folder, { recursive: true, force: true })
@@ -126,7 +129,7 @@ test.group('Terminal agent: enrolment at the door', (group) => {
   const pulses = () =>
     peer.writes.filter((write) => write.table === 'co' && write.values[0] === 1).length
 
-  test('the next good face is enrolled for the person named, not let through; a first face is held for review', async ({
+  test('the next good face is enrolled for the person named, not let through; a first face is held for review; with nobody coming it gives up', async ({
     assert,
   }) => {
     const device = await DeviceFactory.apply('approved')
@@ -187,7 +190,22 @@ test.group('Terminal agent: enrolment at the door', (group) => {
       const recent = await commands.recent(device.id)
       return recent.every((command) => command.status === 'done')
     }, 'both commands reported done')
-    await wait(1000)
+
+    // The video is over: nobody comes for a third enrolment, which gives up.
+    TerminalAgent.enrolmentWaitMs = 2000
+    await commands.queue(actor, device, 'enrol', kaley)
+    await until(() => outcomes.length === 3, 'the third enrolment gives up')
+    assert.deepEqual(outcomes[2], { username: 'kaley.cuoco', outcome: 'timed_out' })
+    assert.deepEqual(running!.kiosk!.state.enrolment, {
+      name: 'Kaley Cuoco',
+      outcome: 'timed_out',
+    })
+    await until(async () => {
+      const recent = await commands.recent(device.id)
+      return recent.length === 3 && recent.every((command) => command.status === 'done')
+    }, 'the third command reported done')
+    assert.lengthOf(await Face.query().where('person_id', kaley.id), 2)
+
     assert.equal(pulses(), 0, 'the gate stays shut')
     assert.equal(decided(), 0, 'no passage was decided as an access')
     assert.lengthOf(await AccessEvent.query().where('device_id', device.id), 0)
