@@ -4,6 +4,7 @@ import Device from '#models/device'
 import Person from '#models/person'
 import { actorFromRequest } from '#services/audit_trail'
 import { DeviceCommands } from '#services/device_commands'
+import { consentAt } from '#services/terminal/face_registration_service'
 import { fieldError } from '#validators/field_error'
 import { deviceCommandValidator } from '#validators/terminal_agent_validator'
 
@@ -34,6 +35,14 @@ export default class DeviceCommandsController {
       person = await this.#person(chosen)
       if (!person) {
         throw fieldError('person', ctx.i18n.t('devices.agent.enrol.unknown_person'))
+      }
+      // The terminal would be refused: say so here, where it can be put right.
+      if (!person.consentGivenAt && !consentAt(device)) {
+        throw fieldError(
+          'person',
+          ctx.i18n.t('devices.agent.enrol.no_consent', { person: person.displayName }),
+          'consent'
+        )
       }
     }
     await this.commands.queue(actorFromRequest(ctx), device, type, person)

@@ -258,6 +258,18 @@ test.group('Devices page: enrolment at the terminal', (group) => {
     backToForm.assertFlashMessage('inputErrorsBag', {
       person: ['No person has this username, or more than one has this name.'],
     })
+    await PersonFactory.merge({ username: 'grace', displayName: 'Grace Hopper' }).create()
+    const unconsented = await client
+      .post(`/admin/devices/${allowed.id}/commands`)
+      .loginAs(operator)
+      .withCsrfToken()
+      .accept('json')
+      .form({ type: 'enrol', person: 'grace' })
+    unconsented.assertStatus(422)
+    assert.include(
+      JSON.stringify(unconsented.body()),
+      'No biometric consent is on record for Grace Hopper, and this terminal does not record it'
+    )
     const missing = await client
       .post(`/admin/devices/${allowed.id}/commands`)
       .loginAs(operator)
