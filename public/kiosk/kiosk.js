@@ -103,7 +103,7 @@ function renderEnrolment() {
   const outcome = $('[data-enrolment-outcome]')
   show(title, Boolean(enrolment))
   show(outcome, Boolean(enrolment?.outcome))
-  body.dataset.enrolment = !enrolment
+  body.dataset.enrolling = !enrolment
     ? ''
     : !enrolment.outcome
       ? 'waiting'
