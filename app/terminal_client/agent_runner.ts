@@ -222,8 +222,12 @@ export async function startTerminalAgent(
       state: () => agent.heartbeat(),
       onCommands: async (commands) => {
         for (const command of commands) {
-          await agent.command(command)
-          heartbeat!.done(command.id)
+          const carriedOut = agent
+            .command(command)
+            .catch((error) => logger.error({ err: error, command }, 'a command failed'))
+            .finally(() => heartbeat!.done(command.id))
+          // An enrolment waits for a face for up to a minute: heartbeats and sync go on meanwhile.
+          if (command.type !== 'enrol') await carriedOut
         }
       },
       intervalMs: config.heartbeatSeconds * 1000,
