@@ -38,6 +38,7 @@ export type RunningAgent = {
   kiosk: KioskServer | null
   outbox: AgentOutbox
   sync: FaceSync | null
+  offline: OfflineDecider
   host: PluginHost
   stop(): Promise<void>
 }
@@ -242,7 +243,7 @@ export async function startTerminalAgent(
     heartbeat.start()
     stops.push(() => heartbeat!.stop())
 
-    return { agent, kiosk, outbox, sync, host, stop: stopAll }
+    return { agent, kiosk, outbox, sync, offline, host, stop: stopAll }
   } catch (error) {
     await stopAll()
     throw error

@@ -362,11 +362,6 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
       return
     }
     const card = await this.#cardFor(at)
-    if (card === 'missing') {
-      const verdict = { decision: 'denied', reason: 'unknown_card', score: null } as const
-      await this.#settle(at, snapshot, verdict, 'face_card')
-      return
-    }
     if (this.#connection !== 'offline' && this.#parts.config.mode !== 'offline') {
       const online = await this.#identifyOnline(snapshot, card ?? undefined)
       if (online) {
@@ -521,22 +516,24 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
   /**
    * The card for this passage at a card-and-face door: one read within the
    * card window before the face, else the first within the window after
-   * it; `missing` when none came. Null at a face-only door.
+   * it. Null when none came (the server or the rules then deny the face
+   * alone, as at the door) and at a face-only door.
    */
-  async #cardFor(at: Date): Promise<string | null | 'missing'> {
+  async #cardFor(at: Date): Promise<string | null> {
     if (this.#parts.offline.requiredFactors !== 'face_card') return null
     const window = this.#parts.config.door.cardWindowMs
     const deadline = at.getTime() + window
     this.#parts.kiosk?.update({ guidance: 'present_card' })
-    while (this.#now() < deadline && !this.#stopped.signal.aborted) {
+    while (!this.#stopped.signal.aborted) {
       if (this.#card && this.#card.at >= at.getTime() - window) {
         const uid = this.#card.uid
         this.#card = null
         return uid
       }
+      if (this.#now() >= deadline) return null
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
-    return 'missing'
+    return null
   }
 
   #followReader() {

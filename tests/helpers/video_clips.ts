@@ -75,14 +75,14 @@ export function loopedClip(
  * `seconds`, scaled to `share` of the 640×480 frame (a close-up portrait
  * at 0.5 is a person a step from the camera), with `gapSeconds` of an
  * empty grey scene between them (long enough for the terminal to see the
- * person leave), at 10 fps.
+ * person leave), at 10 fps; `leadSeconds` of the empty scene first.
  */
 export function passagesClip(
   photos: string[],
   output: string,
-  options: { seconds?: number; gapSeconds?: number; share?: number } = {}
+  options: { seconds?: number; gapSeconds?: number; share?: number; leadSeconds?: number } = {}
 ) {
-  const { seconds = 3, gapSeconds = 2.5, share = 0.5 } = options
+  const { seconds = 3, gapSeconds = 2.5, share = 0.5, leadSeconds = 0 } = options
   const [width, height] = [Math.round(640 * share), Math.round(480 * share)]
   const fit = `scale=${width}:${height}:force_original_aspect_ratio=decrease,pad=640:480:(ow-iw)/2:(oh-ih)/2:color=0x808080,setsar=1,fps=10,format=yuv420p`
   const inputs: string[] = []
@@ -92,7 +92,15 @@ export function passagesClip(
     inputs.push('-f', 'lavfi', '-t', String(gapSeconds), '-i', 'color=c=0x808080:s=640x480:r=10')
     parts.push(`[${2 * index}:v]${fit}[p${index}]`, `[${2 * index + 1}:v]${fit}[g${index}]`)
   })
-  const chain = photos.map((_, index) => `[p${index}][g${index}]`).join('')
-  const graph = `${parts.join(';')};${chain}concat=n=${2 * photos.length}:v=1:a=0[out]`
+  let chain = photos.map((_, index) => `[p${index}][g${index}]`).join('')
+  let segments = 2 * photos.length
+  if (leadSeconds > 0) {
+    const lead = 2 * photos.length
+    inputs.push('-f', 'lavfi', '-t', String(leadSeconds), '-i', 'color=c=0x808080:s=640x480:r=10')
+    parts.push(`[${lead}:v]${fit}[lead]`)
+    chain = `[lead]${chain}`
+    segments++
+  }
+  const graph = `${parts.join(';')};${chain}concat=n=${segments}:v=1:a=0[out]`
   return ffmpeg([...inputs, '-filter_complex', graph, '-map', '[out]', ...h264], output)
 }

@@ -16,6 +16,7 @@ import { parseAgentConfig, type AgentConfig } from '#terminal-client/agent_confi
 import type { PassageResult } from '#terminal-client/agent_contracts'
 import { openAgentDatabase, writeSetting } from '#terminal-client/agent_store'
 import { startTerminalAgent, type RunningAgent } from '#terminal-client/agent_runner'
+import LineReaderSimulator from '#plugins/line_reader/simulator'
 import { ModbusPeer } from '#tests/helpers/modbus_peer'
 import { TcpProxy } from '#tests/helpers/tcp_proxy'
 import {
@@ -260,6 +261,57 @@ test.group('Terminal agent: end to end', (group) => {
       'in the order they happened'
     )
     assert.equal(new Set(events.map((event) => event.terminalEventId)).size, 3, 'each once')
+  })
+
+  test('a card-and-face door: the face with its card opens, the face alone does not', async ({
+    assert,
+  }) => {
+    const { device, person } = await site()
+    device.requiredFactors = 'face_card'
+    await device.save()
+    person.cardNumber = '04A1B2C3'
+    await person.save()
+    const reader = new LineReaderSimulator('hex')
+    const readerConfig = await reader.start()
+    try {
+      const video = passagesClip(
+        [fixture('kaley_cuoco_penny2.png'), fixture('kaley_cuoco_penny4.png')],
+        join(folder, 'passages.mp4'),
+        { leadSeconds: 6, gapSeconds: 3 }
+      )
+      const config = agentConfig(device, video, {
+        door: { gate: 'gate', reader: 'reader', openMs: 800, cardWindowMs: 10_000 },
+      })
+      const entries = JSON.parse(await readFile(config.pluginsFile, 'utf8')) as unknown[]
+      entries.push({ id: 'reader', plugin: 'line-reader', config: readerConfig })
+      writeFileSync(config.pluginsFile, JSON.stringify(entries))
+      const decided = await run(config)
+      await until(() => running!.offline.requiredFactors === 'face_card', 'the rules are synced')
+      await reader.presentCard('04a1b2c3')
+
+      await until(() => decided.length === 2, 'both passages are decided')
+      assert.deepEqual(
+        decided.map((result) => [result.decision, result.reason, result.username]),
+        [
+          ['granted', 'granted', 'kaley.cuoco'],
+          ['denied', 'not_authorized', 'kaley.cuoco'],
+        ]
+      )
+      await wait(1000)
+      assert.equal(pulses(), 1, 'the face alone opens nothing')
+      const events = await AccessEvent.query().where('device_id', device.id).orderBy('id')
+      assert.deepEqual(
+        events.map((event) => [event.decision, event.method]),
+        [
+          ['granted', 'face_card'],
+          ['denied', 'face'],
+        ]
+      )
+    } finally {
+      await running?.stop()
+      running = null
+      await reader.stop()
+    }
   })
 
   test('a still photo held to the camera is refused where the door asks for liveness', async ({
