@@ -96,6 +96,8 @@ export type AgentHeartbeat = {
   mode: 'online' | 'offline'
   backlog: number
   oldestUnsentAgeMs: number | null
+  /** Snapshots deleted, oldest first, to keep within the disk budget (their events kept); absent from older agents. */
+  shedSnapshots?: number
   /** The face-database revision the terminal holds. */
   revision: number
   camera: PartHealth

@@ -169,6 +169,7 @@ export class TerminalAgent extends EventEmitter<AgentEvents> {
       mode: this.#connection === 'online' ? 'online' : 'offline',
       backlog: outbox.backlog,
       oldestUnsentAgeMs: outbox.oldestUnsentAgeMs,
+      shedSnapshots: outbox.shedSnapshots,
       revision: this.#parts.sync?.revision ?? 0,
       camera:
         camera.state === 'running'

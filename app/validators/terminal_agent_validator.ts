@@ -58,6 +58,7 @@ export const agentHeartbeatValidator = vine.create({
   mode: vine.enum(['online', 'offline'] as const),
   backlog: count(),
   oldestUnsentAgeMs: count().nullable(),
+  shedSnapshots: count().optional(),
   revision: count(),
   camera: partHealth(),
   gate: partHealth(),

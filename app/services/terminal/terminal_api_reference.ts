@@ -831,7 +831,7 @@ export const terminalEndpointReference: EndpointReference[] = [
         type: 'object',
         required: true,
         description:
-          '`{mode, backlog, oldestUnsentAgeMs, revision, camera, gate, reader, light, commandsDone, version}`: `mode` "online" (the server decides) or "offline" (the terminal does); `backlog` decisions stored and not yet accepted by the server; `oldestUnsentAgeMs` the age of the oldest of them in milliseconds, null when none; `revision` the face-database revision held; `camera`, `gate`, `reader` and `light` each `{state: "ok" | "fault" | "absent", detail?}` (detail at most 200 characters); `commandsDone` the ids of commands carried out since the last heartbeat; `version` the agent\'s version.',
+          '`{mode, backlog, oldestUnsentAgeMs, revision, camera, gate, reader, light, commandsDone, version}`: `mode` "online" (the server decides) or "offline" (the terminal does); `backlog` decisions stored and not yet accepted by the server; `oldestUnsentAgeMs` the age of the oldest of them in milliseconds, null when none; `shedSnapshots` (optional) snapshots the terminal deleted, oldest first, to stay within its disk budget (their events kept); `revision` the face-database revision held; `camera`, `gate`, `reader` and `light` each `{state: "ok" | "fault" | "absent", detail?}` (detail at most 200 characters); `commandsDone` the ids of commands carried out since the last heartbeat; `version` the agent\'s version.',
         items: [
           { name: 'mode', type: 'string', required: true, description: '"online" or "offline".' },
           {

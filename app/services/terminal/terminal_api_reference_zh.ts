@@ -376,7 +376,7 @@ export const terminalApiReferenceZh: ReferenceTranslation = {
         'deviceSN': device.deviceSN,
         'token': tokenOptional,
         'state':
-          '`{mode, backlog, oldestUnsentAgeMs, revision, camera, gate, reader, light, commandsDone, version}`：`mode` 为 "online"（服务器判定）或 "offline"（终端判定）；`backlog` 为已保存但服务器尚未接收的判定数；`oldestUnsentAgeMs` 为其中最早一条的时长（毫秒），没有时为 null；`revision` 为持有的人脸数据库版本；`camera`、`gate`、`reader` 和 `light` 各为 `{state: "ok" | "fault" | "absent", detail?}`（detail 最多 200 个字符）；`commandsDone` 为上次心跳以来执行完的命令编号；`version` 为代理的版本。',
+          '`{mode, backlog, oldestUnsentAgeMs, revision, camera, gate, reader, light, commandsDone, version}`：`mode` 为 "online"（服务器判定）或 "offline"（终端判定）；`backlog` 为已保存但服务器尚未接收的判定数；`oldestUnsentAgeMs` 为其中最早一条的时长（毫秒），没有时为 null；`shedSnapshots`（可选）为终端为控制磁盘占用而删除的抓拍数，最早的先删（事件保留）；`revision` 为持有的人脸数据库版本；`camera`、`gate`、`reader` 和 `light` 各为 `{state: "ok" | "fault" | "absent", detail?}`（detail 最多 200 个字符）；`commandsDone` 为上次心跳以来执行完的命令编号；`version` 为代理的版本。',
         'state.mode': '"online" 或 "offline"。',
         'state.backlog': '尚未发送的判定数。',
         'state.oldestUnsentAgeMs': '毫秒；没有等待发送的判定时为 null。',

@@ -102,6 +102,7 @@ test.group('Terminal agent: heartbeat and commands', (group) => {
           mode: 'offline',
           backlog: 42,
           oldestUnsentAgeMs: 20 * 60_000,
+          shedSnapshots: 3,
           revision: 7,
           gate: { state: 'fault', detail: 'no answer on /dev/ttyUSB0' },
         }),
@@ -118,6 +119,7 @@ test.group('Terminal agent: heartbeat and commands', (group) => {
     assert.include(html, 'data-part="gate" data-state="fault" title="no answer on /dev/ttyUSB0"')
     assert.include(html, 'data-part="reader" data-state="absent"')
     assert.include(html, 'r7')
+    assert.include(html, '3 snapshots deleted, oldest first (their events kept)')
 
     const list = await client.get('/admin/devices').loginAs(operator)
     const row = flat(list.text()).split(`data-serial="${device.serialNumber}"`)[1].split('</tr>')[0]
