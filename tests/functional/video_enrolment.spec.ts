@@ -68,6 +68,17 @@ async function eventually<T>(check: () => Promise<T | null | undefined | false>,
   }
 }
 
+/**
+ * Until the in-process worker has no job running: a job a test left
+ * finishing (a cancelled video cleaning up) runs on beside the next
+ * requests otherwise, and on PostgreSQL those requests then lost the
+ * session the test had just written.
+ */
+async function queueIdle() {
+  const queue = await app.container.make(QueueService)
+  await eventually(async () => (await queue.queue.getActiveCount()) === 0, 60_000)
+}
+
 /** The upload form on the person page, as the browser sends it. */
 async function uploadOnPage(client: ApiClient, operator: User, person: Person, clip: string) {
   return client
@@ -128,6 +139,7 @@ test.group('Video registration', (group) => {
     return () => rm(clips, { recursive: true, force: true })
   })
   group.each.setup(() => resetTerminalState())
+  group.each.setup(() => queueIdle())
   group.each.teardown(async () => {
     await Person.query().where('username', 'like', 'video.%').delete()
     await resetTerminalState()
@@ -510,6 +522,7 @@ test.group('Video registration', (group) => {
     assert.deepEqual(await filesIn(VideoEnrolmentService.videosDir()), [])
     assert.deepEqual(await VideoEnrolmentService.thumbnailsOf(cancelled.id), [])
 
+    await queueIdle()
     const again = await client
       .post(`/admin/people/${person.id}/videos/${running.id}/cancel`)
       .loginAs(operator)
