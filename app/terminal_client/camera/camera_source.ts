@@ -261,6 +261,8 @@ export class CameraSource implements AsyncIterable<CameraFrame> {
   }
 
   #deliver(image: DecodedImage) {
+    // What ffmpeg had written before it was killed is not a frame of a stopped camera.
+    if (this.#finished) return
     const frame = { index: this.#frames, at: Date.now(), image }
     this.#frames++
     this.#lastFrameAt = frame.at
