@@ -562,6 +562,22 @@ function memoryRow(pick: (sample: Sample) => number) {
   }
   return { row, change }
 }
+/** The resident memory over the run, a row per tenth, to tell a warm-up from a creep. */
+function memorySeries() {
+  const tenth = Math.max(1, Math.floor(samples.length / 10))
+  const rows: Record<string, Record<string, string | number>> = {}
+  for (let start = 0; start < samples.length; start += tenth) {
+    const part = samples.slice(start, start + tenth)
+    const average = (pick: (sample: Sample) => number) =>
+      (part.reduce((sum, sample) => sum + pick(sample), 0) / part.length).toFixed(0)
+    rows[`${(part[0].at / 1000).toFixed(0)}–${(part.at(-1)!.at / 1000).toFixed(0)} s`] = {
+      'server avg MB': average((sample) => sample.serverMb),
+      'engine workers avg MB': average((sample) => sample.workersMb),
+      'engine workers max MB': Math.max(...part.map((sample) => sample.workersMb)),
+    }
+  }
+  return rows
+}
 const memory = samples.length
   ? { server: memoryRow((s) => s.serverMb), workers: memoryRow((s) => s.workersMb) }
   : null
@@ -591,6 +607,7 @@ if (memory) {
     'server': memory.server.row,
     'engine workers': memory.workers.row,
   })
+  console.table(memorySeries())
 }
 console.table({
   'feedback reports sent': seen.feedbackSent,

@@ -46,8 +46,9 @@ process.on('message', async (message: Incoming) => {
   }
   const { id, job } = message
   try {
-    send({ id, faces: await loaded.run(job) })
+    send({ id, faces: await loaded.run(job), rss: process.memoryUsage.rss() })
   } catch (error) {
-    send({ id, error: error instanceof Error ? error.message : String(error) })
+    const said = error instanceof Error ? error.message : String(error)
+    send({ id, error: said, rss: process.memoryUsage.rss() })
   }
 })

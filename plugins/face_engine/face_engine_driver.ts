@@ -35,6 +35,8 @@ export interface FaceEngineConfig {
   jobTimeoutMs?: number
   /** JavaScript heap of each worker, in megabytes. */
   workerHeapMb?: number
+  /** Resident memory past which a worker is renewed, in megabytes; 0 for no ceiling. */
+  workerRssMb?: number
   minFaceSize?: number
   genderMargin?: number
 }
@@ -76,6 +78,12 @@ const defaultJobTimeoutMs = 5_000
  * picture runs in a 64 MB heap; four times that is ample.
  */
 const defaultWorkerHeapMb = 256
+/**
+ * A worker holds 200 to 300 MB serving terminals and briefly up to about
+ * 700 MB decoding 12-megapixel photos; past 1 GB something is being kept
+ * that should not be, and a fresh worker is cheaper than finding out.
+ */
+const defaultWorkerRssMb = 1024
 
 /**
  * The face engine as the plugin host sees it. Jobs go to a pool of
@@ -113,6 +121,7 @@ export class FaceEngineDriver implements EngineDriver {
         size: config.poolSize ?? Math.min(2, availableParallelism()),
         jobTimeoutMs: config.jobTimeoutMs ?? defaultJobTimeoutMs,
         workerHeapMb: config.workerHeapMb ?? defaultWorkerHeapMb,
+        workerRssMb: config.workerRssMb ?? defaultWorkerRssMb,
       })
     }
     this.context.logger.info(
@@ -138,12 +147,19 @@ export class FaceEngineDriver implements EngineDriver {
     const replaced = status.replaced
       ? `; ${status.replaced} replaced, the last because: ${status.lastReplaced}`
       : ''
+    const recycled = status.recycled
+      ? `; ${status.recycled} renewed, the last because ${status.lastRecycled}`
+      : ''
+    const resident =
+      Array.isArray(status.residentMb) && status.residentMb.some(Boolean)
+        ? ` (${status.residentMb.map((mb) => `${mb} MB`).join(', ')})`
+        : ''
     return {
       status: 'ok',
       message:
         this.context.config.engine === 'simulated'
           ? 'Simulated engine, no models'
-          : `${status.workers} worker(s), features from ${this.#settings.embedder}${replaced}`,
+          : `${status.workers} worker(s)${resident}, features from ${this.#settings.embedder}${replaced}${recycled}`,
       details: {
         ...status,
         embedder: this.#settings.embedder,

@@ -43,6 +43,7 @@ export default definePlugin({
     poolSize: vine.number().withoutDecimals().range([1, 64]).optional(),
     jobTimeoutMs: vine.number().withoutDecimals().range([100, 120_000]).optional(),
     workerHeapMb: vine.number().withoutDecimals().range([64, 16_384]).optional(),
+    workerRssMb: vine.number().withoutDecimals().range([0, 65_536]).optional(),
     minFaceSize: vine.number().range([8, 4096]).optional(),
     genderMargin: vine.number().range([0, 0.5]).optional(),
   }),

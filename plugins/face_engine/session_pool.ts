@@ -9,6 +9,12 @@ export interface PoolOptions {
   jobTimeoutMs: number
   /** JavaScript heap of each worker; a worker that needs more dies alone and is replaced. */
   workerHeapMb: number
+  /**
+   * Resident memory a worker may reach (its heap, the models and what
+   * onnxruntime and the allocator keep); past it, a fresh worker is started
+   * and the old one leaves once its job is done. 0 for no ceiling.
+   */
+  workerRssMb?: number
   /** The module each worker runs: engine_worker, unless a test runs a stand-in. */
   script?: URL
 }
@@ -29,13 +35,18 @@ interface Slot {
   /** The end of what the worker wrote to stderr, which says why it died. */
   stderr: string
   exited: Promise<void>
+  /** Resident memory the worker reported with its last answer, in bytes. */
+  rss: number
+  /** Past its memory ceiling: takes no more jobs once its replacement serves. */
+  retiring: boolean
+  retired: boolean
 }
 
 export type WorkerMessage =
   | { ready: true }
   | { failed: string }
-  | { id: number; faces: FaceAnalysis[] }
-  | { id: number; error: string }
+  | { id: number; faces: FaceAnalysis[]; rss?: number }
+  | { id: number; error: string; rss?: number }
 
 export class EngineWorkerError extends PluginError {
   constructor(message: string) {
@@ -45,6 +56,9 @@ export class EngineWorkerError extends PluginError {
 
 /** Jobs in flight when the engine stops get this long to finish, and workers to exit. */
 const stopGraceMs = 2_000
+/** After a replacement for a worker past its memory ceiling failed to start, the wait before another try. */
+const recycleRetryMs = 60_000
+const megabyte = 1024 * 1024
 
 /**
  * Running from source, workers need the TypeScript loader; a built app
@@ -82,6 +96,9 @@ export class SessionPool {
   #starting = 0
   #replaced = 0
   #lastLoss: string | null = null
+  #recycled = 0
+  #lastRecycle: string | null = null
+  #recycleAfter = 0
   #broken: string | null = null
   #stopping = false
   #all = new Set<Slot>()
@@ -112,13 +129,17 @@ export class SessionPool {
   }
 
   get status() {
+    const serving = this.#slots.filter((slot) => !slot.retired)
     return {
-      workers: this.#slots.length,
+      workers: serving.length,
       starting: this.#starting,
       busy: this.#slots.filter((slot) => slot.pending).length,
       queued: this.#queue.length,
       replaced: this.#replaced,
       lastReplaced: this.#lastLoss,
+      recycled: this.#recycled,
+      lastRecycled: this.#lastRecycle,
+      residentMb: serving.map((slot) => Math.round(slot.rss / megabyte)),
       broken: this.#broken,
     }
   }
@@ -176,7 +197,16 @@ export class SessionPool {
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     })
     const exited = Promise.withResolvers<void>()
-    const slot: Slot = { child, pending: null, deadline: null, stderr: '', exited: exited.promise }
+    const slot: Slot = {
+      child,
+      pending: null,
+      deadline: null,
+      stderr: '',
+      exited: exited.promise,
+      rss: 0,
+      retiring: false,
+      retired: false,
+    }
     this.#all.add(slot)
     this.#starting++
     child.stderr!.on('data', (chunk: Buffer) => {
@@ -225,7 +255,7 @@ export class SessionPool {
 
   #dispatch() {
     for (const slot of this.#slots) {
-      if (slot.pending || this.#queue.length === 0) continue
+      if (slot.pending || slot.retired || this.#queue.length === 0) continue
       const pending = this.#queue.shift()!
       slot.pending = pending
       slot.deadline = setTimeout(() => {
@@ -237,12 +267,51 @@ export class SessionPool {
     }
   }
 
-  #reply(slot: Slot, message: { id: number; faces?: FaceAnalysis[]; error?: string }) {
+  #reply(
+    slot: Slot,
+    message: { id: number; faces?: FaceAnalysis[]; error?: string; rss?: number }
+  ) {
     if (slot.pending?.id !== message.id) return
     const pending = this.#take(slot)!
     if (message.error !== undefined) pending.reject(new EngineWorkerError(message.error))
     else pending.resolve(message.faces!)
+    if (message.rss !== undefined) slot.rss = message.rss
+    if (slot.retired) this.#leave(slot)
+    else this.#watchMemory(slot)
     this.#dispatch()
+  }
+
+  /**
+   * A worker past its memory ceiling is replaced without failing a job:
+   * it goes on serving while the new one loads its models, takes no job
+   * once the new one serves, and leaves when the job it holds is done.
+   */
+  #watchMemory(slot: Slot) {
+    const ceiling = this.options.workerRssMb ?? 0
+    if (ceiling <= 0 || slot.retiring || slot.rss <= ceiling * megabyte) return
+    if (this.#stopping || Date.now() < this.#recycleAfter) return
+    slot.retiring = true
+    const reached = Math.round(slot.rss / megabyte)
+    this.#spawn().then(
+      () => {
+        if (!this.#slots.includes(slot)) return
+        slot.retired = true
+        this.#recycled++
+        this.#lastRecycle = `it reached ${reached} MB resident (ceiling ${ceiling} MB)`
+        if (!slot.pending) this.#leave(slot)
+      },
+      () => {
+        // The worker past its ceiling serves on rather than leaving the engine short of one.
+        slot.retiring = false
+        this.#recycleAfter = Date.now() + recycleRetryMs
+      }
+    )
+  }
+
+  /** A retired worker with no job: out of the pool, then ended (its exit is no loss). */
+  #leave(slot: Slot) {
+    this.#slots = this.#slots.filter((other) => other !== slot)
+    slot.child.kill('SIGKILL')
   }
 
   /** The job a slot holds, now no longer its: whoever takes it settles it. */
@@ -265,7 +334,8 @@ export class SessionPool {
     this.#lastLoss = reason
     this.#take(slot)?.reject(new EngineWorkerError(reason))
     slot.child.kill('SIGKILL')
-    if (this.#stopping) return
+    // A retired worker's replacement already serves.
+    if (this.#stopping || slot.retired) return
     this.#replaced++
     this.#spawn().catch((error: Error) => {
       if (this.#stopping) return

@@ -122,6 +122,50 @@ test.group('Session pool', (group) => {
     assert.deepEqual(await pool.run(cue({ cue: 'infer', runs: 1 })), [])
   })
 
+  test('a worker past its memory ceiling finishes its job and leaves for a fresh one', async ({
+    assert,
+  }) => {
+    pool = await start({ size: 1, workerRssMb: 400 })
+    assert.deepEqual(await pool.run(cue({ cue: 'infer', runs: 1 })), [])
+    const [before] = pool.status.residentMb
+    assert.isBelow(before, 400)
+
+    // Past the ceiling: a replacement starts loading while this worker takes the next job.
+    assert.deepEqual(await pool.run(cue({ cue: 'grow', mb: 400 })), [])
+    assert.equal(pool.status.starting, 1)
+    const held = await pool.run(cue({ cue: 'spin', ms: 2_000 }))
+    assert.deepEqual(held, [], 'the job the old worker held was answered')
+    await until(() => pool!.status.recycled === 1)
+
+    assert.deepEqual(await pool.run(cue({ cue: 'infer', runs: 1 })), [])
+    assert.equal(pool.status.workers, 1)
+    assert.equal(pool.status.replaced, 0, 'no job failed for it')
+    assert.isBelow(pool.status.residentMb[0], 400)
+    assert.match(pool.status.lastRecycled!, /^it reached \d+ MB resident \(ceiling 400 MB\)$/)
+  }).timeout(30_000)
+
+  test('workers that keep growing are renewed under load without a job failing', async ({
+    assert,
+  }) => {
+    pool = await start({ workerRssMb: 350 })
+    const jobs: Cue[] = Array.from({ length: 80 }, (_, index) =>
+      index % 4 === 0 ? { cue: 'grow', mb: 50 } : { cue: 'infer', runs: 2 }
+    )
+    const outcomes = await Promise.allSettled(
+      [0, 1, 2].map(async (lane) => {
+        for (const job of jobs.filter((_, index) => index % 3 === lane)) await pool!.run(cue(job))
+      })
+    )
+    assert.deepEqual(
+      outcomes.map((outcome) => outcome.status),
+      ['fulfilled', 'fulfilled', 'fulfilled']
+    )
+    await until(() => pool!.status.workers === 2 && pool!.status.starting === 0, 20_000)
+    assert.isAtLeast(pool.status.recycled, 2)
+    assert.equal(pool.status.replaced, 0)
+    for (const resident of pool.status.residentMb) assert.isBelow(resident, 350 + 50)
+  }).timeout(60_000)
+
   test('in a storm of bad jobs each job is settled, and only the bad ones fail', async ({
     assert,
   }) => {

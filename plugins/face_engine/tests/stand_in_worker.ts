@@ -13,6 +13,7 @@ export type Cue =
   | { cue: 'allocate' }
   | { cue: 'crash' }
   | { cue: 'stray_reply' }
+  | { cue: 'grow'; mb: number }
 
 const send = (message: unknown) => process.send!(message)
 
@@ -32,6 +33,9 @@ process.once(
     const [input] = detector[settings.detector].inputs
     const blank = new Float32Array(input.shape.reduce((product, side) => product * side, 1))
 
+    /** What `grow` keeps: native memory that stays resident until the worker ends. */
+    const kept: Buffer[] = []
+
     const act = async (cue: Cue, id: number) => {
       switch (cue.cue) {
         case 'infer':
@@ -48,6 +52,9 @@ process.once(
         }
         case 'crash':
           return process.kill(process.pid, 'SIGSEGV')
+        case 'grow':
+          kept.push(Buffer.alloc(cue.mb * 1024 * 1024, 1))
+          return []
         case 'stray_reply':
           send({ id: id + 1_000, faces: [{ stray: true }] })
           return [{ stray: false }]
@@ -55,7 +62,8 @@ process.once(
     }
 
     process.on('message', async ({ id, job }: { id: number; job: PipelineJob }) => {
-      send({ id, faces: await act(job.request as unknown as Cue, id) })
+      const faces = await act(job.request as unknown as Cue, id)
+      send({ id, faces, rss: process.memoryUsage.rss() })
     })
     send({ ready: true })
   }
