@@ -304,6 +304,8 @@ export class SessionPool {
         // The worker past its ceiling serves on rather than leaving the engine short of one.
         slot.retiring = false
         this.#recycleAfter = Date.now() + recycleRetryMs
+        // Unless it was lost meanwhile: then it is replaced as any lost worker.
+        if (!this.#slots.includes(slot)) this.#replace()
       }
     )
   }
@@ -334,9 +336,14 @@ export class SessionPool {
     this.#lastLoss = reason
     this.#take(slot)?.reject(new EngineWorkerError(reason))
     slot.child.kill('SIGKILL')
-    // A retired worker's replacement already serves.
-    if (this.#stopping || slot.retired) return
     this.#replaced++
+    // A worker being renewed has its replacement on the way already.
+    if (!slot.retiring) this.#replace()
+    this.#dispatch()
+  }
+
+  #replace() {
+    if (this.#stopping) return
     this.#spawn().catch((error: Error) => {
       if (this.#stopping) return
       this.#broken = `An engine worker could not be replaced: ${error.message}`
@@ -344,7 +351,6 @@ export class SessionPool {
       const failure = new EngineWorkerError(this.#broken)
       for (const pending of this.#queue.splice(0)) pending.reject(failure)
     })
-    this.#dispatch()
   }
 }
 

@@ -144,6 +144,24 @@ test.group('Session pool', (group) => {
     assert.match(pool.status.lastRecycled!, /^it reached \d+ MB resident \(ceiling 400 MB\)$/)
   }).timeout(30_000)
 
+  test('a worker lost while its renewal loads is replaced once, not twice', async ({ assert }) => {
+    pool = await start({ size: 1, workerRssMb: 400 })
+    assert.deepEqual(await pool.run(cue({ cue: 'grow', mb: 400 })), [])
+    assert.equal(pool.status.starting, 1)
+    await assert.rejects(
+      () => pool!.run(cue({ cue: 'crash' })),
+      'An engine worker was ended by SIGSEGV'
+    )
+
+    assert.deepEqual(await pool.run(cue({ cue: 'infer', runs: 1 })), [])
+    await until(() => pool!.status.starting === 0)
+    await sleep(300)
+    assert.equal(pool.status.workers, 1)
+    assert.equal(pool.status.starting, 0)
+    assert.equal(pool.status.replaced, 1)
+    assert.equal(pool.status.recycled, 0)
+  }).timeout(30_000)
+
   test('workers that keep growing are renewed under load without a job failing', async ({
     assert,
   }) => {
