@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
-import { mkdir, rm } from 'node:fs/promises'
+import { mkdir, open, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Writable, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -24,10 +23,13 @@ export async function discardPart(part: Readable, report: (chunk: Buffer) => voi
  * The file parts of one request, each written owner-only to the uploads
  * folder, and all removed by `discard` once the request is over, whatever
  * its outcome. A part that arrives after `discard` (a client that went
- * away mid-upload) is read and dropped.
+ * away mid-upload) is read and dropped; one still being written when the
+ * request ends (a refused or cut-off request whose part never finishes)
+ * is cut off and its file removed.
  */
 export class UploadedParts {
   #paths = new Set<string>()
+  #writing = new Set<Readable>()
   #discarded = false
 
   async write(part: Readable, report: (chunk: Buffer) => void): Promise<{ tmpPath?: string }> {
@@ -36,15 +38,25 @@ export class UploadedParts {
       return {}
     }
     await mkdir(uploadsDir(), { recursive: true, mode: 0o700 })
+    // The request may have ended while the folder was made: then no file is created at all.
+    if (this.#discarded) {
+      await discardPart(part, report)
+      return {}
+    }
     const path = join(uploadsDir(), randomUUID())
     this.#paths.add(path)
+    this.#writing.add(part)
     part.pause()
     part.on('data', report)
     try {
-      await pipeline(part, createWriteStream(path, { flags: 'wx', mode: 0o600 }))
+      // Opened before writing, so that whoever removes the path after a failure finds the file.
+      const file = await open(path, 'wx', 0o600)
+      await pipeline(part, file.createWriteStream())
     } catch (error) {
       await this.#remove(path)
       throw error
+    } finally {
+      this.#writing.delete(part)
     }
     if (this.#discarded) await this.#remove(path)
     return { tmpPath: path }
@@ -52,6 +64,7 @@ export class UploadedParts {
 
   async discard() {
     this.#discarded = true
+    for (const part of this.#writing) part.destroy(new Error('The request ended'))
     await Promise.all([...this.#paths].map((path) => this.#remove(path)))
   }
 
