@@ -59,11 +59,17 @@ test.group('Settings page', (group) => {
 
     const person = await PersonFactory.create()
     for (let seed = 1; seed <= 3; seed++) await addFace(person, { seed })
+    await addFace(await PersonFactory.create(), { seed: 4 })
     const response = await client.get('/admin/settings').loginAs(admin)
     response.assertStatus(200)
     const row = response.text().match(/data-model="faceapi-recognition">([\s\S]*?)<\/tr>/)
     assert.exists(row, 'a row for the model of the enrolled faces')
-    assert.include(row![1], '<td>3</td>')
+    const faces = row![1].match(
+      /data-test="identification-faces">\s*(\d+)\s*<p class="hint">([^<]*)<\/p>/
+    )
+    assert.exists(faces, 'the faces, and the people searched as a whole')
+    assert.equal(faces![1], '4')
+    assert.equal(faces![2], 'people with several faces, also searched as a whole: 1')
     assert.include(row![1], '<td>0.6000</td>')
     assert.include(row![1], '1:1 at 0.6')
     response.assertTextIncludes('at 1 %')

@@ -262,7 +262,7 @@ export class FaceEnrolment {
       }
     }
     const threshold = identificationThreshold(
-      search.galleryFaces,
+      search.searched,
       terminalConfig.identification.targetFpir
     )
     const other = search.matches.find(

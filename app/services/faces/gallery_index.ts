@@ -6,12 +6,25 @@ import type { FaceFeature } from '#plugin-sdk'
 import type { FeatureComparator, FeatureError } from '#faces/feature_blob'
 import { embeddingBytes } from '#faces/face_data'
 import { ModelInForce } from '#faces/model_in_force'
+import { templateBlock, type FaceBlock } from '#faces/person_templates'
 import { isRedisUnavailable } from '#services/redis_availability'
 
-export type GalleryMatch = { faceId: number; personId: number; similarity: number; score: number }
+/** A face of a person, or (faceId null) the template of a person with several faces. */
+export type GalleryMatch = {
+  faceId: number | null
+  personId: number
+  similarity: number
+  score: number
+}
 
 export type GallerySearch =
-  | { ok: true; matches: GalleryMatch[]; galleryFaces: number }
+  | {
+      ok: true
+      matches: GalleryMatch[]
+      galleryFaces: number
+      /** The faces and the templates compared: what the 1:N threshold counts. */
+      searched: number
+    }
   | { ok: false; error: Extract<FeatureError, { type: 'uncalibrated' }> }
 
 /** A change to the faces, as announced to every process. */
@@ -88,6 +101,10 @@ export class GalleryIndex {
   #faceIds: Int32Array = new Int32Array(0)
   #personIds: Int32Array = new Int32Array(0)
   #rowOfFace = new Map<number, number>()
+  /** Per person, the sum of their faces' vectors and how many: their template's makings. */
+  #sums = new Map<number, { sum: Float64Array; count: number }>()
+  /** The templates of people with several faces, made again after a change. */
+  #templates: FaceBlock | null = null
   #revision = 0
   #loaded: { model: string; dimension: number; done: Promise<void> } | null = null
   #work: Promise<unknown> = Promise.resolve()
@@ -104,9 +121,10 @@ export class GalleryIndex {
   #retired: (Matrix & { model: string; until: number }) | null = null
 
   /**
-   * The `limit` faces nearest the probe, best first, with the score the
-   * comparator's calibration gives each. Faces of another model than the
-   * probe's are not compared.
+   * The `limit` faces and person templates (see person_templates.ts)
+   * nearest the probe, best first, with the score the comparator's
+   * calibration gives each. Faces of another model than the probe's are
+   * not compared.
    */
   async search(
     probe: FaceFeature,
@@ -122,27 +140,47 @@ export class GalleryIndex {
       faceIds: this.#faceIds,
       personIds: this.#personIds,
     }
-    const nearest = nearestRows(matrix, probe.vector, limit)
+    const templates = retired ? null : this.#currentTemplates()
+    const nearest = [
+      ...nearestRows(matrix, probe.vector, limit).map((found) => ({ ...found, block: matrix })),
+      ...(templates ? nearestRows(templates, probe.vector, limit) : []).map((found) => ({
+        ...found,
+        block: templates!,
+      })),
+    ]
+      .sort((first, second) => second.similarity - first.similarity)
+      .slice(0, limit)
     const matches: GalleryMatch[] = []
-    for (const { row, similarity } of nearest) {
-      const start = row * matrix.dimension
+    for (const { row, similarity, block } of nearest) {
+      const start = row * block.dimension
       const stored = {
         model: probe.model,
-        vector: matrix.vectors.subarray(start, start + matrix.dimension),
+        vector: block.vectors.subarray(start, start + block.dimension),
       }
       const compared = comparator.compare(probe, stored)
       if (!compared.ok) {
         if (compared.error.type === 'uncalibrated') return { ok: false, error: compared.error }
         throw new Error(`gallery row ${row} does not compare: ${compared.error.type}`)
       }
+      const template = block !== matrix
       matches.push({
-        faceId: matrix.faceIds[row],
-        personId: matrix.personIds[row],
+        faceId: template ? null : matrix.faceIds[row],
+        personId: template ? templates!.owners[row] : matrix.personIds[row],
         similarity,
         score: compared.score,
       })
     }
-    return { ok: true, matches, galleryFaces: matrix.rows }
+    return {
+      ok: true,
+      matches,
+      galleryFaces: matrix.rows,
+      searched: matrix.rows + (templates?.rows ?? 0),
+    }
+  }
+
+  #currentTemplates() {
+    this.#templates ??= templateBlock(this.#dimension, this.#sums)
+    return this.#templates
   }
 
   /**
@@ -201,7 +239,13 @@ export class GalleryIndex {
   }
 
   status() {
-    return { model: this.#model, faces: this.#rows, revision: this.#revision, loads: this.#loads }
+    return {
+      model: this.#model,
+      faces: this.#rows,
+      templates: this.#currentTemplates().rows,
+      revision: this.#revision,
+      loads: this.#loads,
+    }
   }
 
   async close() {
@@ -418,7 +462,26 @@ export class GalleryIndex {
     this.#faceIds = faceIds
     this.#personIds = personIds
     this.#rowOfFace = new Map()
-    for (let row = 0; row < rows; row++) this.#rowOfFace.set(faceIds[row], row)
+    this.#sums = new Map()
+    for (let row = 0; row < rows; row++) {
+      this.#rowOfFace.set(faceIds[row], row)
+      this.#fold(row, 1)
+    }
+  }
+
+  /** Adds (1) or takes away (-1) one row's face from its person's template. */
+  #fold(row: number, sign: 1 | -1) {
+    const personId = this.#personIds[row]
+    let entry = this.#sums.get(personId)
+    if (!entry) {
+      entry = { sum: new Float64Array(this.#dimension), count: 0 }
+      this.#sums.set(personId, entry)
+    }
+    const start = row * this.#dimension
+    for (let i = 0; i < this.#dimension; i++) entry.sum[i] += sign * this.#vectors[start + i]
+    entry.count += sign
+    if (entry.count <= 0) this.#sums.delete(personId)
+    this.#templates = null
   }
 
   /** Changes are idempotent: a process applies its own twice, once at once and once announced. */
@@ -429,6 +492,8 @@ export class GalleryIndex {
       return
     }
     if (change.type === 'person_removed') {
+      this.#sums.delete(change.personId)
+      this.#templates = null
       for (let row = this.#rows - 1; row >= 0; row--) {
         if (this.#personIds[row] === change.personId) this.#removeRow(row)
       }
@@ -436,18 +501,24 @@ export class GalleryIndex {
     }
     if (change.type === 'face_removed') {
       const row = this.#rowOfFace.get(change.faceId)
-      if (row !== undefined) this.#removeRow(row)
+      if (row !== undefined) {
+        this.#fold(row, -1)
+        this.#removeRow(row)
+      }
       return
     }
     const bytes = Buffer.from(change.vector, 'base64')
     if (change.model !== this.#model || bytes.length !== this.#dimension * 4) return
-    const row = this.#rowOfFace.get(change.faceId) ?? this.#appendRow()
+    const known = this.#rowOfFace.get(change.faceId)
+    if (known !== undefined) this.#fold(known, -1)
+    const row = known ?? this.#appendRow()
     for (let i = 0; i < this.#dimension; i++) {
       this.#vectors[row * this.#dimension + i] = bytes.readFloatLE(i * 4)
     }
     this.#faceIds[row] = change.faceId
     this.#personIds[row] = change.personId
     this.#rowOfFace.set(change.faceId, row)
+    this.#fold(row, 1)
   }
 
   #appendRow() {
@@ -491,7 +562,11 @@ export class GalleryIndex {
  * The rows with the largest dot products (cosine similarity: the vectors
  * are unit-length), best first; `best` stays sorted and at most `limit` long.
  */
-function nearestRows(matrix: Matrix, probe: Float32Array, limit: number) {
+function nearestRows(
+  matrix: Pick<Matrix, 'dimension' | 'rows' | 'vectors'>,
+  probe: Float32Array,
+  limit: number
+) {
   const { dimension, vectors } = matrix
   const best: { row: number; similarity: number }[] = []
   let floor = -Infinity

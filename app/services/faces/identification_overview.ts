@@ -18,7 +18,8 @@ type Measured = {
 
 /**
  * faceIdentify's decision as the Settings page shows it: per embedding
- * model with enrolled faces, the gallery's size, the threshold in force
+ * model with enrolled faces, the gallery's size (faces, and templates of
+ * people with several), the threshold in force
  * for the site's target and the FPIR it gives by the calibration, and what
  * the calibration measured (1:1 error rates at 0.6; TPIR and FPIR of a
  * 1:N run near the target, when the calibration has one).
@@ -32,10 +33,13 @@ export class IdentificationOverview {
       .count('* as faces')
       .groupBy('model_id')
       .orderBy('model_id')
+    const templates = await this.#templates()
     const measured = await this.#measured()
     const models = rows.map((row) => {
       const faces = Number(row.faces)
-      const threshold = identificationThreshold(faces, targetFpir)
+      const people = templates.get(row.model_id) ?? 0
+      const searched = faces + people
+      const threshold = identificationThreshold(searched, targetFpir)
       const calibration = measured[row.model_id] ?? null
       const points = calibration?.identification?.points ?? []
       const nearest = points.reduce<(typeof points)[number] | null>(
@@ -48,9 +52,10 @@ export class IdentificationOverview {
       return {
         model: row.model_id,
         faces,
+        templates: people,
         threshold,
-        expectedFpir: expectedFpir(faces, threshold),
-        reachable: expectedFpir(faces, threshold) <= targetFpir * 1.000001,
+        expectedFpir: expectedFpir(searched, threshold),
+        reachable: expectedFpir(searched, threshold) <= targetFpir * 1.000001,
         calibration,
         identification: nearest && {
           ...nearest,
@@ -60,6 +65,23 @@ export class IdentificationOverview {
       }
     })
     return { targetFpir, margin, models }
+  }
+
+  /** Per model, the people with two or more faces: each is searched as a template too. */
+  async #templates() {
+    const rows: { model_id: string; people: number | string }[] = await db
+      .from(
+        db
+          .from('faces')
+          .select('model_id', 'person_id')
+          .groupBy('model_id', 'person_id')
+          .havingRaw('count(*) >= 2')
+          .as('several')
+      )
+      .select('model_id')
+      .count('* as people')
+      .groupBy('model_id')
+    return new Map(rows.map((row) => [row.model_id, Number(row.people)]))
   }
 
   async #measured(): Promise<Record<string, Measured>> {

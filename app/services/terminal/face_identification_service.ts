@@ -74,7 +74,7 @@ export class FaceIdentificationService {
       return { ok: false, error: { type: 'feature_model_mismatch', message } }
     }
     const policy = identificationPolicy(device)
-    const threshold = identificationThreshold(search.galleryFaces, policy.targetFpir)
+    const threshold = identificationThreshold(search.searched, policy.targetFpir)
     const { person, best, runnerUp } = await this.#recognised(search.matches, threshold, policy)
     const score = best ? answeredScore(best.score) : null
     const runnerUpScore = runnerUp === null ? null : answeredScore(runnerUp)

@@ -6,6 +6,7 @@ import {
   identificationThreshold,
   type OpenSetPolicy,
 } from '#faces/open_set_identification'
+import { personTemplates, type FaceBlock } from '#faces/person_templates'
 import { decideAccess, type ScheduleRule } from '#services/access_rules'
 import type { AgentDatabase } from '#terminal-client/agent_store'
 import type { PassageReason } from '#terminal-client/agent_contracts'
@@ -41,13 +42,16 @@ type Person = {
   cardNumber: string | null
 }
 
-/** The faces of one model, row after row in one block, and whose each row is. */
-type Gallery = { dimension: number; rows: number; vectors: Float32Array; owners: Int32Array }
+/**
+ * The faces of one model, row after row in one block, then the templates
+ * of people with several faces (person_templates.ts), and whose each row is.
+ */
+type Gallery = FaceBlock & { faces: number }
 
 /**
  * Decides at the door from the synced copy alone, as the server's
  * faceIdentify does: the calibrated scores of the best and next-best
- * people, a threshold from the number of faces held and the FPIR target,
+ * people, a threshold from the number of faces and templates held and the FPIR target,
  * the margin, then the access rules (access_rules.ts, the server's own)
  * in the site's time zone. The copy is read into memory by `reload`, which
  * the sync calls after every batch it applies; a decision never touches
@@ -70,7 +74,7 @@ export class OfflineDecider {
 
   get faces() {
     let total = 0
-    for (const gallery of this.#galleries.values()) total += gallery.rows
+    for (const gallery of this.#galleries.values()) total += gallery.faces
     return total
   }
 
@@ -120,7 +124,21 @@ export class OfflineDecider {
         vectors.set(face.vector, row * dimension)
         owners[row] = index.get(face.username)!
       })
-      galleries.set(model, { dimension, rows: sized.length, vectors, owners })
+      const block: FaceBlock = { dimension, rows: sized.length, vectors, owners }
+      const templates = personTemplates(block)
+      const all = new Float32Array((block.rows + templates.rows) * dimension)
+      all.set(vectors)
+      all.set(templates.vectors.subarray(0, templates.rows * dimension), block.rows * dimension)
+      const allOwners = new Int32Array(block.rows + templates.rows)
+      allOwners.set(owners)
+      allOwners.set(templates.owners.subarray(0, templates.rows), block.rows)
+      galleries.set(model, {
+        faces: block.rows,
+        dimension,
+        rows: block.rows + templates.rows,
+        vectors: all,
+        owners: allOwners,
+      })
     }
     this.#people = people
     this.#galleries = galleries
@@ -136,9 +154,9 @@ export class OfflineDecider {
 
     const gallery = this.#galleries.get(feature.model)
     const policy = this.#policy()
-    const galleryFaces = gallery && gallery.dimension === feature.vector.length ? gallery.rows : 0
-    const threshold = identificationThreshold(galleryFaces, policy.targetFpir)
-    const [best, next] = galleryFaces > 0 ? twoBestPeople(gallery!, feature.vector) : []
+    const searched = gallery && gallery.dimension === feature.vector.length ? gallery.rows : 0
+    const threshold = identificationThreshold(searched, policy.targetFpir)
+    const [best, next] = searched > 0 ? twoBestPeople(gallery!, feature.vector) : []
     const matches = [best, next]
       .filter((match) => match !== undefined)
       .map((match) => ({

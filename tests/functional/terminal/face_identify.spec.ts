@@ -514,6 +514,74 @@ test.group('Gallery index', (group) => {
       assert.closeTo(match!.similarity, 1, 1e-6)
     }
   })
+
+  test('a person with several faces is also searched as a whole, as faces come and go', async ({
+    assert,
+    cleanup,
+  }) => {
+    const recognition = await app.container.make(RecognitionEngine)
+    const loaded = await recognition.comparator()
+    if (!loaded.ok) throw new Error('no calibrations')
+    const gallery = new GalleryIndex()
+    cleanup(() => gallery.close())
+    const [first, second] = [spread(1), spread(2)]
+    const between = first.map((value, i) => value + second[i])
+    const norm = Math.hypot(...between)
+    const probe = { model: defaultEmbedder, vector: between.map((value) => value / norm) }
+    const search = async () => {
+      const found = await gallery.search(probe, loaded.comparator, 4)
+      if (!found.ok) throw new Error('uncalibrated')
+      return found
+    }
+    const empty = await search()
+    assert.equal(empty.searched, 0)
+
+    await gallery.faceAdded({
+      faceId: 1,
+      personId: 10,
+      feature: { model: defaultEmbedder, vector: first },
+    })
+    await gallery.faceAdded({
+      faceId: 3,
+      personId: 20,
+      feature: { model: defaultEmbedder, vector: spread(3) },
+    })
+    let found = await search()
+    assert.include(found, { galleryFaces: 2, searched: 2 })
+    const alone = found.matches[0]
+    assert.include(alone, { faceId: 1, personId: 10 })
+
+    await gallery.faceAdded({
+      faceId: 2,
+      personId: 10,
+      feature: { model: defaultEmbedder, vector: second },
+    })
+    found = await search()
+    assert.include(found, { galleryFaces: 3, searched: 4 })
+    assert.include(found.matches[0], { faceId: null, personId: 10 })
+    assert.closeTo(found.matches[0].similarity, 1, 1e-5)
+    assert.isAbove(found.matches[0].score, alone.score)
+    assert.include(gallery.status(), { faces: 3, templates: 1 })
+
+    await gallery.faceRemoved(2)
+    found = await search()
+    assert.include(found, { galleryFaces: 2, searched: 2 })
+    assert.include(found.matches[0], { faceId: 1, personId: 10 })
+    assert.closeTo(found.matches[0].similarity, alone.similarity, 1e-6)
+
+    await gallery.faceAdded({
+      faceId: 2,
+      personId: 10,
+      feature: { model: defaultEmbedder, vector: second },
+    })
+    await gallery.personRemoved(10)
+    found = await search()
+    assert.include(found, { galleryFaces: 1, searched: 1 })
+    assert.notInclude(
+      found.matches.map((match) => match.personId),
+      10
+    )
+  })
 })
 
 /**

@@ -186,6 +186,35 @@ test.group('Offline decider: recognition', (group) => {
     assert.closeTo(named.runnerUpScore!, 0.9 - defaultMargin - 0.005, 1e-4)
   })
 
+  test('a person with two faces is also searched as a whole, and counted once more', ({
+    assert,
+  }) => {
+    const threshold = identificationThreshold(2 + 1, policy.targetFpir)
+    /* Each face alone scores below the threshold; their mean direction lies nearer the probe. */
+    const [first, second] = [scoring(threshold - 0.05, 1), scoring(threshold - 0.05, 2)]
+    const { decider } = deciderWith(
+      answer([
+        { username: 'twice', vectors: [first, second] },
+        { username: 'other', vectors: [stranger(3)] },
+      ])
+    )
+    assert.equal(decider.faces, 3)
+    const decision = decider.decide({ feature: { model, vector: probe } })
+    assert.equal(decision.threshold, threshold)
+    assert.include(decision, { decision: 'granted', username: 'twice' })
+    assert.isAbove(decision.score!, threshold)
+
+    const { decider: once } = deciderWith(
+      answer([
+        { username: 'once', vectors: [first] },
+        { username: 'other', vectors: [stranger(3)] },
+      ])
+    )
+    const alone = once.decide({ feature: { model, vector: probe } })
+    assert.equal(alone.threshold, identificationThreshold(2, policy.targetFpir))
+    assert.include(alone, { decision: 'denied', reason: 'unknown_face' })
+  })
+
   test('a target FPIR and margin the server sends replace the agent’s own', ({ assert }) => {
     const people = [
       { username: 'a', vectors: [scoring(0.9, 1)] },
