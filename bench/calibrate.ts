@@ -26,10 +26,17 @@ import { ImageDecoder } from '#faces/image_decoder'
 import faceEngine from '#plugins/face_engine/plugin'
 import { modelCrops } from '#plugins/face_engine/aligner'
 import { fitCalibration } from '#plugins/face_engine/calibration'
-import { embedderModels, flipsByDefault, type EmbedderModel } from '#plugins/face_engine/embedder'
+import {
+  embedderModels,
+  flipsByDefault,
+  fusedEmbedders,
+  isFused,
+  networksOf,
+  type EmbedderModel,
+} from '#plugins/face_engine/embedder'
 import type { FaceEngineConfig } from '#plugins/face_engine/face_engine_driver'
 
-export const recognitionModels = Object.keys(embedderModels) as EmbedderModel[]
+export const recognitionModels: EmbedderModel[] = embedderModels
 
 export interface DatasetImage {
   file: string
@@ -146,11 +153,15 @@ export async function embedDataset(
   const manifest = JSON.parse(await readFile(resolve('models/manifest.json'), 'utf8')) as {
     models: Record<string, { sha256: string; preprocessing: unknown }>
   }
-  /* The features change with the model file, its preprocessing or its crop. */
+  /* The features change with the model files, their preprocessing or their crops, and the weights. */
+  const networks = networksOf(model)
   const version = JSON.stringify([
-    manifest.models[model].sha256,
-    manifest.models[model].preprocessing,
-    modelCrops[model],
+    ...networks.flatMap((network) => [
+      manifest.models[network].sha256,
+      manifest.models[network].preprocessing,
+      modelCrops[network],
+    ]),
+    ...(isFused(model) ? [fusedEmbedders[model]] : []),
   ])
   const cacheDir = resolve('tmp/bench', basename(folder))
   const cacheFile = join(cacheDir, `${model}${flipEmbedding ? '-flip' : ''}.json`)

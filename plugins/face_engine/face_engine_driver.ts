@@ -13,7 +13,13 @@ import {
   type PluginHealth,
 } from '#plugin-sdk'
 import type { AgeGenderModel } from './age_gender.js'
-import { defaultEmbedder, embedderModels, flipsByDefault, type EmbedderModel } from './embedder.js'
+import {
+  defaultEmbedder,
+  flipsByDefault,
+  isEmbedderModel,
+  networksOf,
+  type EmbedderModel,
+} from './embedder.js'
 import { verifiedModels, type ModelEntry } from './model_manifest.js'
 import { pipelineModels, type PipelineJob, type PipelineSettings } from './pipeline.js'
 import { SessionPool } from './session_pool.js'
@@ -235,12 +241,12 @@ export class FaceEngineDriver implements EngineDriver {
     const wanted = request.embedder
     if (!request.feature || !wanted || wanted === this.#settings.embedder) return undefined
     if (this.context.config.engine === 'simulated') return undefined
-    if (!(wanted in embedderModels)) {
+    if (!isEmbedderModel(wanted)) {
       throw new PluginCommandError(`"${wanted}" is not a recognition model of this engine`)
     }
     let verified = this.#otherEmbedders.get(wanted)
     if (!verified) {
-      verified = verifiedModels(this.#settings.modelsDir, [wanted])
+      verified = verifiedModels(this.#settings.modelsDir, networksOf(wanted))
       this.#otherEmbedders.set(wanted, verified)
       verified.then(
         (entries) => this.#backend?.addModels?.(entries),

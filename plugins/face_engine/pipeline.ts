@@ -10,7 +10,16 @@ import { ageGenderSources, estimateAgeGender, type AgeGenderModel } from './age_
 import { arcFaceCrop, cropTransform, modelCrops, type LocatedFace } from './aligner.js'
 import { angleCode } from './angle_code.js'
 import { FaceDetector, type FaceCandidate } from './detector.js'
-import { embedding, flipAveragedEmbedding, flipsByDefault, type EmbedderModel } from './embedder.js'
+import {
+  embedding,
+  flipAveragedEmbedding,
+  flipsByDefault,
+  fusedEmbedding,
+  isFused,
+  networksOf,
+  type EmbedderModel,
+  type NetworkEmbedder,
+} from './embedder.js'
 import { suppressOverlaps, type Box } from './geometry.js'
 import { ImagePyramid, type RgbImage } from './image_sampler.js'
 import { brightened } from './low_light.js'
@@ -50,7 +59,7 @@ export function pipelineModels(settings: PipelineSettings) {
     ...new Set([
       settings.detector,
       settings.landmarks,
-      settings.embedder,
+      ...networksOf(settings.embedder),
       ...ageGenderSources[settings.ageGender],
       'antispoof',
       'liveness',
@@ -162,16 +171,17 @@ export class FacePipeline {
         const model = (job.request.embedder ?? this.settings.embedder) as EmbedderModel
         const flip =
           model === this.settings.embedder ? this.settings.flipEmbedding : flipsByDefault[model]
-        const direct = await run(model, 'embed')
-        const vector = flip
-          ? flipAveragedEmbedding(
-              model,
-              direct,
-              await time('embed', async () =>
-                this.sessions.run(model, mirror(await input(model), modelCrops[model].size))
-              )
-            )
-          : embedding(model, direct)
+        const descriptorOf = async (network: NetworkEmbedder) => {
+          const direct = await run(network, 'embed')
+          if (!flip) return embedding(network, direct)
+          const mirrored = await time('embed', async () =>
+            this.sessions.run(network, mirror(await input(network), modelCrops[network].size))
+          )
+          return flipAveragedEmbedding(network, direct, mirrored)
+        }
+        const vector = isFused(model)
+          ? fusedEmbedding(model, await Promise.all(networksOf(model).map(descriptorOf)))
+          : await descriptorOf(model)
         analysis.feature = { model, vector }
       }
       if (job.request.ageGender) {

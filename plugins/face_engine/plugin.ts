@@ -36,7 +36,7 @@ export default definePlugin({
     modelsDir: vine.string().trim().minLength(1).maxLength(4096).optional(),
     detector: vine.enum(['blazeface']).optional(),
     landmarks: vine.enum(['facemesh']).optional(),
-    embedder: vine.enum(Object.keys(embedderModels) as (keyof typeof embedderModels)[]).optional(),
+    embedder: vine.enum(embedderModels).optional(),
     flipEmbedding: vine.boolean().optional(),
     ageGender: vine.enum(ageGenderModels).optional(),
     threadsPerSession: vine.number().withoutDecimals().range([1, 16]).optional(),

@@ -13,7 +13,7 @@ import Face from '#models/face'
 import User from '#models/user'
 import { PersonFactory } from '#database/factories/person_factory'
 import { DeviceFactory } from '#database/factories/device_factory'
-import { defaultEmbedder } from '#plugins/face_engine/embedder'
+import { defaultEmbedder, featureLength } from '#plugins/face_engine/embedder'
 import { commandLineActor } from '#services/audit_trail'
 import { decodeFeature } from '#faces/feature_blob'
 import { FaceReembedding } from '#faces/face_reembedding'
@@ -71,7 +71,7 @@ test.group('Re-embedding the faces for a new recognition model', (group) => {
     }
   })
 
-  test('faces of mobileface go to faceplugin-arcface while faceIdentify keeps naming the right person, with no failed call', async ({
+  test('faces of mobileface go to the default model while faceIdentify keeps naming the right person, with no failed call', async ({
     client,
     assert,
   }) => {
@@ -137,7 +137,10 @@ test.group('Re-embedding the faces for a new recognition model', (group) => {
     const after = await Face.all()
     assert.lengthOf(after, 5)
     for (const face of after)
-      assert.include(face.$attributes, { modelId: defaultEmbedder, dimension: 512 })
+      assert.include(face.$attributes, {
+        modelId: defaultEmbedder,
+        dimension: featureLength(defaultEmbedder),
+      })
     assert.deepEqual(
       after.map((face) => face.id).sort(),
       [...before.map((face) => face.id), enrolledMeanwhile!.id].sort()
@@ -239,7 +242,10 @@ test.group('Re-embedding the faces for a new recognition model', (group) => {
     })
     assert.include(catchUp, { staged: 1, switched: 1, modelSwitched: false })
     await late.refresh()
-    assert.include(late.$attributes, { modelId: defaultEmbedder, dimension: 512 })
+    assert.include(late.$attributes, {
+      modelId: defaultEmbedder,
+      dimension: featureLength(defaultEmbedder),
+    })
     await kit.refresh()
     assert.isAbove(Number(kit.revision), Number(revision.value))
 
@@ -420,7 +426,7 @@ test.group('Re-embedding: the worker killed mid-way', () => {
       return Number(row.total)
     }
 
-    // The server starts with faceplugin-arcface configured and queues the job itself.
+    // The server starts with the default model configured and queues the job itself.
     const server = await startServer({ port, dbFile, env, engine: 'engine' })
     processes.push(server)
     const jobId = `reembed-0-${defaultEmbedder}`
@@ -466,7 +472,7 @@ test.group('Re-embedding: the worker killed mid-way', () => {
     assert.equal(count('select count(*) as total from faces'), total)
     assert.equal(
       count(
-        `select count(*) as total from faces where model_id = '${defaultEmbedder}' and dimension = 512`
+        `select count(*) as total from faces where model_id = '${defaultEmbedder}' and dimension = ${featureLength(defaultEmbedder)}`
       ),
       total
     )

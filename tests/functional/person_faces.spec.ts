@@ -17,7 +17,7 @@ import { FacePhotoAnalyser } from '#faces/face_photo_analyser'
 import { decodePhoto } from '#faces/photo_decoding'
 import { MediaStore } from '#faces/media_store'
 import { countRows, freshCopy, resetTerminalState, withoutEngine } from '#tests/helpers/terminal'
-import { defaultEmbedder } from '#plugins/face_engine/embedder'
+import { defaultEmbedder, featureLength } from '#plugins/face_engine/embedder'
 import type { ApiClient } from '@japa/api-client'
 
 const fixture = (name: string) => readFile(app.makePath('tests/fixtures', name))
@@ -112,7 +112,7 @@ test.group('People pages: faces', (group) => {
     assert.include(face.$attributes, {
       source: 'photo',
       modelId: defaultEmbedder,
-      dimension: 512,
+      dimension: featureLength(defaultEmbedder),
     })
     assert.isAbove(face.quality!, 0)
     const stored = await stat(app.makePath(face.imagePath!))

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { TensorSpec } from '#tools/model_builder/onnx_graph'
+import { fusedEmbedders } from '#plugins/face_engine/embedder'
 import {
   modelCatalog,
   type ModelId,
@@ -39,6 +40,14 @@ export interface ModelsManifest {
   formatVersion: 1
   builderVersion: number
   models: Partial<Record<ModelId, ModelManifestEntry>>
+  /**
+   * Recognition models fused from built ones (embedder.ts): their parts
+   * and weights, and their own calibration. They have no file.
+   */
+  fused: Record<
+    string,
+    { parts: readonly { model: string; weight: number }[]; calibration?: unknown }
+  >
 }
 
 export interface ModelBuildResult {
@@ -110,6 +119,7 @@ export class ModelsBuilder {
       formatVersion: 1,
       builderVersion: BUILDER_VERSION,
       models: {},
+      fused: {},
     }
     const results: ModelBuildResult[] = []
     for (const spec of modelCatalog) {
@@ -117,6 +127,11 @@ export class ModelsBuilder {
       manifest.models[spec.id] = result.entry
       results.push(result)
       options.onModel?.(result)
+    }
+
+    for (const [id, parts] of Object.entries(fusedEmbedders)) {
+      manifest.fused[id] = { parts }
+      if (calibration[id] !== undefined) manifest.fused[id].calibration = calibration[id]
     }
 
     const text = `${JSON.stringify(manifest, null, 2).replace(numberArrays, (array) => array.replace(/\s+/g, ' ').replace('[ ', '[').replace(' ]', ']'))}\n`

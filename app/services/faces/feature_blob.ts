@@ -153,9 +153,13 @@ export class FeatureComparator {
   static async fromManifest(path: string) {
     const manifest = JSON.parse(await readFile(path, 'utf8')) as {
       models: Record<string, { calibration?: ScoreCalibration }>
+      fused?: Record<string, { calibration?: ScoreCalibration }>
     }
     const calibrations: Record<string, ScoreCalibration> = {}
-    for (const [id, entry] of Object.entries(manifest.models)) {
+    for (const [id, entry] of [
+      ...Object.entries(manifest.models),
+      ...Object.entries(manifest.fused ?? {}),
+    ]) {
       if (entry.calibration) calibrations[id] = entry.calibration
     }
     return new FeatureComparator(calibrations)

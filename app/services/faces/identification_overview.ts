@@ -88,12 +88,12 @@ export class IdentificationOverview {
     try {
       const manifest = JSON.parse(await readFile(app.makePath('models/manifest.json'), 'utf8')) as {
         models: Record<string, { calibration?: { measured?: Measured } }>
+        fused?: Record<string, { calibration?: { measured?: Measured } }>
       }
       return Object.fromEntries(
-        Object.entries(manifest.models).map(([id, entry]) => [
-          id,
-          entry.calibration?.measured ?? {},
-        ])
+        [...Object.entries(manifest.models), ...Object.entries(manifest.fused ?? {})].map(
+          ([id, entry]) => [id, entry.calibration?.measured ?? {}]
+        )
       )
     } catch {
       return {}

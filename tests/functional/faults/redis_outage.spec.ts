@@ -14,7 +14,7 @@ import { UserFactory } from '#database/factories/user_factory'
 import { GalleryIndex } from '#faces/gallery_index'
 import { RecognitionEngine } from '#faces/recognition_engine'
 import { storedFeature } from '#faces/face_data'
-import { defaultEmbedder } from '#plugins/face_engine/embedder'
+import { defaultEmbedder, featureLength } from '#plugins/face_engine/embedder'
 import {
   enrolPhotoOf,
   grant,
@@ -268,7 +268,12 @@ test.group('Faults: Redis stops and starts again', (group) => {
     // Another server process's gallery, loaded before the outage.
     const other = new GalleryIndex()
     cleanup(() => other.close())
-    const nobody = { model: defaultEmbedder, vector: new Float32Array(512).fill(512 ** -0.5) }
+    const nobody = {
+      model: defaultEmbedder,
+      vector: new Float32Array(featureLength(defaultEmbedder)).fill(
+        featureLength(defaultEmbedder) ** -0.5
+      ),
+    }
     const before = await other.search(nobody, loaded.comparator, 1)
     assert.isTrue(before.ok)
 

@@ -9,7 +9,7 @@ import type Device from '#models/device'
 import { DeviceFactory } from '#database/factories/device_factory'
 import { decodeFeature, encodeFeature } from '#faces/feature_blob'
 import { DeviceTokenStore } from '#services/terminal/device_token_store'
-import { defaultEmbedder } from '#plugins/face_engine/embedder'
+import { defaultEmbedder, featureLength } from '#plugins/face_engine/embedder'
 import {
   countRows,
   post,
@@ -259,7 +259,7 @@ test.group('Terminal protocol: faceDetect, faceAge, faceGender, faceFeature', (g
       assert.isTrue(decoded.ok)
       if (!decoded.ok) return
       assert.equal(decoded.feature.model, defaultEmbedder)
-      assert.lengthOf(decoded.feature.vector, 512)
+      assert.lengthOf(decoded.feature.vector, featureLength(defaultEmbedder))
       assert.equal(Buffer.from(response.body().feature, 'base64').length, 2075)
     })
 

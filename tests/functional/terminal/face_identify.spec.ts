@@ -16,7 +16,7 @@ import { DeviceFactory } from '#database/factories/device_factory'
 import { PersonFactory } from '#database/factories/person_factory'
 import { PersonFacesService } from '#faces/person_faces_service'
 import { UserFactory } from '#database/factories/user_factory'
-import { defaultEmbedder } from '#plugins/face_engine/embedder'
+import { defaultEmbedder, featureLength } from '#plugins/face_engine/embedder'
 import { AccessEventFeed, type AccessEventNotice } from '#services/access_event_feed'
 import { GalleryIndex } from '#faces/gallery_index'
 import { RecognitionEngine } from '#faces/recognition_engine'
@@ -75,12 +75,12 @@ async function identify(
 
 /**
  * A unit vector of pseudo-random values, different for each seed: random
- * directions in 512 dimensions are nearly orthogonal, so each is nearest
+ * directions in hundreds of dimensions are nearly orthogonal, so each is nearest
  * to itself alone.
  */
 function spread(seed: number) {
   let state = seed >>> 0
-  const vector = new Float32Array(512).map(() => {
+  const vector = new Float32Array(featureLength(defaultEmbedder)).map(() => {
     state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0
     return state / 4_294_967_296 - 0.5
   })
@@ -466,7 +466,12 @@ test.group('Gallery index', (group) => {
     const gallery = await app.container.make(GalleryIndex)
     const device = await DeviceFactory.apply('approved').apply('enrolling').create()
     await enrol(client, device, 'joe.biden', 'joe_biden_01.jpg')
-    const probe = { model: defaultEmbedder, vector: new Float32Array(512).fill(512 ** -0.5) }
+    const probe = {
+      model: defaultEmbedder,
+      vector: new Float32Array(featureLength(defaultEmbedder)).fill(
+        featureLength(defaultEmbedder) ** -0.5
+      ),
+    }
     const search = () => gallery.search(probe, loaded.comparator)
     await search()
     const loads = gallery.status().loads
@@ -615,7 +620,7 @@ async function addStrangers(count: number) {
         embedding: embeddingBytes(spread(10_000 + Number(row.username.split('.')[1]))),
         engine: 'engine',
         model_id: defaultEmbedder,
-        dimension: 512,
+        dimension: featureLength(defaultEmbedder),
         source: 'api',
         created_at: now,
       }))

@@ -10,7 +10,7 @@ import EnrolmentReview from '#models/enrolment_review'
 import AccessGroup from '#models/access_group'
 import { DeviceFactory } from '#database/factories/device_factory'
 import { PersonFactory } from '#database/factories/person_factory'
-import { defaultEmbedder } from '#plugins/face_engine/embedder'
+import { defaultEmbedder, featureLength } from '#plugins/face_engine/embedder'
 import terminalConfig from '#config/terminal'
 import { EnrolmentReviewService } from '#services/enrolment_review_service'
 import { FaceDbRevision } from '#faces/face_db_revision'
@@ -73,7 +73,7 @@ test.group('Terminal protocol: regFace', (group) => {
         source: 'terminal',
         engine: 'engine',
         modelId: defaultEmbedder,
-        dimension: 512,
+        dimension: featureLength(defaultEmbedder),
       })
       assert.isAbove(face.quality!, 0)
       assert.isBelow(face.box!.right - face.box!.left, 150)
