@@ -263,7 +263,11 @@ export class GalleryIndex {
   async #change(change: GalleryChange) {
     await this.#serial(async () => this.#apply(change))
     try {
-      await this.#announce(change)
+      const revision = Number(await this.#announce(change))
+      // Applied already: its announcement must not apply it again over a later change made here.
+      await this.#serial(async () => {
+        if (revision === this.#revision + 1) this.#revision = revision
+      })
       if (this.#owesResync) await this.#announceResync()
     } catch (error) {
       logger.warn(
@@ -463,6 +467,7 @@ export class GalleryIndex {
     this.#personIds = personIds
     this.#rowOfFace = new Map()
     this.#sums = new Map()
+    this.#templates = null
     for (let row = 0; row < rows; row++) {
       this.#rowOfFace.set(faceIds[row], row)
       this.#fold(row, 1)

@@ -12,7 +12,7 @@ import {
   type PluginHarness,
 } from '#plugin-sdk'
 import faceEngine from '../plugin.js'
-import { defaultEmbedder } from '../embedder.js'
+import { defaultEmbedder, featureLength } from '../embedder.js'
 
 /**
  * The real engine on the ONNX models `node ace models:build` makes, with
@@ -72,7 +72,7 @@ test.group('Face engine on ONNX Runtime', (group) => {
     assert.isTrue(outcome.ok)
     if (!outcome.ok) return
     assert.equal(outcome.feature!.model, defaultEmbedder)
-    assert.lengthOf(outcome.feature!.vector, 512)
+    assert.lengthOf(outcome.feature!.vector, featureLength(defaultEmbedder))
     assert.isAbove(outcome.age!, 35)
     assert.isBelow(outcome.age!, 65)
     assert.equal(outcome.gender, 'male')
