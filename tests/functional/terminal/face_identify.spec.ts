@@ -491,11 +491,7 @@ test.group('Gallery index', (group) => {
     assert,
     cleanup,
   }) => {
-    const recognition = await app.container.make(RecognitionEngine)
-    const loaded = await recognition.comparator()
-    if (!loaded.ok) throw new Error('no calibrations')
-    const gallery = new GalleryIndex()
-    cleanup(() => gallery.close())
+    const { gallery, loaded } = await ownGallery(cleanup)
     const feature = (seed: number) => ({ model: defaultEmbedder, vector: spread(seed) })
     const nearest = async (seed: number) => {
       const search = await gallery.search(feature(seed), loaded.comparator, 1)
@@ -524,11 +520,7 @@ test.group('Gallery index', (group) => {
     assert,
     cleanup,
   }) => {
-    const recognition = await app.container.make(RecognitionEngine)
-    const loaded = await recognition.comparator()
-    if (!loaded.ok) throw new Error('no calibrations')
-    const gallery = new GalleryIndex()
-    cleanup(() => gallery.close())
+    const { gallery, loaded } = await ownGallery(cleanup)
     const [first, second] = [spread(1), spread(2)]
     const between = first.map((value, i) => value + second[i])
     const norm = Math.hypot(...between)
@@ -588,6 +580,16 @@ test.group('Gallery index', (group) => {
     )
   })
 })
+
+/** A gallery of this test's own, fed by its calls alone, and the server's comparator. */
+async function ownGallery(cleanup: (close: () => Promise<void>) => void) {
+  const recognition = await app.container.make(RecognitionEngine)
+  const comparator = await recognition.comparator()
+  if (!comparator.ok) throw new Error('no calibrations')
+  const gallery = new GalleryIndex()
+  cleanup(() => gallery.close())
+  return { gallery, loaded: comparator }
+}
 
 /**
  * People of one synthetic face each (random directions, far from any real
