@@ -356,7 +356,7 @@ export const terminalEndpointReference: EndpointReference[] = [
     codes: [0, 3, 7, 9001, ...imageFailures, ...commonFailures],
     example: {
       request: { token: '3f9c…', image: '(file)' },
-      answer: { feature: 'RkFGVAEBEmZhY2VwbHVnaW4tYXJjZmFjZQAC8wQ1…', featureSize: 2075 },
+      answer: { feature: 'RkFGVAEBDGFyY2ZhY2UtZGxpYoAC…', featureSize: 2581 },
     },
   },
   {
